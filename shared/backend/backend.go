@@ -1,0 +1,122 @@
+// Package backend defines the interface every storage backend implements, the
+// query it answers, and the registry that opens a backend from a URL.
+//
+// A backend is a dumb, durable, concurrent-safe map of secrets keyed by id
+// with two uniqueness rules. It knows nothing of callers, permissions,
+// idempotency or merging: the portable store (package store) does all of
+// that once, above every backend. Backends are complete stores (SQL,
+// DynamoDB: metadata and encrypted values together) or an index paired with
+// an external value store (package valuestore).
+//
+// The contract below is checked by the conformance suite in package
+// backendtest; every backend runs it.
+package backend
+
+import (
+	"context"
+	"time"
+
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// Backend stores secrets. All methods are safe for concurrent use, also from
+// several processes sharing one database. Errors are classified with package
+// errcode: the codes each method may return are listed on it; a failure of
+// the underlying service is unavailable (retryable) or internal.
+//
+// Backends never put a value into an error, a log line or a panic.
+type Backend interface {
+	// Create stores s, which the caller has validated and completed (ID,
+	// Owner, Keys, Version 1, Created, Updated). Values may be nil for an
+	// index whose values live elsewhere (then ValuesRef is set).
+	//
+	// Uniqueness: at most one public secret per Name, and at most one private
+	// secret per (Owner, Name). A private and a public secret may share a
+	// name. A clash returns already_exists and stores nothing; of two
+	// concurrent creates of the same name exactly one succeeds.
+	Create(ctx context.Context, s *secret.Secret) error
+
+	// Get returns the secret with the id, values included (nil for an index
+	// whose values live elsewhere). Errors: not_found.
+	Get(ctx context.Context, id string) (*secret.Secret, error)
+
+	// List returns up to q.Limit secrets that match q, in q.Sort order (ties
+	// broken by ID in the same direction), starting strictly after q.After.
+	// It never returns values: Values is nil in every item, Keys is set.
+	List(ctx context.Context, q Query) ([]*secret.Secret, error)
+
+	// Update replaces the stored secret s.ID with s, if and only if the
+	// stored version is expectedVersion; s.Version is expectedVersion+1. Of
+	// two updates with the same expected version exactly one succeeds.
+	// Errors: not_found; failed_precondition when the stored version differs;
+	// already_exists when a changed name or visibility clashes (as in Create).
+	// Owner, ID and Created never change.
+	Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error
+
+	// Delete removes the secret with the id. When expectedVersion is not 0 it
+	// deletes only if the stored version matches (failed_precondition
+	// otherwise). Errors: not_found.
+	Delete(ctx context.Context, id string, expectedVersion int64) error
+
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Query selects and orders secrets for List. The zero value of each filter
+// matches everything.
+type Query struct {
+	// Viewer is the principal listing. Only public secrets and the private
+	// secrets Viewer owns match. Required.
+	Viewer string
+
+	Name         string // exact name
+	NamePrefix   string // case-sensitive prefix of the name
+	NameContains string // case-sensitive substring of the name
+	Private      *bool  // only private (true) or only public (false) secrets
+	Owner        string // only secrets this principal owns
+
+	Sort  Sort
+	After *Cursor // resume after this position; nil starts at the beginning
+	Limit int     // at most this many items; at least 1
+}
+
+// SortField is what List orders by.
+type SortField string
+
+// The fields List can order by.
+const (
+	ByName    SortField = "name"
+	ByCreated SortField = "created"
+	ByUpdated SortField = "updated"
+)
+
+// Sort is the order of a List: a field, then ID, both ascending or both
+// descending.
+type Sort struct {
+	Field SortField
+	Desc  bool
+}
+
+// Cursor is a position in a sorted listing: the sort field's value and the
+// id of the last item returned. Only the field named by the query's Sort is
+// meaningful.
+type Cursor struct {
+	Name string
+	Time time.Time
+	ID   string
+}
+
+// CursorAfter returns the cursor that resumes a listing sorted by field after
+// s.
+func CursorAfter(s *secret.Secret, field SortField) *Cursor {
+	c := &Cursor{ID: s.ID}
+	switch field {
+	case ByCreated:
+		c.Time = s.Created
+	case ByUpdated:
+		c.Time = s.Updated
+	default:
+		c.Name = s.Name
+	}
+	return c
+}

@@ -1,0 +1,93 @@
+// Package secret defines the secret model and the rules every secret obeys:
+// which names, keys and values are valid, and how large one secret may be.
+// Every other package validates through this one, so the rules live in one
+// place.
+package secret
+
+import (
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Secret is a named group of key/value pairs, private to its owner or public
+// to every authenticated principal.
+type Secret struct {
+	ID      string            `json:"id"`
+	Name    string            `json:"name"`
+	Private bool              `json:"private"`
+	Owner   string            `json:"owner"`
+	Values  map[string]string `json:"values,omitempty"` // nil when only metadata was read
+	Keys    []string          `json:"keys"`             // sorted names of Values' keys, always present
+	Version int64             `json:"version"`          // 1 at creation, +1 on every change
+	Created time.Time         `json:"created"`
+	Updated time.Time         `json:"updated"`
+	// Origin records where the secret came from when a tool (the migrator)
+	// created it, for example "zenml-aws://eu-west-1#global/db". Empty for
+	// secrets created by users.
+	Origin string `json:"origin,omitempty"`
+
+	// ValuesRef names the version of the values in an external value store;
+	// backends that keep values themselves leave it empty. Never sent to
+	// clients.
+	ValuesRef string `json:"-"`
+	// ChangeKey identifies the request that produced this version, so that a
+	// retried request with the same Idempotency-Key can be answered with the
+	// first result. Opaque to backends, which store and return it unchanged.
+	ChangeKey string `json:"-"`
+}
+
+// NewID returns a new secret id: a UUID, version 7 (time-ordered) so that
+// ids created together sort together in every index.
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil { // only when the system's random source fails
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// KeysOf returns the sorted key names of values.
+func KeysOf(values map[string]string) []string {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Metadata returns a copy of s without its values: what lists and write
+// responses show.
+func (s *Secret) Metadata() *Secret {
+	c := *s
+	c.Values = nil
+	if c.Keys == nil {
+		c.Keys = []string{}
+	}
+	return &c
+}
+
+// Clone returns a deep copy of s.
+func (s *Secret) Clone() *Secret {
+	c := *s
+	if s.Values != nil {
+		c.Values = make(map[string]string, len(s.Values))
+		for k, v := range s.Values {
+			c.Values[k] = v
+		}
+	}
+	c.Keys = append([]string(nil), s.Keys...)
+	return &c
+}
+
+// VisibleTo reports whether principal may see s: public secrets are visible
+// to everyone, private ones only to their owner.
+func (s *Secret) VisibleTo(principal string) bool {
+	return !s.Private || s.Owner == principal
+}
+
+// Now returns the current time as stored: UTC, truncated to microseconds so
+// that every backend (PostgreSQL keeps microseconds) round-trips it exactly.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
