@@ -1,0 +1,149 @@
+// Package memstore is an in-memory backend: the reference implementation of
+// the backend contract, used by unit tests of the layers above backends. It
+// passes the conformance suite like every other backend. Nothing is
+// persisted and nothing is encrypted, so it is never offered by URL scheme
+// to a deployment.
+package memstore
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// Backend is an in-memory backend.Backend. Safe for concurrent use.
+type Backend struct {
+	mu   sync.RWMutex
+	byID map[string]*secret.Secret
+}
+
+// New returns an empty Backend.
+func New() *Backend { return &Backend{byID: map[string]*secret.Secret{}} }
+
+var _ backend.Backend = (*Backend)(nil)
+
+// clash reports whether s would break a uniqueness rule, ignoring the secret
+// with id except.
+func (b *Backend) clash(s *secret.Secret, except string) bool {
+	for id, o := range b.byID {
+		if id != except && o.Name == s.Name && o.Private == s.Private && (!s.Private || o.Owner == s.Owner) {
+			return true
+		}
+	}
+	return false
+}
+
+// Create implements backend.Backend.
+func (b *Backend) Create(_ context.Context, s *secret.Secret) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, dup := b.byID[s.ID]; dup || b.clash(s, "") {
+		return errcode.New(errcode.AlreadyExists, "a secret named %q already exists", s.Name)
+	}
+	b.byID[s.ID] = s.Clone()
+	return nil
+}
+
+// Get implements backend.Backend.
+func (b *Backend) Get(_ context.Context, id string) (*secret.Secret, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	s, ok := b.byID[id]
+	if !ok {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	return s.Clone(), nil
+}
+
+// Update implements backend.Backend.
+func (b *Backend) Update(_ context.Context, s *secret.Secret, expectedVersion int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur, ok := b.byID[s.ID]
+	switch {
+	case !ok:
+		return errcode.New(errcode.NotFound, "secret %s not found", s.ID)
+	case cur.Version != expectedVersion:
+		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", s.ID, cur.Version, expectedVersion)
+	case b.clash(s, s.ID):
+		return errcode.New(errcode.AlreadyExists, "a secret named %q already exists", s.Name)
+	}
+	next := s.Clone()
+	next.Owner, next.Created = cur.Owner, cur.Created
+	b.byID[s.ID] = next
+	return nil
+}
+
+// Delete implements backend.Backend.
+func (b *Backend) Delete(_ context.Context, id string, expectedVersion int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur, ok := b.byID[id]
+	switch {
+	case !ok:
+		return errcode.New(errcode.NotFound, "secret %s not found", id)
+	case expectedVersion != 0 && cur.Version != expectedVersion:
+		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, cur.Version, expectedVersion)
+	}
+	delete(b.byID, id)
+	return nil
+}
+
+// List implements backend.Backend.
+func (b *Backend) List(_ context.Context, q backend.Query) ([]*secret.Secret, error) {
+	b.mu.RLock()
+	var out []*secret.Secret
+	for _, s := range b.byID {
+		if matches(s, q) {
+			out = append(out, s.Metadata())
+		}
+	}
+	b.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return less(out[i], out[j], q.Sort) })
+	if q.After != nil {
+		pivot := &secret.Secret{ID: q.After.ID, Name: q.After.Name, Created: q.After.Time, Updated: q.After.Time}
+		i := sort.Search(len(out), func(i int) bool { return less(pivot, out[i], q.Sort) })
+		out = out[i:]
+	}
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+func matches(s *secret.Secret, q backend.Query) bool {
+	return s.VisibleTo(q.Viewer) &&
+		(q.Name == "" || s.Name == q.Name) &&
+		strings.HasPrefix(s.Name, q.NamePrefix) &&
+		strings.Contains(s.Name, q.NameContains) &&
+		(q.Private == nil || s.Private == *q.Private) &&
+		(q.Owner == "" || s.Owner == q.Owner)
+}
+
+// less orders by the sort field, then by id, both in the sort's direction.
+func less(a, b *secret.Secret, s backend.Sort) bool {
+	c := 0
+	switch s.Field {
+	case backend.ByCreated:
+		c = a.Created.Compare(b.Created)
+	case backend.ByUpdated:
+		c = a.Updated.Compare(b.Updated)
+	default:
+		c = strings.Compare(a.Name, b.Name)
+	}
+	if c == 0 {
+		c = strings.Compare(a.ID, b.ID)
+	}
+	if s.Desc {
+		return c > 0
+	}
+	return c < 0
+}
+
+// Close implements backend.Backend.
+func (b *Backend) Close() error { return nil }

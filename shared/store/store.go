@@ -1,0 +1,414 @@
+// Package store is the portable secrets store that every entry point calls:
+// the HTTP handlers (and through them Lambda, Cloud Functions and the local
+// server), the migrator and the admin tools. It wraps one backend.Backend and
+// does, once for every backend, what the API promises:
+//
+//   - validation of names, keys, values and sizes (package secret), so that
+//     bad input is rejected before anything is stored;
+//   - visibility: a private secret exists only for its owner; everyone else,
+//     admins included, gets not_found and never sees it listed;
+//   - versions: 1 at creation, +1 on every change, with optimistic
+//     concurrency (If-Match) and automatic re-merge of concurrent
+//     unconditional updates;
+//   - merge semantics of updates (a nil value removes a key);
+//   - idempotent retries of creates and updates (Idempotency-Key);
+//   - opaque keyset page tokens bound to their query;
+//   - an audit line per operation, which never carries values.
+//
+// A Store is safe for concurrent use.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// Store is the portable secrets store. Create one with New.
+type Store struct {
+	b     backend.Backend
+	audit *slog.Logger
+	now   func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithAudit logs one line per operation to l: operation, principal, secret
+// id, version and outcome code. Never names of keys' values, never values.
+func WithAudit(l *slog.Logger) Option { return func(s *Store) { s.audit = l } }
+
+// New returns a Store over b.
+func New(b backend.Backend, opts ...Option) *Store {
+	s := &Store{b: b, now: secret.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Backend returns the backend the store wraps, for admin tools that work on
+// raw storage (sweep, backup).
+func (s *Store) Backend() backend.Backend { return s.b }
+
+// Close closes the backend.
+func (s *Store) Close() error { return s.b.Close() }
+
+// MaxOriginLength bounds Secret.Origin.
+const MaxOriginLength = 1024
+
+// CreateRequest is the input of Create.
+type CreateRequest struct {
+	Name    string
+	Private bool
+	Values  map[string]string
+	// Origin records where a migrated secret came from; empty for users.
+	Origin string
+	// IdempotencyKey, when set, makes a retry of the same request return
+	// the first result instead of already_exists.
+	IdempotencyKey string
+}
+
+// Create stores a new secret owned by p and returns its metadata (no values).
+// Errors: invalid_argument, too_large, already_exists (a public secret with
+// that name exists, or p has a private one), and invalid_argument when the
+// idempotency key was used for a different request.
+func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequest) (_ *secret.Secret, err error) {
+	defer s.record(ctx, "create", p, nil, &err)
+	if err := s.validateCreate(req); err != nil {
+		return nil, err
+	}
+	values := req.Values
+	if values == nil {
+		values = map[string]string{}
+	}
+	now := s.now()
+	sec := &secret.Secret{
+		ID: secret.NewID(), Name: req.Name, Private: req.Private, Owner: p.Name,
+		Values: values, Keys: secret.KeysOf(values), Version: 1,
+		Created: now, Updated: now, Origin: req.Origin,
+		ChangeKey: changeKey(p, req.IdempotencyKey, req),
+	}
+	err = s.b.Create(ctx, sec)
+	if errcode.Is(err, errcode.AlreadyExists) && req.IdempotencyKey != "" {
+		if first, ok, rerr := s.replayCreate(ctx, p, req, sec.ChangeKey); rerr != nil {
+			return nil, rerr
+		} else if ok {
+			return first, nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sec.Metadata(), nil
+}
+
+func (s *Store) validateCreate(req CreateRequest) error {
+	if err := secret.ValidateName(req.Name); err != nil {
+		return err
+	}
+	if len(req.Origin) > MaxOriginLength {
+		return errcode.New(errcode.InvalidArgument, "origin is longer than %d bytes", MaxOriginLength)
+	}
+	return secret.ValidateValues(req.Values)
+}
+
+// replayCreate finds the secret a first attempt of this request created.
+func (s *Store) replayCreate(ctx context.Context, p identity.Principal, req CreateRequest, key string) (*secret.Secret, bool, error) {
+	q := backend.Query{Viewer: p.Name, Name: req.Name, Private: &req.Private, Limit: 2}
+	if req.Private {
+		q.Owner = p.Name
+	}
+	found, err := s.b.List(ctx, q)
+	if err != nil || len(found) == 0 {
+		return nil, false, err
+	}
+	existing, err := s.b.Get(ctx, found[0].ID)
+	if err != nil {
+		return nil, false, err
+	}
+	return replay(existing, key)
+}
+
+// replay decides what a retried request gets: the stored result when the
+// secret's last change came from the same key and body, an error when the
+// key came with another body, and nothing (ok false) otherwise.
+func replay(current *secret.Secret, key string) (*secret.Secret, bool, error) {
+	if key == "" || current.ChangeKey == "" {
+		return nil, false, nil
+	}
+	if current.ChangeKey == key {
+		return current.Metadata(), true, nil
+	}
+	if keyPart(current.ChangeKey) == keyPart(key) {
+		return nil, false, errcode.New(errcode.InvalidArgument, "Idempotency-Key was already used for a different request; use a new key")
+	}
+	return nil, false, nil
+}
+
+// Get returns the secret with its values. Errors: invalid_argument (bad id),
+// not_found (no such secret, or private to someone else).
+func (s *Store) Get(ctx context.Context, p identity.Principal, id string) (_ *secret.Secret, err error) {
+	defer s.record(ctx, "get", p, &id, &err)
+	if err := secret.ValidateID(id); err != nil {
+		return nil, err
+	}
+	return s.visible(ctx, p, id)
+}
+
+func (s *Store) visible(ctx context.Context, p identity.Principal, id string) (*secret.Secret, error) {
+	sec, err := s.b.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !sec.VisibleTo(p.Name) {
+		return nil, notFound(id)
+	}
+	return sec, nil
+}
+
+func notFound(id string) error { return errcode.New(errcode.NotFound, "secret %s not found", id) }
+
+// Lookup returns the secret named name as p sees it, values included: p's
+// private secret of that name if there is one, else the public one. This is
+// how references ({{name.key}}) and the CLI resolve names. Errors:
+// invalid_argument, not_found.
+func (s *Store) Lookup(ctx context.Context, p identity.Principal, name string) (_ *secret.Secret, err error) {
+	defer s.record(ctx, "lookup", p, nil, &err)
+	if err := secret.ValidateName(name); err != nil {
+		return nil, err
+	}
+	found, err := s.b.List(ctx, backend.Query{Viewer: p.Name, Name: name, Limit: 2})
+	if err != nil {
+		return nil, err
+	}
+	var pick *secret.Secret
+	for _, f := range found {
+		if f.Private && f.Owner == p.Name {
+			pick = f
+			break
+		}
+		if !f.Private {
+			pick = f
+		}
+	}
+	if pick == nil {
+		return nil, errcode.New(errcode.NotFound, "secret %q not found", name)
+	}
+	return s.visible(ctx, p, pick.ID)
+}
+
+// UpdateRequest is the input of Update. Nil fields are left unchanged.
+type UpdateRequest struct {
+	Name    *string
+	Private *bool
+	// Values are merged: a key with a non-nil value is set, a key with a nil
+	// value is removed, keys not mentioned stay.
+	Values map[string]*string
+	// ReplaceValues makes the non-nil entries of Values the complete new set
+	// of values (used by the migrator's overwrite).
+	ReplaceValues bool
+	// IfMatch, when not 0, makes the update conditional on the current
+	// version: failed_precondition when it differs.
+	IfMatch int64
+	Origin  *string
+	// IdempotencyKey, when set, makes a retry of the same request return the
+	// first result instead of applying a second change.
+	IdempotencyKey string
+}
+
+func (r UpdateRequest) empty() bool {
+	return r.Name == nil && r.Private == nil && r.Values == nil && !r.ReplaceValues && r.Origin == nil
+}
+
+// maxUpdateAttempts bounds how often an unconditional update re-reads and
+// re-merges after losing a race with another writer.
+const maxUpdateAttempts = 8
+
+// Update changes a secret and returns its new metadata (no values). Without
+// IfMatch, an update that races with another writer is re-merged onto the
+// newer version, so both changes apply. Only the owner may change whether a
+// secret is private. Errors: invalid_argument, too_large, not_found,
+// failed_precondition (IfMatch is stale), already_exists (the new name is
+// taken in the target scope), permission_denied.
+func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req UpdateRequest) (_ *secret.Secret, err error) {
+	defer s.record(ctx, "update", p, &id, &err)
+	if err := validateUpdate(id, req); err != nil {
+		return nil, err
+	}
+	key := changeKey(p, req.IdempotencyKey, struct {
+		ID  string
+		Req UpdateRequest
+	}{id, req})
+	for attempt := 1; ; attempt++ {
+		current, err := s.visible(ctx, p, id)
+		if err != nil {
+			return nil, err
+		}
+		if first, ok, err := replay(current, key); err != nil || ok {
+			return first, err
+		}
+		if req.IfMatch != 0 && current.Version != req.IfMatch {
+			return nil, errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, current.Version, req.IfMatch)
+		}
+		next, err := s.apply(p, current, req)
+		if err != nil {
+			return nil, err
+		}
+		next.ChangeKey = key
+		err = s.b.Update(ctx, next, current.Version)
+		if errcode.Is(err, errcode.FailedPrecondition) && req.IfMatch == 0 && attempt < maxUpdateAttempts {
+			continue // another writer won; merge onto its version
+		}
+		if err != nil {
+			return nil, err
+		}
+		return next.Metadata(), nil
+	}
+}
+
+func validateUpdate(id string, req UpdateRequest) error {
+	if err := secret.ValidateID(id); err != nil {
+		return err
+	}
+	if req.Name != nil {
+		if err := secret.ValidateName(*req.Name); err != nil {
+			return err
+		}
+	}
+	if req.Origin != nil && len(*req.Origin) > MaxOriginLength {
+		return errcode.New(errcode.InvalidArgument, "origin is longer than %d bytes", MaxOriginLength)
+	}
+	if req.IfMatch < 0 {
+		return errcode.New(errcode.InvalidArgument, "If-Match version must be positive")
+	}
+	// Validate the requested keys and values themselves; the size limits are
+	// checked on the merged result.
+	set := make(map[string]string, len(req.Values))
+	for k, v := range req.Values {
+		if err := secret.ValidateKey(k); err != nil {
+			return err
+		}
+		if v != nil {
+			set[k] = *v
+		}
+	}
+	if req.empty() {
+		return errcode.New(errcode.InvalidArgument, "update changes nothing: give name, private or values")
+	}
+	return secret.ValidateValues(set)
+}
+
+// apply returns the next version of current with req applied.
+func (s *Store) apply(p identity.Principal, current *secret.Secret, req UpdateRequest) (*secret.Secret, error) {
+	next := current.Clone()
+	if req.Name != nil {
+		next.Name = *req.Name
+	}
+	if req.Private != nil && *req.Private != current.Private {
+		if current.Owner != p.Name {
+			return nil, errcode.New(errcode.PermissionDenied, "only the owner of secret %s can change whether it is private", current.ID)
+		}
+		next.Private = *req.Private
+	}
+	if req.Origin != nil {
+		next.Origin = *req.Origin
+	}
+	if req.Values != nil || req.ReplaceValues {
+		if req.ReplaceValues || next.Values == nil {
+			next.Values = map[string]string{}
+		}
+		for k, v := range req.Values {
+			if v == nil {
+				delete(next.Values, k)
+			} else {
+				next.Values[k] = *v
+			}
+		}
+		if err := secret.ValidateValues(next.Values); err != nil {
+			return nil, err
+		}
+		next.Keys = secret.KeysOf(next.Values)
+	}
+	next.Version = current.Version + 1
+	next.Updated = s.now()
+	if !next.Updated.After(current.Updated) { // clocks may step back; keep updated monotonic
+		next.Updated = current.Updated.Add(time.Microsecond)
+	}
+	return next, nil
+}
+
+// Delete removes a secret. When ifMatch is not 0 it deletes only that
+// version. Errors: invalid_argument, not_found, failed_precondition.
+func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifMatch int64) (err error) {
+	defer s.record(ctx, "delete", p, &id, &err)
+	if err := secret.ValidateID(id); err != nil {
+		return err
+	}
+	if ifMatch < 0 {
+		return errcode.New(errcode.InvalidArgument, "If-Match version must be positive")
+	}
+	for attempt := 1; ; attempt++ {
+		current, err := s.visible(ctx, p, id)
+		if err != nil {
+			return err
+		}
+		if ifMatch != 0 && current.Version != ifMatch {
+			return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, current.Version, ifMatch)
+		}
+		// Delete exactly the version whose visibility was checked, so a
+		// concurrent change (say, made private by its owner) is not deleted
+		// on the strength of a stale check.
+		err = s.b.Delete(ctx, id, current.Version)
+		if errcode.Is(err, errcode.FailedPrecondition) && ifMatch == 0 && attempt < maxUpdateAttempts {
+			continue
+		}
+		return err
+	}
+}
+
+// changeKey derives the opaque idempotency record of a request: a hash of
+// the principal and key, then a hash of the request body. Empty without a
+// key.
+func changeKey(p identity.Principal, key string, body any) string {
+	if key == "" {
+		return ""
+	}
+	k := sha256.Sum256([]byte(p.Name + "\x00" + key))
+	b, _ := json.Marshal(body) // request types always marshal
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(k[:16]) + "." + hex.EncodeToString(h[:16])
+}
+
+func keyPart(changeKey string) string {
+	k, _, _ := strings.Cut(changeKey, ".")
+	return k
+}
+
+// MaxIdempotencyKeyLength bounds an Idempotency-Key header.
+const MaxIdempotencyKeyLength = 255
+
+func (s *Store) record(ctx context.Context, op string, p identity.Principal, id *string, err *error) {
+	if s.audit == nil {
+		return
+	}
+	attrs := []slog.Attr{slog.String("op", op), slog.String("principal", p.Name)}
+	if id != nil {
+		attrs = append(attrs, slog.String("secret_id", *id))
+	}
+	outcome := "ok"
+	if *err != nil {
+		outcome = string(errcode.Of(*err))
+	}
+	attrs = append(attrs, slog.String("outcome", outcome))
+	s.audit.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
+}
