@@ -19,9 +19,9 @@ import (
 // echo is the handler under the adapter: it reports what request it saw.
 type seen struct {
 	Method, Path, Query, Host, RemoteAddr string
-	Cookie, ContentType, RequestID       string
-	Body                                 string
-	Principal                            *identity.Principal
+	Cookie, ContentType, RequestID        string
+	Body                                  string
+	Principal                             *identity.Principal
 }
 
 var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
