@@ -44,7 +44,7 @@ type Store struct {
 type Option func(*Store)
 
 // WithAudit logs one line per operation to l: operation, principal, secret
-// id, version and outcome code. Never names of keys' values, never values.
+// id and outcome code. Never values.
 func WithAudit(l *slog.Logger) Option { return func(s *Store) { s.audit = l } }
 
 // New returns a Store over b.
@@ -83,7 +83,8 @@ type CreateRequest struct {
 // that name exists, or p has a private one), and invalid_argument when the
 // idempotency key was used for a different request.
 func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequest) (_ *secret.Secret, err error) {
-	defer s.record(ctx, "create", p, nil, &err)
+	var id string
+	defer s.record(ctx, "create", p, &id, &err)
 	if err := s.validateCreate(req); err != nil {
 		return nil, err
 	}
@@ -98,6 +99,7 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 		Created: now, Updated: now, Origin: req.Origin,
 		ChangeKey: changeKey(p, req.IdempotencyKey, req),
 	}
+	id = sec.ID
 	err = s.b.Create(ctx, sec)
 	if errcode.Is(err, errcode.AlreadyExists) && req.IdempotencyKey != "" {
 		if first, ok, rerr := s.replayCreate(ctx, p, req, sec.ChangeKey); rerr != nil {
