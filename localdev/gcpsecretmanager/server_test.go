@@ -130,10 +130,22 @@ func TestVersionsAndStates(t *testing.T) {
 	assert.Equal(t, pb.SecretVersion_DESTROYED, v.GetState())
 	assert.NotNil(t, v.GetDestroyTime())
 	for _, op := range []func() error{
-		func() error { _, err := c.AccessSecretVersion(ctx, &pb.AccessSecretVersionRequest{Name: name + "/versions/2"}); return err },
-		func() error { _, err := c.EnableSecretVersion(ctx, &pb.EnableSecretVersionRequest{Name: name + "/versions/2"}); return err },
-		func() error { _, err := c.DisableSecretVersion(ctx, &pb.DisableSecretVersionRequest{Name: name + "/versions/2"}); return err },
-		func() error { _, err := c.DestroySecretVersion(ctx, &pb.DestroySecretVersionRequest{Name: name + "/versions/2"}); return err },
+		func() error {
+			_, err := c.AccessSecretVersion(ctx, &pb.AccessSecretVersionRequest{Name: name + "/versions/2"})
+			return err
+		},
+		func() error {
+			_, err := c.EnableSecretVersion(ctx, &pb.EnableSecretVersionRequest{Name: name + "/versions/2"})
+			return err
+		},
+		func() error {
+			_, err := c.DisableSecretVersion(ctx, &pb.DisableSecretVersionRequest{Name: name + "/versions/2"})
+			return err
+		},
+		func() error {
+			_, err := c.DestroySecretVersion(ctx, &pb.DestroySecretVersionRequest{Name: name + "/versions/2"})
+			return err
+		},
 	} {
 		assert.Equal(t, codes.FailedPrecondition, status.Code(op()), "destroyed version")
 	}
