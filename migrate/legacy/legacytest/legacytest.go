@@ -6,6 +6,7 @@ package legacytest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lockwell/lockwell/migrate/legacy"
 )
@@ -179,4 +181,25 @@ func RequireEmulator(t testing.TB, what string, err error) {
 		t.Fatalf("%s is required in CI: %v", what, err)
 	}
 	t.Skipf("%s not available: %v", what, err)
+}
+
+// WriteLocal writes secrets to path as ZenML's local manager does: base64
+// values, zenml_schema_name plain, keys sorted (as PyYAML's dump), plus
+// extra raw entries.
+func WriteLocal(t testing.TB, path string, secrets []Secret, extra map[string]map[string]string) {
+	t.Helper()
+	doc := map[string]map[string]string{}
+	for _, s := range secrets {
+		m := map[string]string{legacy.SchemaKey: s.Schema}
+		for k, v := range s.Values {
+			m[k] = base64.StdEncoding.EncodeToString([]byte(legacy.Stringify(v)))
+		}
+		doc[s.Name] = m
+	}
+	for k, v := range extra {
+		doc[k] = v
+	}
+	b, err := yaml.Marshal(doc)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o600))
 }

@@ -33,7 +33,7 @@ func open(_ context.Context, u *url.URL, d legacy.Descriptor) (legacy.Source, er
 	if u.Host != "" || u.Path == "" {
 		return nil, errcode.New(errcode.InvalidArgument, "zenml-local URL must be zenml-local:///ABSOLUTE/PATH/secrets.yaml")
 	}
-	d.Location = u.Path
+	d.Location = u.EscapedPath() // escaped, so a "#" in the path cannot be read as the origin's fragment
 	return &Source{path: u.Path, desc: d}, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/lockwell/lockwell/migrate/legacy"
 	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
@@ -30,25 +29,7 @@ openai:
   zenml_schema_name: arbitrary
 `
 
-// writeFixture writes secrets as ZenML's local manager does: base64 values,
-// zenml_schema_name plain, keys sorted (yaml.v3 sorts map keys like PyYAML).
-func writeFixture(t *testing.T, path string, secrets []legacytest.Secret, extra map[string]map[string]string) {
-	t.Helper()
-	doc := map[string]map[string]string{}
-	for _, s := range secrets {
-		m := map[string]string{legacy.SchemaKey: s.Schema}
-		for k, v := range s.Values {
-			m[k] = base64.StdEncoding.EncodeToString([]byte(legacy.Stringify(v)))
-		}
-		doc[s.Name] = m
-	}
-	for k, v := range extra {
-		doc[k] = v
-	}
-	b, err := yaml.Marshal(doc)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, b, 0o600))
-}
+var writeFixture = legacytest.WriteLocal
 
 func TestReferenceFixture(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secrets.yaml")

@@ -1,0 +1,70 @@
+package migrate
+
+import (
+	"context"
+	"time"
+)
+
+// Job is one queue-driven migration: what the CLI's start created.
+type Job struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"` // the principal that owns the secrets the job creates
+	Source  string    `json:"source"`
+	Options Options   `json:"options"`
+}
+
+// EntryStatus is the recorded state of one entry of a job.
+type EntryStatus struct {
+	Name     string    `json:"name"`
+	Outcome  Outcome   `json:"outcome"`
+	Reason   string    `json:"reason,omitempty"`
+	Target   string    `json:"target,omitempty"`
+	TargetID string    `json:"target_id,omitempty"`
+	Attempts int       `json:"attempts"`
+	Updated  time.Time `json:"updated"`
+}
+
+// Counts are a job's entries by outcome.
+type Counts map[Outcome]int
+
+// Total is the number of entries.
+func (c Counts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// JobStore keeps jobs and their per-entry outcomes durably. It is the only
+// state the migrator keeps besides the central store itself, and is kept
+// small (six methods) so that any deployment's database can carry it: the
+// SQL implementation (package migrate/sqljobs) serves SQLite and
+// PostgreSQL. Implementations are safe for concurrent use, also from
+// several processes, and classify errors with errcode.
+type JobStore interface {
+	// CreateJob stores job with its entries (pending, or already decided:
+	// skipped and not_migratable entries of the listing). Errors:
+	// already_exists when the id is taken.
+	CreateJob(ctx context.Context, job Job, entries []EntryStatus) error
+	// Job returns the job. Errors: not_found.
+	Job(ctx context.Context, id string) (*Job, error)
+	// Record stores the outcome of one delivery of an entry and counts the
+	// attempt. A final outcome (Outcome.Final) is never replaced: a late or
+	// duplicate delivery cannot undo a migration. Errors: not_found when the
+	// job has no such entry.
+	Record(ctx context.Context, jobID string, st EntryStatus) error
+	// Entry returns the status of one entry. Errors: not_found.
+	Entry(ctx context.Context, jobID, name string) (*EntryStatus, error)
+	// Entries returns the job's entries with the outcome (all when ""),
+	// sorted by name.
+	Entries(ctx context.Context, jobID string, outcome Outcome) ([]EntryStatus, error)
+	// Counts returns the job's entries counted by outcome. Errors: not_found.
+	Counts(ctx context.Context, jobID string) (Counts, error)
+	// ResetFailed sets the job's failed entries back to pending and returns
+	// their names, for a retry.
+	ResetFailed(ctx context.Context, jobID string) ([]string, error)
+	// Close releases the store.
+	Close() error
+}

@@ -1,0 +1,270 @@
+// Package migrate moves entries of ZenML's legacy secrets managers (read by
+// package migrate/legacy) into the central store. It is platform neutral:
+// the same core serves the CLI's in-process run, the SQS-triggered Lambda
+// (migrate/lambda) and the Pub/Sub Cloud Function (migrate/gcp).
+//
+// One entry is migrated by Migrate, which is idempotent: the secret it
+// creates records its Origin (flavor, location, scope, legacy name), so a
+// redelivered or re-run message finds its own earlier work and does
+// nothing. Queue-driven migrations are jobs: a job record (JobStore) holds
+// the options and the owner, and one versioned Message per entry carries
+// the job id and a reference to the legacy entry, never values. Processor
+// handles one message with at-least-once semantics.
+package migrate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"reflect"
+
+	"github.com/lockwell/lockwell/migrate/legacy"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// ConflictPolicy says what happens when the target name holds a secret with
+// different values that did not come from this legacy entry.
+type ConflictPolicy string
+
+// The conflict policies. Fail is the default.
+const (
+	Fail      ConflictPolicy = "fail"      // leave the existing secret, report the entry failed
+	Skip      ConflictPolicy = "skip"      // leave the existing secret, report the entry skipped
+	Overwrite ConflictPolicy = "overwrite" // replace the existing secret's values exactly
+	Rename    ConflictPolicy = "rename"    // create the secret under RenamedName
+)
+
+// ParseConflictPolicy accepts fail, skip, overwrite and rename; "" is fail.
+func ParseConflictPolicy(s string) (ConflictPolicy, error) {
+	switch p := ConflictPolicy(s); p {
+	case "":
+		return Fail, nil
+	case Fail, Skip, Overwrite, Rename:
+		return p, nil
+	}
+	return "", errcode.New(errcode.InvalidArgument, "on-conflict must be fail, skip, overwrite or rename, got %q", s)
+}
+
+// Options are a migration's choices.
+type Options struct {
+	Private      bool           `json:"private"`       // create private secrets of the owner instead of public ones
+	OnConflict   ConflictPolicy `json:"on_conflict"`   // default fail
+	DeleteSource bool           `json:"delete_source"` // delete each legacy entry once its central copy is verified
+}
+
+// Outcome is the result of one entry.
+type Outcome string
+
+// The outcomes. Pending is only ever stored in a job record.
+const (
+	Pending       Outcome = "pending"
+	Migrated      Outcome = "migrated"
+	Skipped       Outcome = "skipped"
+	Failed        Outcome = "failed"
+	NotMigratable Outcome = "not_migratable"
+)
+
+// Final reports whether o is an outcome a later delivery may not change:
+// migrated, skipped and not_migratable. Failed entries can be retried.
+func (o Outcome) Final() bool { return o == Migrated || o == Skipped || o == NotMigratable }
+
+// Result is what happened to one legacy entry. It never holds values.
+type Result struct {
+	Name          string  `json:"name"` // legacy ZenML name
+	Outcome       Outcome `json:"outcome"`
+	Reason        string  `json:"reason,omitempty"`    // why skipped, failed or not migratable; what happened for migrated
+	Target        string  `json:"target,omitempty"`    // the central secret's name
+	TargetID      string  `json:"target_id,omitempty"` // the central secret's id
+	SourceDeleted bool    `json:"source_deleted,omitempty"`
+}
+
+// Target is the central store as the migrator uses it, bound to the
+// principal that will own what it creates. Implementations: StoreTarget (in
+// process, for the functions) and the HTTP client adapter in migrate/cli.
+// Errors are classified with errcode.
+type Target interface {
+	// Find returns the secret with exactly this name and visibility (for
+	// private, the principal's own), values included. Errors: not_found.
+	Find(ctx context.Context, name string, private bool) (*secret.Secret, error)
+	// Create creates a secret recording origin. Errors: already_exists,
+	// invalid_argument, too_large.
+	Create(ctx context.Context, name string, private bool, values map[string]string, origin string) (*secret.Secret, error)
+	// Replace sets the values of secret id to exactly values and its origin
+	// to origin, if its version is still version. Errors: not_found,
+	// failed_precondition.
+	Replace(ctx context.Context, id string, version int64, values map[string]string, origin string) (*secret.Secret, error)
+	// Get returns the secret with its values. Errors: not_found.
+	Get(ctx context.Context, id string) (*secret.Secret, error)
+}
+
+// RenamedName is the name the rename policy gives a migrated secret: the
+// legacy name plus a suffix derived from its origin, so that a re-run picks
+// the same name again instead of creating a second copy.
+func RenamedName(name, origin string) string {
+	sum := sha256.Sum256([]byte(origin))
+	suffix := "-legacy-" + hex.EncodeToString(sum[:4])
+	if len(name)+len(suffix) > secret.MaxNameLength {
+		name = name[:secret.MaxNameLength-len(suffix)]
+	}
+	return name + suffix
+}
+
+// maxDecisions bounds how often Migrate re-decides after losing a race with
+// another writer of the same name.
+const maxDecisions = 5
+
+// Migrate moves the legacy entry name from src into tgt and returns what
+// happened. It is idempotent and safe to run concurrently with itself for
+// the same entry: a secret whose Origin is this entry's is recognised as
+// its own earlier result. A returned error is transient (the store or the
+// source was unavailable) and the call should be retried; every permanent
+// problem is a Result with Outcome failed and a reason.
+func Migrate(ctx context.Context, src legacy.Source, tgt Target, opts Options, name string) (Result, error) {
+	d := src.Describe()
+	origin := d.Origin(name)
+	res := Result{Name: name}
+	entry, err := src.Read(ctx, name)
+	switch {
+	case errcode.Is(err, errcode.NotFound):
+		return alreadyMoved(ctx, tgt, opts, name, origin)
+	case errcode.Is(err, errcode.FailedPrecondition):
+		res.Outcome, res.Reason = Skipped, errcode.Message(err)
+		if d.Flavor == "github" {
+			res.Outcome = NotMigratable
+		}
+		return res, nil
+	case errcode.Is(err, errcode.InvalidArgument):
+		return failed(res, "cannot read legacy entry: "+errcode.Message(err)), nil
+	case err != nil:
+		return res, err
+	}
+	if err := secret.ValidateName(name); err != nil {
+		return failed(res, errcode.Message(err)), nil
+	}
+	if err := secret.ValidateValues(entry.Values); err != nil {
+		return failed(res, errcode.Message(err)), nil
+	}
+	policy := opts.OnConflict
+	if policy == "" {
+		policy = Fail
+	}
+	target := name
+	for range maxDecisions {
+		res.Target = target
+		existing, err := tgt.Find(ctx, target, opts.Private)
+		if errcode.Is(err, errcode.NotFound) {
+			created, err := tgt.Create(ctx, target, opts.Private, entry.Values, origin)
+			if errcode.Is(err, errcode.AlreadyExists) {
+				continue // another writer got there first: decide again
+			}
+			if err != nil {
+				return permanentOrRetry(res, err)
+			}
+			res.Outcome, res.TargetID, res.Reason = Migrated, created.ID, "created"
+			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
+		}
+		if err != nil {
+			return permanentOrRetry(res, err)
+		}
+		same := sameValues(existing.Values, entry.Values)
+		res.TargetID = existing.ID
+		switch {
+		case existing.Origin == origin && same:
+			res.Outcome, res.Reason = Migrated, "already migrated"
+			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
+		case existing.Origin == origin, !same && policy == Overwrite:
+			// Our own earlier copy (the legacy entry changed since), or
+			// overwrite: replace exactly, only if nobody changed it meanwhile.
+			updated, err := tgt.Replace(ctx, existing.ID, existing.Version, entry.Values, origin)
+			if errcode.Is(err, errcode.FailedPrecondition) || errcode.Is(err, errcode.NotFound) {
+				continue
+			}
+			if err != nil {
+				return permanentOrRetry(res, err)
+			}
+			res.Outcome, res.TargetID, res.Reason = Migrated, updated.ID, "overwrote existing secret"
+			if existing.Origin == origin {
+				res.Reason = "updated earlier copy"
+			}
+			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
+		case same:
+			res.Outcome, res.Reason = Skipped, "a secret with the same name and the same values already exists"
+			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
+		case policy == Skip:
+			res.Outcome, res.Reason = Skipped, "a secret with the same name and different values exists (on-conflict skip)"
+			return res, nil
+		case policy == Rename && target == name:
+			target = RenamedName(name, origin)
+			continue
+		default: // fail, or rename whose new name is taken too
+			return failed(res, "a secret named "+target+" already exists with different values; rerun with --on-conflict skip, overwrite or rename"), nil
+		}
+	}
+	return res, errcode.New(errcode.Unavailable, "secret %s kept changing while migrating; retry", target)
+}
+
+// alreadyMoved handles a legacy entry that is gone: with delete-source, a
+// redelivery after the source was deleted finds its central copy by origin.
+func alreadyMoved(ctx context.Context, tgt Target, opts Options, name, origin string) (Result, error) {
+	res := Result{Name: name}
+	for _, target := range []string{name, RenamedName(name, origin)} {
+		existing, err := tgt.Find(ctx, target, opts.Private)
+		if errcode.Is(err, errcode.NotFound) {
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		if existing.Origin == origin {
+			res.Outcome, res.Reason, res.Target, res.TargetID = Migrated, "already migrated; legacy entry already deleted", target, existing.ID
+			res.SourceDeleted = opts.DeleteSource
+			return res, nil
+		}
+	}
+	return failed(res, "legacy entry not found"), nil
+}
+
+// verifyAndDelete deletes the legacy entry when asked, only after reading
+// the central copy back and finding the same values.
+func verifyAndDelete(ctx context.Context, src legacy.Source, tgt Target, opts Options, entry *legacy.Entry, res Result) (Result, error) {
+	if !opts.DeleteSource {
+		return res, nil
+	}
+	back, err := tgt.Get(ctx, res.TargetID)
+	if err != nil {
+		return res, err
+	}
+	if !sameValues(back.Values, entry.Values) {
+		return failed(res, "central copy read back differs from the legacy entry; legacy entry kept"), nil
+	}
+	if err := src.Delete(ctx, entry.Name); err != nil && !errcode.Is(err, errcode.NotFound) {
+		return res, err
+	}
+	res.SourceDeleted = true
+	return res, nil
+}
+
+func failed(res Result, reason string) Result {
+	res.Outcome, res.Reason = Failed, reason
+	return res
+}
+
+// permanentOrRetry turns a client-side error into a failed result and
+// leaves everything else (unavailable, internal) to be retried.
+func permanentOrRetry(res Result, err error) (Result, error) {
+	switch errcode.Of(err) {
+	case errcode.InvalidArgument, errcode.TooLarge, errcode.PermissionDenied, errcode.Unauthenticated, errcode.AlreadyExists:
+		return failed(res, errcode.Message(err)), nil
+	}
+	return res, err
+}
+
+// sameValues compares two value maps exactly, as ZenML did (an empty map
+// equals a nil one).
+func sameValues(a, b map[string]string) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}

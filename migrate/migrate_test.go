@@ -1,0 +1,154 @@
+package migrate_test
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/migrate/legacy"
+	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
+	_ "github.com/lockwell/lockwell/migrate/legacy/local"
+	"github.com/lockwell/lockwell/shared/backend/memstore"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/store"
+)
+
+var alice = identity.Principal{Name: "alice", Role: identity.Member}
+
+// fixture is a local legacy source holding secrets and an empty central
+// store acting as alice.
+type fixture struct {
+	src    legacy.Source
+	url    string
+	store  *store.Store
+	target migrate.StoreTarget
+}
+
+func newFixture(t *testing.T, secrets []legacytest.Secret) *fixture {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secrets.yaml")
+	legacytest.WriteLocal(t, path, secrets, map[string]map[string]string{"not_zenml": {"x": "eQ=="}})
+	u := (&url.URL{Scheme: "zenml-local", Path: path}).String()
+	src, err := legacy.Open(context.Background(), u)
+	require.NoError(t, err)
+	st := store.New(memstore.New())
+	return &fixture{src: src, url: u, store: st, target: migrate.StoreTarget{Store: st, Principal: alice}}
+}
+
+func (f *fixture) migrate(t *testing.T, opts migrate.Options, name string) migrate.Result {
+	t.Helper()
+	res, err := migrate.Migrate(context.Background(), f.src, f.target, opts, name)
+	require.NoError(t, err)
+	return res
+}
+
+func (f *fixture) create(t *testing.T, name string, values map[string]string) {
+	t.Helper()
+	_, err := f.store.Create(context.Background(), alice, store.CreateRequest{Name: name, Values: values})
+	require.NoError(t, err)
+}
+
+func (f *fixture) count(t *testing.T) int {
+	t.Helper()
+	page, err := f.store.List(context.Background(), alice, store.ListRequest{PageSize: 1000})
+	require.NoError(t, err)
+	return len(page.Items)
+}
+
+func TestMigrateEveryFixtureOnceWithOrigin(t *testing.T) {
+	all := append(legacytest.All(), legacytest.Typed())
+	f := newFixture(t, all)
+	for round := 0; round < 2; round++ { // the second round is a re-run: no-ops
+		for _, s := range all {
+			res := f.migrate(t, migrate.Options{}, s.Name)
+			require.Equal(t, migrate.Migrated, res.Outcome, "%s: %s", s.Name, res.Reason)
+			got, err := f.store.Lookup(context.Background(), alice, s.Name)
+			require.NoError(t, err)
+			legacytest.RequireSameValues(t, s.Want(), got.Values, s.Name)
+			require.Equal(t, f.src.Describe().Origin(s.Name), got.Origin)
+			require.Equal(t, int64(1), got.Version, "a re-run must not write again")
+		}
+	}
+	require.Equal(t, len(all), f.count(t))
+}
+
+func TestConflictPolicies(t *testing.T) {
+	openai := legacytest.Reference()[2]
+	other := map[string]string{"api_key": "different"}
+	tests := []struct {
+		policy   migrate.ConflictPolicy
+		existing map[string]string
+		outcome  migrate.Outcome
+		target   string
+		values   map[string]string // values the target name holds afterwards
+	}{
+		{migrate.Fail, openai.Want(), migrate.Skipped, "openai", openai.Want()}, // same values: skipped, not an error
+		{migrate.Fail, other, migrate.Failed, "openai", other},
+		{migrate.Skip, other, migrate.Skipped, "openai", other},
+		{migrate.Overwrite, other, migrate.Migrated, "openai", openai.Want()},
+		{migrate.Overwrite, map[string]string{"api_key": "x", "extra": "y"}, migrate.Migrated, "openai", openai.Want()},
+		{migrate.Rename, other, migrate.Migrated, "", openai.Want()},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			f := newFixture(t, legacytest.Reference())
+			f.create(t, "openai", tt.existing)
+			opts := migrate.Options{OnConflict: tt.policy}
+			res := f.migrate(t, opts, "openai")
+			require.Equal(t, tt.outcome, res.Outcome, res.Reason)
+			target := tt.target
+			if target == "" {
+				target = migrate.RenamedName("openai", f.src.Describe().Origin("openai"))
+				require.Equal(t, target, res.Target, "the rename is reported")
+			}
+			got, err := f.store.Lookup(context.Background(), alice, target)
+			require.NoError(t, err)
+			legacytest.RequireSameValues(t, tt.values, got.Values, target)
+			n := f.count(t)
+			again := f.migrate(t, opts, "openai") // a re-run changes nothing
+			require.Equal(t, n, f.count(t))
+			if tt.outcome == migrate.Migrated {
+				require.Equal(t, migrate.Migrated, again.Outcome)
+				require.Equal(t, res.Target, again.Target)
+			}
+		})
+	}
+}
+
+func TestDeleteSourceOnlyAfterVerifiedCopy(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, legacytest.Reference())
+	f.create(t, "openai", map[string]string{"api_key": "different"})
+	opts := migrate.Options{DeleteSource: true}
+
+	res := f.migrate(t, opts, "mlflow_basic")
+	require.Equal(t, migrate.Migrated, res.Outcome)
+	require.True(t, res.SourceDeleted)
+	_, err := f.src.Read(ctx, "mlflow_basic")
+	require.Error(t, err, "deleted after the copy was verified")
+
+	res = f.migrate(t, opts, "mlflow_basic") // redelivery after the delete
+	require.Equal(t, migrate.Migrated, res.Outcome, res.Reason)
+
+	res = f.migrate(t, opts, "openai") // conflict: fail keeps the source
+	require.Equal(t, migrate.Failed, res.Outcome)
+	require.False(t, res.SourceDeleted)
+	_, err = f.src.Read(ctx, "openai")
+	require.NoError(t, err)
+}
+
+func TestSkippedAndInvalidEntries(t *testing.T) {
+	f := newFixture(t, []legacytest.Secret{{Name: "bad key", Schema: "arbitrary", Values: map[string]any{"k": "v"}},
+		{Name: "badkeys", Schema: "arbitrary", Values: map[string]any{"has space": "v"}}})
+	require.Equal(t, migrate.Skipped, f.migrate(t, migrate.Options{}, "not_zenml").Outcome)
+	require.Equal(t, migrate.Failed, f.migrate(t, migrate.Options{}, "bad key").Outcome)
+	res := f.migrate(t, migrate.Options{}, "badkeys")
+	require.Equal(t, migrate.Failed, res.Outcome)
+	require.Contains(t, res.Reason, "has space")
+	require.Equal(t, migrate.Failed, f.migrate(t, migrate.Options{}, "missing").Outcome)
+	require.Equal(t, 0, f.count(t))
+}

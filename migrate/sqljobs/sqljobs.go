@@ -1,0 +1,296 @@
+// Package sqljobs keeps migration jobs (migrate.JobStore) in SQL: SQLite
+// through modernc.org/sqlite and PostgreSQL through pgx, with one schema.
+// Two tables: migrate_jobs (one row per job: owner, source, options) and
+// migrate_entries (one row per legacy entry: outcome, reason, target,
+// attempts). Counts are computed from the entries, so they can never drift
+// from the per-entry outcomes.
+//
+// URLs: sqlite:///ABSOLUTE/PATH.db and postgres://HOST:PORT/DB (the password
+// comes from PGPASSWORD or ~/.pgpass, never from the URL). PostgreSQL needs
+// the "pgx" database/sql driver linked into the binary (the SQL backend's
+// package registers it; or import github.com/jackc/pgx/v5/stdlib).
+package sqljobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/shared/errcode"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS migrate_jobs (
+	id      TEXT PRIMARY KEY,
+	created TEXT NOT NULL,
+	owner   TEXT NOT NULL,
+	source  TEXT NOT NULL,
+	options TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS migrate_entries (
+	job_id    TEXT NOT NULL REFERENCES migrate_jobs(id),
+	name      TEXT NOT NULL,
+	outcome   TEXT NOT NULL,
+	reason    TEXT NOT NULL DEFAULT '',
+	target    TEXT NOT NULL DEFAULT '',
+	target_id TEXT NOT NULL DEFAULT '',
+	attempts  INTEGER NOT NULL DEFAULT 0,
+	updated   TEXT NOT NULL,
+	PRIMARY KEY (job_id, name)
+);`
+
+// Store is a migrate.JobStore on database/sql. Safe for concurrent use.
+type Store struct {
+	db       *sql.DB
+	postgres bool
+}
+
+var _ migrate.JobStore = (*Store)(nil)
+
+// Open opens the job store the URL names and creates its tables. Errors:
+// invalid_argument (bad URL, credentials in it), unavailable.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errcode.New(errcode.InvalidArgument, "job store URL must be sqlite:///PATH.db or postgres://HOST/DB")
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return nil, errcode.New(errcode.InvalidArgument, "job store URL must not contain a password; use PGPASSWORD")
+	}
+	var db *sql.DB
+	var postgres bool
+	switch u.Scheme {
+	case "sqlite":
+		if u.Path == "" || u.RawQuery != "" {
+			return nil, errcode.New(errcode.InvalidArgument, "job store URL must be sqlite:///ABSOLUTE/PATH.db without parameters")
+		}
+		db, err = sql.Open("sqlite", "file:"+u.Path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+		if err == nil {
+			db.SetMaxOpenConns(1) // one writer; WAL readers wait on busy_timeout otherwise
+		}
+	case "postgres", "postgresql":
+		postgres = true
+		if !driverLinked("pgx") {
+			return nil, errcode.New(errcode.InvalidArgument, "this build has no PostgreSQL driver; link github.com/jackc/pgx/v5/stdlib")
+		}
+		db, err = sql.Open("pgx", rawURL)
+	default:
+		return nil, errcode.New(errcode.InvalidArgument, "job store URL scheme must be sqlite or postgres, got %q", u.Scheme)
+	}
+	if err != nil {
+		return nil, errcode.Wrap(errcode.InvalidArgument, err, "open job store")
+	}
+	s := &Store{db: db, postgres: postgres}
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, errcode.Wrap(errcode.Unavailable, err, "create job store tables")
+	}
+	return s, nil
+}
+
+func driverLinked(name string) bool {
+	for _, d := range sql.Drivers() {
+		if d == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Close implements migrate.JobStore.
+func (s *Store) Close() error { return s.db.Close() }
+
+// q rewrites ? placeholders to $n for PostgreSQL.
+func (s *Store) q(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func unavailable(err error, what string) error {
+	if errcode.Of(err) != errcode.Internal {
+		return err
+	}
+	return errcode.Wrap(errcode.Unavailable, err, "job store: %s", what)
+}
+
+// CreateJob implements migrate.JobStore, in one transaction.
+func (s *Store) CreateJob(ctx context.Context, job migrate.Job, entries []migrate.EntryStatus) error {
+	opts, _ := json.Marshal(job.Options)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err, "begin")
+	}
+	defer tx.Rollback()
+	var exists int
+	err = tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM migrate_jobs WHERE id = ?`), job.ID).Scan(&exists)
+	if err != nil {
+		return unavailable(err, "create job")
+	}
+	if exists > 0 {
+		return errcode.New(errcode.AlreadyExists, "migration job %s already exists", job.ID)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO migrate_jobs (id, created, owner, source, options) VALUES (?, ?, ?, ?, ?)`),
+		job.ID, ts(job.Created), job.Owner, job.Source, string(opts)); err != nil {
+		return unavailable(err, "create job")
+	}
+	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO migrate_entries (job_id, name, outcome, reason, target, target_id, attempts, updated) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`))
+	if err != nil {
+		return unavailable(err, "create job entries")
+	}
+	defer stmt.Close()
+	for _, e := range entries {
+		if _, err := stmt.ExecContext(ctx, job.ID, e.Name, string(e.Outcome), e.Reason, e.Target, e.TargetID, ts(job.Created)); err != nil {
+			return unavailable(err, "create job entries")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable(err, "commit job")
+	}
+	return nil
+}
+
+// Job implements migrate.JobStore.
+func (s *Store) Job(ctx context.Context, id string) (*migrate.Job, error) {
+	var job migrate.Job
+	var created, opts string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, created, owner, source, options FROM migrate_jobs WHERE id = ?`), id).
+		Scan(&job.ID, &created, &job.Owner, &job.Source, &opts)
+	if err == sql.ErrNoRows {
+		return nil, errcode.New(errcode.NotFound, "migration job %s not found", id)
+	}
+	if err != nil {
+		return nil, unavailable(err, "read job")
+	}
+	job.Created, _ = time.Parse(time.RFC3339Nano, created)
+	if err := json.Unmarshal([]byte(opts), &job.Options); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "job %s has unreadable options", id)
+	}
+	return &job, nil
+}
+
+// Record implements migrate.JobStore: one conditional UPDATE, so a final
+// outcome is never replaced even by concurrent deliveries.
+func (s *Store) Record(ctx context.Context, jobID string, st migrate.EntryStatus) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE migrate_entries
+		SET outcome = ?, reason = ?, target = ?, target_id = ?, attempts = attempts + 1, updated = ?
+		WHERE job_id = ? AND name = ? AND outcome NOT IN ('migrated', 'skipped', 'not_migratable')`),
+		string(st.Outcome), st.Reason, st.Target, st.TargetID, ts(st.Updated), jobID, st.Name)
+	if err != nil {
+		return unavailable(err, "record outcome")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Entry(ctx, jobID, st.Name); err != nil {
+			return err // not_found; otherwise the entry is final already and this delivery changes nothing
+		}
+	}
+	return nil
+}
+
+const entryColumns = `name, outcome, reason, target, target_id, attempts, updated`
+
+func scanEntry(row interface{ Scan(...any) error }) (migrate.EntryStatus, error) {
+	var e migrate.EntryStatus
+	var outcome, updated string
+	err := row.Scan(&e.Name, &outcome, &e.Reason, &e.Target, &e.TargetID, &e.Attempts, &updated)
+	e.Outcome = migrate.Outcome(outcome)
+	e.Updated, _ = time.Parse(time.RFC3339Nano, updated)
+	return e, err
+}
+
+// Entry implements migrate.JobStore.
+func (s *Store) Entry(ctx context.Context, jobID, name string) (*migrate.EntryStatus, error) {
+	e, err := scanEntry(s.db.QueryRowContext(ctx, s.q(`SELECT `+entryColumns+` FROM migrate_entries WHERE job_id = ? AND name = ?`), jobID, name))
+	if err == sql.ErrNoRows {
+		return nil, errcode.New(errcode.NotFound, "migration job %s has no entry %q", jobID, name)
+	}
+	if err != nil {
+		return nil, unavailable(err, "read entry")
+	}
+	return &e, nil
+}
+
+// Entries implements migrate.JobStore.
+func (s *Store) Entries(ctx context.Context, jobID string, outcome migrate.Outcome) ([]migrate.EntryStatus, error) {
+	query := `SELECT ` + entryColumns + ` FROM migrate_entries WHERE job_id = ?`
+	args := []any{jobID}
+	if outcome != "" {
+		query += ` AND outcome = ?`
+		args = append(args, string(outcome))
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY name`), args...)
+	if err != nil {
+		return nil, unavailable(err, "list entries")
+	}
+	defer rows.Close()
+	var out []migrate.EntryStatus
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, unavailable(err, "list entries")
+		}
+		out = append(out, e)
+	}
+	return out, unavailable(rows.Err(), "list entries")
+}
+
+// Counts implements migrate.JobStore.
+func (s *Store) Counts(ctx context.Context, jobID string) (migrate.Counts, error) {
+	if _, err := s.Job(ctx, jobID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT outcome, COUNT(*) FROM migrate_entries WHERE job_id = ? GROUP BY outcome`), jobID)
+	if err != nil {
+		return nil, unavailable(err, "count entries")
+	}
+	defer rows.Close()
+	c := migrate.Counts{}
+	for rows.Next() {
+		var o string
+		var n int
+		if err := rows.Scan(&o, &n); err != nil {
+			return nil, unavailable(err, "count entries")
+		}
+		c[migrate.Outcome(o)] = n
+	}
+	return c, unavailable(rows.Err(), "count entries")
+}
+
+// ResetFailed implements migrate.JobStore.
+func (s *Store) ResetFailed(ctx context.Context, jobID string) ([]string, error) {
+	failed, err := s.Entries(ctx, jobID, migrate.Failed)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range failed {
+		res, err := s.db.ExecContext(ctx, s.q(`UPDATE migrate_entries SET outcome = 'pending' WHERE job_id = ? AND name = ? AND outcome = 'failed'`), jobID, e.Name)
+		if err != nil {
+			return names, unavailable(err, "reset entry")
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			names = append(names, e.Name)
+		}
+	}
+	return names, nil
+}
