@@ -39,9 +39,11 @@ type Store interface {
 	// entry is not tagged as this deployment's entry for secretID.
 	Get(ctx context.Context, secretID, ref string) (map[string]string, error)
 
-	// Retire discards every version of the entry for secretID except keep,
-	// as the store's configuration says (disable, destroy, or keep them).
-	// It is best effort: the index already points at keep.
+	// Retire discards the versions of the entry for secretID that were
+	// written before keep, as the store's configuration says (disable,
+	// destroy, or keep them). Versions written after keep are left alone:
+	// a concurrent writer's newer version may already be current. It is
+	// best effort: the index already points at keep.
 	Retire(ctx context.Context, secretID, keep string) error
 
 	// Delete removes the entry for secretID with all its versions. Errors:

@@ -1,0 +1,121 @@
+package valuestore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// Indexed returns a backend that keeps every secret's metadata in index and
+// its values in values. It passes the same conformance suite as a complete
+// backend, so the store and the handlers cannot tell the difference.
+//
+// Consistency between the two: create writes the values first and the index
+// entry second, and removes the values if the index write fails; delete
+// removes the index entry first. A crash between two steps leaves at most an
+// orphaned value entry (removed by Sweep), never an index entry without
+// values. An update writes a new version of the values, then moves the index
+// to it with the version check; the loser of a race only leaves an unused
+// version behind, never overwrites the winner's values.
+func Indexed(index backend.Backend, values Store) backend.Backend {
+	return &indexed{index: index, values: values}
+}
+
+type indexed struct {
+	index  backend.Backend
+	values Store
+}
+
+// cleanupTimeout bounds compensating writes made after the caller's context
+// may already have ended.
+const cleanupTimeout = 10 * time.Second
+
+// checkSize refuses values the value store cannot hold, before writing.
+func (x *indexed) checkSize(values map[string]string) error {
+	b, err := json.Marshal(values)
+	if err != nil {
+		return errcode.Wrap(errcode.Internal, err, "encode values")
+	}
+	if limit := x.values.Limit(); len(b) > limit {
+		return errcode.New(errcode.TooLarge, "secret values take %d bytes in %s; it accepts at most %d bytes per secret", len(b), x.values.Name(), limit)
+	}
+	return nil
+}
+
+func (x *indexed) Create(ctx context.Context, s *secret.Secret) error {
+	if err := x.checkSize(s.Values); err != nil {
+		return err
+	}
+	ref, err := x.values.Put(ctx, s.ID, s.Values)
+	if err != nil {
+		return err
+	}
+	entry := s.Clone()
+	entry.Values, entry.ValuesRef = nil, ref
+	if err := x.index.Create(ctx, entry); err != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		_ = x.values.Delete(cctx, s.ID) // best effort: Sweep removes what is left
+		return err
+	}
+	return nil
+}
+
+func (x *indexed) Get(ctx context.Context, id string) (*secret.Secret, error) {
+	s, err := x.index.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	values, err := x.values.Get(ctx, id, s.ValuesRef)
+	if errcode.Is(err, errcode.NotFound) {
+		return nil, errcode.Wrap(errcode.Internal, err, "values of secret %s are missing from %s", id, x.values.Name())
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.Values = values
+	return s, nil
+}
+
+func (x *indexed) List(ctx context.Context, q backend.Query) ([]*secret.Secret, error) {
+	return x.index.List(ctx, q)
+}
+
+func (x *indexed) Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error {
+	if err := x.checkSize(s.Values); err != nil {
+		return err
+	}
+	ref, err := x.values.Put(ctx, s.ID, s.Values)
+	if err != nil {
+		return err
+	}
+	entry := s.Clone()
+	entry.Values, entry.ValuesRef = nil, ref
+	if err := x.index.Update(ctx, entry, expectedVersion); err != nil {
+		return err // the unused version is retired by the next successful update
+	}
+	_ = x.values.Retire(ctx, s.ID, ref) // best effort
+	return nil
+}
+
+func (x *indexed) Delete(ctx context.Context, id string, expectedVersion int64) error {
+	if err := x.index.Delete(ctx, id, expectedVersion); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_ = x.values.Delete(cctx, id) // best effort: Sweep removes what is left
+	return nil
+}
+
+func (x *indexed) Close() error {
+	err := x.index.Close()
+	if verr := x.values.Close(); err == nil {
+		err = verr
+	}
+	return err
+}

@@ -1,0 +1,121 @@
+package valuestore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/backend/backendtest"
+	"github.com/lockwell/lockwell/shared/backend/memstore"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/valuestore"
+	"github.com/lockwell/lockwell/shared/valuestore/example"
+)
+
+func fileValues(t *testing.T) *example.Store {
+	s, err := example.New(t.TempDir(), "lockwell", "deployment-1")
+	require.NoError(t, err)
+	return s
+}
+
+func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		return valuestore.Indexed(memstore.New(), fileValues(t))
+	})
+}
+
+// failingIndex fails every create, as an index that is down would.
+type failingIndex struct{ backend.Backend }
+
+func (failingIndex) Create(context.Context, *secret.Secret) error {
+	return errcode.New(errcode.Unavailable, "index down")
+}
+
+func TestCreateRemovesTheValuesWhenTheIndexWriteFails(t *testing.T) {
+	values := fileValues(t)
+	b := valuestore.Indexed(failingIndex{memstore.New()}, values)
+	err := b.Create(context.Background(), backendtest.New("x", "alice", false, map[string]string{"k": "v"}))
+	require.Equal(t, errcode.Unavailable, errcode.Of(err))
+	n := 0
+	require.NoError(t, values.Entries(context.Background(), func(string) error { n++; return nil }))
+	assert.Zero(t, n, "no value entry is left behind")
+}
+
+func TestTheIndexOnlyEverPointsAtTheWinnersValues(t *testing.T) {
+	ctx := context.Background()
+	b := valuestore.Indexed(memstore.New(), fileValues(t))
+	s := backendtest.New("raced", "alice", false, map[string]string{"k": "first"})
+	require.NoError(t, b.Create(ctx, s))
+	winner := backendtest.Next(s, func(n *secret.Secret) { n.Values = map[string]string{"k": "winner"} })
+	loser := backendtest.Next(s, func(n *secret.Secret) { n.Values = map[string]string{"k": "loser"} })
+	require.NoError(t, b.Update(ctx, winner, 1))
+	require.Equal(t, errcode.FailedPrecondition, errcode.Of(b.Update(ctx, loser, 1)))
+	got, err := b.Get(ctx, s.ID)
+	require.NoError(t, err)
+	backendtest.SameValues(t, map[string]string{"k": "winner"}, got.Values, "the losing writer's values must not replace the winner's")
+}
+
+func TestSizeLimitNamesTheStore(t *testing.T) {
+	values := fileValues(t)
+	b := valuestore.Indexed(memstore.New(), values)
+	big := strings.Repeat("x", values.Limit())
+	err := b.Create(context.Background(), backendtest.New("big", "alice", false, map[string]string{"k": big}))
+	require.Equal(t, errcode.TooLarge, errcode.Of(err))
+	assert.Contains(t, errcode.Message(err), values.Name())
+}
+
+func TestSweepRemovesOnlyOrphans(t *testing.T) {
+	ctx := context.Background()
+	index, values := memstore.New(), fileValues(t)
+	b := valuestore.Indexed(index, values)
+	kept := backendtest.New("kept", "alice", false, map[string]string{"k": "v"})
+	require.NoError(t, b.Create(ctx, kept))
+	// A crash between the two writes of a create leaves values without an
+	// index entry.
+	orphan := secret.NewID()
+	_, err := values.Put(ctx, orphan, map[string]string{"k": "v"})
+	require.NoError(t, err)
+
+	var found []string
+	n, err := valuestore.Sweep(ctx, index, values, valuestore.SweepOptions{DryRun: true, Found: func(id string) { found = append(found, id) }})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, []string{orphan}, found)
+
+	n, err = valuestore.Sweep(ctx, index, values, valuestore.SweepOptions{Grace: time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, err = values.Get(ctx, orphan, "1")
+	assert.Equal(t, errcode.NotFound, errcode.Of(err))
+	got, err := b.Get(ctx, kept.ID)
+	require.NoError(t, err)
+	backendtest.SameValues(t, map[string]string{"k": "v"}, got.Values)
+}
+
+func TestSweepSparesACreateThatFinishesDuringTheGrace(t *testing.T) {
+	ctx := context.Background()
+	index, values := memstore.New(), fileValues(t)
+	s := backendtest.New("slow", "alice", false, map[string]string{"k": "v"})
+	ref, err := values.Put(ctx, s.ID, s.Values) // the create's first write
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(20 * time.Millisecond)
+		entry := s.Clone()
+		entry.Values, entry.ValuesRef = nil, ref
+		assert.NoError(t, index.Create(ctx, entry)) // its second write lands within the grace
+	}()
+	n, err := valuestore.Sweep(ctx, index, values, valuestore.SweepOptions{Grace: 200 * time.Millisecond})
+	<-done
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, err = values.Get(ctx, s.ID, ref)
+	require.NoError(t, err)
+}
