@@ -1,0 +1,215 @@
+package valuestore
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"reflect"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// A backup copies every secret's current values from the deployment's value
+// store into another value store, the way ZenML's backup secrets store
+// does, and records what it copied in a manifest file: one JSON line per
+// secret with its id, the index version it copied and the version ref in
+// the backup store. The manifest makes a backup resumable (secrets already
+// copied at their current version are skipped) and is what Restore reads.
+// The manifest holds ids and refs only, never values.
+
+// ManifestEntry is one line of a backup manifest.
+type ManifestEntry struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+	Ref     string `json:"ref"`
+}
+
+// CopyReport says what a backup or restore did.
+type CopyReport struct {
+	Copied  int
+	Skipped int
+	Failed  []CopyFailure
+}
+
+// CopyFailure names a secret that was not copied and why (never its values).
+type CopyFailure struct {
+	ID     string
+	Reason string
+}
+
+// CopyOptions configure Backup and Restore.
+type CopyOptions struct {
+	// Manifest is the path of the manifest file. Required.
+	Manifest string
+	// Progress, if set, is called after each secret.
+	Progress func(id string, outcome string)
+	// Force makes Restore overwrite secrets that changed since the backup.
+	Force bool
+}
+
+// Backup copies the current values of every secret whose values live in
+// primary into backup, verifying each copy by reading it back, and appends
+// what it copied to the manifest. Run it again to resume or to refresh: a
+// secret already in the manifest at its current version is skipped.
+func Backup(ctx context.Context, index backend.Backend, primary, backup Store, opts CopyOptions) (CopyReport, error) {
+	var rep CopyReport
+	done, err := readManifest(opts.Manifest)
+	if err != nil {
+		return rep, err
+	}
+	out, err := os.OpenFile(opts.Manifest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return rep, errcode.Wrap(errcode.Internal, err, "open manifest %s", opts.Manifest)
+	}
+	defer out.Close()
+	err = primary.Entries(ctx, func(id string) error {
+		s, err := index.Get(ctx, id)
+		if errcode.Is(err, errcode.NotFound) {
+			return nil // an orphan: nothing to back up (Sweep removes it)
+		}
+		if err != nil {
+			return err
+		}
+		if prev, ok := done[id]; ok && prev.Version == s.Version {
+			rep.Skipped++
+			progress(opts, id, "skipped")
+			return nil
+		}
+		ref, err := copyValues(ctx, primary, s.ValuesRef, backup, id)
+		if err != nil {
+			rep.Failed = append(rep.Failed, CopyFailure{ID: id, Reason: errcode.Message(err)})
+			progress(opts, id, "failed")
+			return ctx.Err()
+		}
+		if err := appendManifest(out, ManifestEntry{ID: id, Version: s.Version, Ref: ref}); err != nil {
+			return err
+		}
+		rep.Copied++
+		progress(opts, id, "copied")
+		return nil
+	})
+	return rep, err
+}
+
+// Restore writes the values recorded in the manifest from backup into the
+// deployment's value store, verifying each copy, and points the index at
+// them with a new version. A secret that changed since it was backed up is
+// skipped unless opts.Force; a secret deleted since is skipped.
+func Restore(ctx context.Context, index backend.Backend, primary, backup Store, opts CopyOptions) (CopyReport, error) {
+	var rep CopyReport
+	entries, err := readManifest(opts.Manifest)
+	if err != nil {
+		return rep, err
+	}
+	if len(entries) == 0 {
+		return rep, errcode.New(errcode.InvalidArgument, "manifest %s lists no secrets", opts.Manifest)
+	}
+	for id, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return rep, errcode.Wrap(errcode.Unavailable, err, "restore interrupted")
+		}
+		outcome, err := restoreOne(ctx, index, primary, backup, e, opts.Force)
+		switch {
+		case err != nil:
+			rep.Failed = append(rep.Failed, CopyFailure{ID: id, Reason: errcode.Message(err)})
+			outcome = "failed"
+		case outcome == "copied":
+			rep.Copied++
+		default:
+			rep.Skipped++
+		}
+		progress(opts, id, outcome)
+	}
+	return rep, nil
+}
+
+func restoreOne(ctx context.Context, index backend.Backend, primary, backup Store, e ManifestEntry, force bool) (string, error) {
+	s, err := index.Get(ctx, e.ID)
+	if errcode.Is(err, errcode.NotFound) {
+		return "skipped (deleted since the backup)", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if s.Version != e.Version && !force {
+		return "skipped (changed since the backup)", nil
+	}
+	ref, err := copyValues(ctx, backup, e.Ref, primary, e.ID)
+	if err != nil {
+		return "", err
+	}
+	next := s.Clone()
+	next.ValuesRef, next.Version, next.Updated = ref, s.Version+1, secret.Now()
+	if err := index.Update(ctx, next, s.Version); err != nil {
+		return "", err
+	}
+	_ = primary.Retire(ctx, e.ID, ref)
+	return "copied", nil
+}
+
+// copyValues copies one version of a secret's values and verifies the copy
+// by reading it back.
+func copyValues(ctx context.Context, from Store, fromRef string, to Store, id string) (string, error) {
+	values, err := from.Get(ctx, id, fromRef)
+	if err != nil {
+		return "", err
+	}
+	ref, err := to.Put(ctx, id, values)
+	if err != nil {
+		return "", err
+	}
+	back, err := to.Get(ctx, id, ref)
+	if err != nil {
+		return "", err
+	}
+	if !reflect.DeepEqual(values, back) {
+		return "", errcode.New(errcode.Internal, "the copy of secret %s in %s does not read back the same", id, to.Name())
+	}
+	return ref, nil
+}
+
+func readManifest(path string) (map[string]ManifestEntry, error) {
+	if path == "" {
+		return nil, errcode.New(errcode.InvalidArgument, "a manifest file is required")
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]ManifestEntry{}, nil
+	}
+	if err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "open manifest %s", path)
+	}
+	defer f.Close()
+	entries := map[string]ManifestEntry{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		var e ManifestEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || secret.ValidateID(e.ID) != nil {
+			return nil, errcode.New(errcode.InvalidArgument, "manifest %s line %d is not a manifest entry", path, line)
+		}
+		entries[e.ID] = e // later lines supersede earlier ones
+	}
+	if err := sc.Err(); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "read manifest %s", path)
+	}
+	return entries, nil
+}
+
+func appendManifest(f *os.File, e ManifestEntry) error {
+	b, _ := json.Marshal(e)
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return errcode.Wrap(errcode.Internal, err, "write manifest")
+	}
+	return nil
+}
+
+func progress(opts CopyOptions, id, outcome string) {
+	if opts.Progress != nil {
+		opts.Progress(id, outcome)
+	}
+}

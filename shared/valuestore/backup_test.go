@@ -1,0 +1,90 @@
+package valuestore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/shared/backend/backendtest"
+	"github.com/lockwell/lockwell/shared/backend/memstore"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/store"
+	"github.com/lockwell/lockwell/shared/valuestore"
+)
+
+func TestBackupThenRestoreRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	index, primary, backup := memstore.New(), fileValues(t), fileValues(t)
+	st := store.New(valuestore.Indexed(index, primary))
+	alice := identity.Principal{Name: "alice"}
+	want := map[string]map[string]string{}
+	for _, name := range []string{"one", "two", "three"} {
+		s, err := st.Create(ctx, alice, store.CreateRequest{Name: name, Private: name == "two", Values: map[string]string{"k": name + "-value", "u": "ü"}})
+		require.NoError(t, err)
+		want[s.ID] = map[string]string{"k": name + "-value", "u": "ü"}
+	}
+	manifest := filepath.Join(t.TempDir(), "backup.manifest")
+
+	rep, err := valuestore.Backup(ctx, index, primary, backup, valuestore.CopyOptions{Manifest: manifest})
+	require.NoError(t, err)
+	assert.Equal(t, valuestore.CopyReport{Copied: 3}, rep)
+	raw, err := os.ReadFile(manifest)
+	require.NoError(t, err)
+	assert.False(t, strings.Contains(string(raw), "-value"), "the manifest holds no values")
+	info, err := os.Stat(manifest)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	rep, err = valuestore.Backup(ctx, index, primary, backup, valuestore.CopyOptions{Manifest: manifest})
+	require.NoError(t, err)
+	assert.Equal(t, valuestore.CopyReport{Skipped: 3}, rep, "a second run resumes: nothing to copy")
+
+	// Lose the primary's values, then restore them from the backup.
+	for id := range want {
+		require.NoError(t, primary.Delete(ctx, id))
+	}
+	rep, err = valuestore.Restore(ctx, index, primary, backup, valuestore.CopyOptions{Manifest: manifest})
+	require.NoError(t, err)
+	assert.Equal(t, 3, rep.Copied)
+	assert.Empty(t, rep.Failed)
+	for id, values := range want {
+		got, err := st.Get(ctx, alice, id)
+		require.NoError(t, err)
+		backendtest.SameValues(t, values, got.Values)
+		assert.Equal(t, int64(2), got.Version, "a restore is a new version")
+	}
+}
+
+func TestRestoreSkipsSecretsChangedSinceTheBackup(t *testing.T) {
+	ctx := context.Background()
+	index, primary, backup := memstore.New(), fileValues(t), fileValues(t)
+	st := store.New(valuestore.Indexed(index, primary))
+	alice := identity.Principal{Name: "alice"}
+	s, err := st.Create(ctx, alice, store.CreateRequest{Name: "x", Values: map[string]string{"k": "old"}})
+	require.NoError(t, err)
+	manifest := filepath.Join(t.TempDir(), "m")
+	_, err = valuestore.Backup(ctx, index, primary, backup, valuestore.CopyOptions{Manifest: manifest})
+	require.NoError(t, err)
+	newer := "new"
+	_, err = st.Update(ctx, alice, s.ID, store.UpdateRequest{Values: map[string]*string{"k": &newer}})
+	require.NoError(t, err)
+
+	rep, err := valuestore.Restore(ctx, index, primary, backup, valuestore.CopyOptions{Manifest: manifest})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Skipped)
+	got, err := st.Get(ctx, alice, s.ID)
+	require.NoError(t, err)
+	backendtest.SameValues(t, map[string]string{"k": "new"}, got.Values, "newer values are not overwritten without --force")
+
+	rep, err = valuestore.Restore(ctx, index, primary, backup, valuestore.CopyOptions{Manifest: manifest, Force: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Copied)
+	got, err = st.Get(ctx, alice, s.ID)
+	require.NoError(t, err)
+	backendtest.SameValues(t, map[string]string{"k": "old"}, got.Values)
+}
