@@ -1,0 +1,52 @@
+# Lockwell. The two commands a newcomer needs:
+#   make dev    run the local server on the embedded SQLite store (127.0.0.1:8080, data in ./.lockwell)
+#   make test   run every test (installs Go modules and the npm stand-ins under localdev/ itself)
+# Also: make bench, make build, make package, make invoke FN=get EVENT=localdev/events/get.json
+
+SHELL := /bin/bash
+GO ?= go
+ADDR ?= 127.0.0.1:8080
+DATA_DIR ?= ./.lockwell
+STORE ?= sqlite
+NODE_MODULES := localdev/node_modules/.package-lock.json
+
+.PHONY: dev test test-go deps bench lint fmt
+
+## deps: download Go modules and install the npm stand-ins (dynalite, fauxqs, Node 22) under localdev/
+deps: $(NODE_MODULES)
+	$(GO) mod download
+
+$(NODE_MODULES): localdev/package.json localdev/package-lock.json
+	npm ci --prefix localdev --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## dev: the local server on the embedded store (STORE=dynamodb runs it against dynalite and a local KMS)
+dev: deps
+ifeq ($(STORE),sqlite)
+	$(GO) run ./cmd/lockwell serve --addr $(ADDR) --data-dir $(DATA_DIR)
+else
+	$(GO) run ./localdev/stack --store $(STORE) --addr $(ADDR) --data-dir $(DATA_DIR)
+endif
+
+## test: every test, with the race detector. PostgreSQL is started on loopback when it is installed
+## (CI installs it); outside CI, tests whose database or emulator is missing skip and say why.
+test: deps
+	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  eval "$$(localdev/scripts/postgres.sh start)"; \
+	  export PGUSER LOCKWELL_TEST_POSTGRES_URL; \
+	fi; \
+	$(GO) test -race -timeout 20m ./...
+
+## bench: performance figures (never asserted by tests): server vs bare net/http, SQL list depth,
+## DynamoDB/KMS calls per operation, Lambda bootstrap size/cold start/RSS, migration throughput
+bench: deps
+	$(GO) run ./localdev/bench
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+-include functions/functions.mk
