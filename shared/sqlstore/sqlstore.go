@@ -1,0 +1,473 @@
+// Package sqlstore is the SQL backend: a complete store (metadata and sealed
+// values in one table) on database/sql, serving SQLite through the pure-Go
+// modernc.org/sqlite driver and PostgreSQL through pgx. Both share one schema,
+// created and upgraded by versioned migrations (embedded .sql files, one
+// directory per dialect, recorded in a schema_migrations table).
+//
+// Open it by URL, through backend.Open or Open:
+//
+//	sqlite:///var/lib/lockwell/lockwell.db              an absolute path
+//	sqlite:.lockwell/lockwell.db                        a path relative to the working directory
+//	postgres://db.internal:5432/lockwell?sslmode=verify-full&search_path=lockwell
+//
+// SQLite parameters: busy_timeout_ms (how long a writer waits for another
+// process's lock; default 5000) and synchronous (full, the default, or
+// normal). The database runs in WAL mode with foreign keys on. synchronous=full
+// fsyncs the WAL at every commit, so an acknowledged write survives power
+// loss; normal still survives a crash of the process (kill -9), because a
+// committed transaction is in the WAL file in the operating system's cache,
+// but not a crash of the machine. One connection writes (so writers queue
+// in-process instead of failing with SQLITE_BUSY) and several read
+// concurrently; the file and its -wal and -shm companions are created with
+// mode 0600.
+//
+// PostgreSQL parameters: sslmode, sslrootcert, search_path (the schema the
+// tables live in; it must exist), connect_timeout, application_name and
+// max_conns (default 10). The user and password come only from the standard
+// environment (PGUSER, PGPASSWORD, PGPASSFILE), never from the URL.
+//
+// Values are sealed with the envelope.Sealer from backend.Options before a
+// statement runs (sealing may call a KMS), with the secret id and version as
+// additional authenticated data; the store refuses to open without a Sealer.
+// Secrets stored without values (an index paired with an external value
+// store) keep NULL instead.
+//
+// Store also implements identity.TokenStore in the same database, so that a
+// server with a SQL store needs no second place for API tokens.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+func init() {
+	backend.Register("sqlite", func(ctx context.Context, u *url.URL, opts backend.Options) (backend.Backend, error) {
+		return openURL(ctx, u, opts)
+	})
+	backend.Register("postgres", func(ctx context.Context, u *url.URL, opts backend.Options) (backend.Backend, error) {
+		return openURL(ctx, u, opts)
+	})
+}
+
+// Store is the SQL backend.Backend and identity.TokenStore. All methods are
+// safe for concurrent use, also by several processes sharing the database.
+type Store struct {
+	d      *dialect
+	write  *sql.DB // the connection(s) that write; one for SQLite
+	read   *sql.DB // the connections that read; the same pool for PostgreSQL
+	sealer *envelope.Sealer
+	stmt   statements
+}
+
+var (
+	_ backend.Backend     = (*Store)(nil)
+	_ identity.TokenStore = (*Store)(nil)
+)
+
+// Open opens (and creates or migrates) the store that rawURL names, a
+// sqlite: or postgres: URL as the package documentation describes. Errors:
+// invalid_argument for a bad URL, a missing Sealer or an unknown parameter;
+// unavailable when the database cannot be reached; internal otherwise.
+func Open(ctx context.Context, rawURL string, opts backend.Options) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errcode.New(errcode.InvalidArgument, "store URL must look like sqlite:///path/to/lockwell.db or postgres://host:port/db")
+	}
+	if u.User != nil {
+		return nil, errcode.New(errcode.InvalidArgument, "store URL must not contain credentials; they come from the environment")
+	}
+	return openURL(ctx, u, opts)
+}
+
+func openURL(ctx context.Context, u *url.URL, opts backend.Options) (*Store, error) {
+	if opts.Sealer == nil {
+		return nil, errcode.New(errcode.InvalidArgument, "the %s store encrypts values and needs a Sealer (a store key); none was given", u.Scheme)
+	}
+	var s *Store
+	var err error
+	switch u.Scheme {
+	case "sqlite":
+		s, err = openSQLite(ctx, u)
+	case "postgres", "postgresql":
+		s, err = openPostgres(ctx, u)
+	default:
+		return nil, errcode.New(errcode.InvalidArgument, "sqlstore serves sqlite: and postgres: URLs, not %q", u.Scheme)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.sealer = opts.Sealer
+	s.stmt = s.d.statements()
+	if err := migrate(ctx, s.write, s.d); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database connections.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		if rerr := s.read.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// statements are the fixed statements, written with ? and rebound to the
+// dialect's placeholders once.
+type statements struct {
+	insert, get, update, version, delete string
+	saveToken, tokenPrincipal            string
+}
+
+const secretColumns = "id, name, private, owner, keys, values_ref, version, created, updated, origin, change_key"
+
+func (d *dialect) statements() statements {
+	return statements{
+		insert: d.rebind(`INSERT INTO secrets (` + secretColumns + `, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		get:    d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ?`),
+		update: d.rebind(`UPDATE secrets SET name = ?, private = ?, keys = ?, values_ref = ?, version = ?, updated = ?,
+			origin = ?, change_key = ?, sealed = ? WHERE id = ? AND version = ?`),
+		version:        d.rebind(`SELECT version FROM secrets WHERE id = ?`),
+		delete:         d.rebind(`DELETE FROM secrets WHERE id = ? AND (? = 0 OR version = ?)`),
+		saveToken:      d.rebind(`INSERT INTO tokens (hash, principal, role, created) VALUES (?, ?, ?, ?)`),
+		tokenPrincipal: d.rebind(`SELECT hash, principal, role FROM tokens WHERE hash = ?`),
+	}
+}
+
+// seal seals the values of s for its id and version, or returns nil (stored
+// as NULL) when s carries no values.
+func (s *Store) seal(ctx context.Context, sec *secret.Secret) (any, error) {
+	if sec.Values == nil {
+		return nil, nil
+	}
+	blob, err := s.sealer.Seal(ctx, sec.Values, sec.ID, sec.Version)
+	if err != nil {
+		return nil, err
+	}
+	return blob, nil
+}
+
+func encodeKeys(keys []string) (string, error) {
+	if keys == nil {
+		keys = []string{}
+	}
+	b, err := json.Marshal(keys)
+	if err != nil {
+		return "", errcode.Wrap(errcode.Internal, err, "encode key names")
+	}
+	return string(b), nil
+}
+
+// Create implements backend.Backend. Errors: already_exists, unavailable,
+// internal.
+func (s *Store) Create(ctx context.Context, sec *secret.Secret) error {
+	sealed, err := s.seal(ctx, sec)
+	if err != nil {
+		return err
+	}
+	keys, err := encodeKeys(sec.Keys)
+	if err != nil {
+		return err
+	}
+	_, err = s.write.ExecContext(ctx, s.stmt.insert,
+		sec.ID, sec.Name, sec.Private, sec.Owner, keys, sec.ValuesRef, sec.Version,
+		s.d.timeArg(sec.Created), s.d.timeArg(sec.Updated), sec.Origin, sec.ChangeKey, sealed)
+	if err != nil {
+		return nameClash(classify(err, "create secret"), sec.Name)
+	}
+	return nil
+}
+
+// nameClash gives an already_exists error the message the API shows.
+func nameClash(err error, name string) error {
+	if errcode.Of(err) == errcode.AlreadyExists {
+		return errcode.Wrap(errcode.AlreadyExists, err, "a secret named %q already exists", name)
+	}
+	return err
+}
+
+// row scans the secret columns (and optionally sealed) from one row.
+type row struct {
+	sec    secret.Secret
+	keys   string
+	sealed []byte
+}
+
+func (r *row) dest(withSealed bool) []any {
+	d := []any{&r.sec.ID, &r.sec.Name, &r.sec.Private, &r.sec.Owner, &r.keys, &r.sec.ValuesRef, &r.sec.Version,
+		timeColumn{&r.sec.Created}, timeColumn{&r.sec.Updated}, &r.sec.Origin, &r.sec.ChangeKey}
+	if withSealed {
+		d = append(d, &r.sealed)
+	}
+	return d
+}
+
+func (r *row) secret() (*secret.Secret, error) {
+	sec := r.sec
+	if err := json.Unmarshal([]byte(r.keys), &sec.Keys); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "stored key names of secret %s do not decode", sec.ID)
+	}
+	if sec.Keys == nil {
+		sec.Keys = []string{}
+	}
+	return &sec, nil
+}
+
+// timeColumn scans a time stored as microseconds since the epoch (SQLite) or
+// as a timestamp (PostgreSQL) into a UTC time.Time.
+type timeColumn struct{ t *time.Time }
+
+func (c timeColumn) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		*c.t = time.UnixMicro(v).UTC()
+	case time.Time:
+		*c.t = v.UTC()
+	default:
+		return fmt.Errorf("unexpected time column type %T", src)
+	}
+	return nil
+}
+
+// Get implements backend.Backend. Errors: not_found, unavailable, internal
+// (also when the stored values fail authentication).
+func (s *Store) Get(ctx context.Context, id string) (*secret.Secret, error) {
+	var r row
+	err := s.read.QueryRowContext(ctx, s.stmt.get, id).Scan(r.dest(true)...)
+	if err == sql.ErrNoRows {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	if err != nil {
+		return nil, classify(err, "get secret")
+	}
+	sec, err := r.secret()
+	if err != nil {
+		return nil, err
+	}
+	if r.sealed != nil {
+		if sec.Values, err = s.sealer.Open(ctx, r.sealed, sec.ID, sec.Version); err != nil {
+			return nil, err
+		}
+	}
+	return sec, nil
+}
+
+// Update implements backend.Backend. Errors: not_found, failed_precondition,
+// already_exists, unavailable, internal.
+func (s *Store) Update(ctx context.Context, sec *secret.Secret, expectedVersion int64) error {
+	sealed, err := s.seal(ctx, sec)
+	if err != nil {
+		return err
+	}
+	keys, err := encodeKeys(sec.Keys)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, s.stmt.update,
+		sec.Name, sec.Private, keys, sec.ValuesRef, sec.Version, s.d.timeArg(sec.Updated),
+		sec.Origin, sec.ChangeKey, sealed, sec.ID, expectedVersion)
+	if err != nil {
+		return nameClash(classify(err, "update secret"), sec.Name)
+	}
+	return s.checkChanged(ctx, res, sec.ID, expectedVersion)
+}
+
+// checkChanged turns "no row changed" into not_found or failed_precondition.
+func (s *Store) checkChanged(ctx context.Context, res sql.Result, id string, expectedVersion int64) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return classify(err, "count changed rows")
+	}
+	if n == 1 {
+		return nil
+	}
+	var stored int64
+	err = s.write.QueryRowContext(ctx, s.stmt.version, id).Scan(&stored)
+	if err == sql.ErrNoRows {
+		return errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	if err != nil {
+		return classify(err, "read secret version")
+	}
+	return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, stored, expectedVersion)
+}
+
+// Delete implements backend.Backend. Errors: not_found, failed_precondition,
+// unavailable, internal.
+func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) error {
+	res, err := s.write.ExecContext(ctx, s.stmt.delete, id, expectedVersion, expectedVersion)
+	if err != nil {
+		return classify(err, "delete secret")
+	}
+	return s.checkChanged(ctx, res, id, expectedVersion)
+}
+
+// List implements backend.Backend: one keyset query on the index of the sort
+// field, so a deep page costs what the first one does. It never reads the
+// sealed values. Errors: invalid_argument for a bad query, unavailable,
+// internal.
+func (s *Store) List(ctx context.Context, q backend.Query) ([]*secret.Secret, error) {
+	query, args, err := s.d.listQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, classify(err, "list secrets")
+	}
+	defer rows.Close()
+	out := make([]*secret.Secret, 0, min(q.Limit, 64))
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(r.dest(false)...); err != nil {
+			return nil, classify(err, "list secrets")
+		}
+		sec, err := r.secret()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "list secrets")
+	}
+	return out, nil
+}
+
+// listQuery builds the SELECT for q. Filters are literal and case-sensitive;
+// a name prefix is also turned into a range on the name index.
+func (d *dialect) listQuery(q backend.Query) (string, []any, error) {
+	if q.Viewer == "" {
+		return "", nil, errcode.New(errcode.InvalidArgument, "list needs the viewing principal")
+	}
+	if q.Limit < 1 {
+		return "", nil, errcode.New(errcode.InvalidArgument, "list limit must be at least 1, got %d", q.Limit)
+	}
+	var col string
+	switch q.Sort.Field {
+	case backend.ByName, "":
+		col = "name"
+	case backend.ByCreated:
+		col = "created"
+	case backend.ByUpdated:
+		col = "updated"
+	default:
+		return "", nil, errcode.New(errcode.InvalidArgument, "cannot sort by %q", q.Sort.Field)
+	}
+	var b strings.Builder
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		if d.numbered {
+			return "$" + strconv.Itoa(len(args))
+		}
+		return "?"
+	}
+	b.WriteString("SELECT " + secretColumns + " FROM secrets WHERE (private = FALSE OR owner = " + arg(q.Viewer) + ")")
+	if q.Name != "" {
+		b.WriteString(" AND name = " + arg(q.Name))
+	}
+	if q.NamePrefix != "" {
+		b.WriteString(" AND name >= " + arg(q.NamePrefix))
+		if upper, ok := prefixUpperBound(q.NamePrefix); ok {
+			b.WriteString(" AND name < " + arg(upper))
+		}
+		b.WriteString(" AND " + d.hasPrefix("name", arg(q.NamePrefix)))
+	}
+	if q.NameContains != "" {
+		b.WriteString(" AND " + d.contains("name", arg(q.NameContains)))
+	}
+	if q.Private != nil {
+		b.WriteString(" AND private = " + arg(*q.Private))
+	}
+	if q.Owner != "" {
+		b.WriteString(" AND owner = " + arg(q.Owner))
+	}
+	dir, cmp := "ASC", ">"
+	if q.Sort.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if q.After != nil {
+		var v any = q.After.Name
+		if col != "name" {
+			v = d.timeArg(q.After.Time)
+		}
+		b.WriteString(" AND (" + col + ", id) " + cmp + " (" + arg(v) + ", " + arg(q.After.ID) + ")")
+	}
+	b.WriteString(" ORDER BY " + col + " " + dir + ", id " + dir + " LIMIT " + arg(q.Limit))
+	return b.String(), args, nil
+}
+
+// prefixUpperBound returns the least string greater than every string that
+// starts with p, when p ends in an ASCII character that can be incremented
+// (names are ASCII). Otherwise the prefix check alone filters.
+func prefixUpperBound(p string) (string, bool) {
+	last := p[len(p)-1]
+	if last >= 0x7e {
+		return "", false
+	}
+	return p[:len(p)-1] + string(rune(last+1)), true
+}
+
+// SaveToken implements identity.TokenStore. Errors: invalid_argument for a
+// hash that is not 32 bytes or a bad principal; already_exists for a hash
+// already stored; unavailable, internal.
+func (s *Store) SaveToken(ctx context.Context, hash []byte, p identity.Principal) error {
+	if len(hash) != 32 {
+		return errcode.New(errcode.InvalidArgument, "token hash must be 32 bytes, got %d", len(hash))
+	}
+	if err := identity.ValidateName(p.Name); err != nil {
+		return err
+	}
+	if _, err := identity.ParseRole(string(p.Role)); err != nil {
+		return err
+	}
+	_, err := s.write.ExecContext(ctx, s.stmt.saveToken, hash, p.Name, string(p.Role), s.d.timeArg(secret.Now()))
+	if err != nil {
+		err = classify(err, "save token")
+		if errcode.Of(err) == errcode.AlreadyExists {
+			return errcode.Wrap(errcode.AlreadyExists, err, "a token with this hash already exists")
+		}
+		return err
+	}
+	return nil
+}
+
+// TokenPrincipal implements identity.TokenStore: it looks the token up by
+// hash and compares the stored hash in constant time. Errors:
+// unauthenticated for an unknown token; unavailable, internal.
+func (s *Store) TokenPrincipal(ctx context.Context, hash []byte) (identity.Principal, error) {
+	var stored []byte
+	var p identity.Principal
+	var role string
+	err := s.read.QueryRowContext(ctx, s.stmt.tokenPrincipal, hash).Scan(&stored, &p.Name, &role)
+	if err == sql.ErrNoRows || (err == nil && !identity.EqualHashes(stored, hash)) {
+		return identity.Principal{}, errcode.New(errcode.Unauthenticated, "unknown API token")
+	}
+	if err != nil {
+		return identity.Principal{}, classify(err, "look up token")
+	}
+	r, err := identity.ParseRole(role)
+	if err != nil {
+		return identity.Principal{}, errcode.Wrap(errcode.Internal, err, "stored token has an unknown role")
+	}
+	p.Role = r
+	return p, nil
+}
