@@ -68,3 +68,11 @@ type JobStore interface {
 	// Close releases the store.
 	Close() error
 }
+
+// Queue sends migration messages. Implementations: package
+// migrate/sqsqueue (SQS). Safe for concurrent use.
+type Queue interface {
+	// Send enqueues the messages; it returns only when every one was
+	// accepted, or an error (unavailable when the queue is down).
+	Send(ctx context.Context, msgs []Message) error
+}

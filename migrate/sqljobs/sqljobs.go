@@ -5,7 +5,7 @@
 // attempts). Counts are computed from the entries, so they can never drift
 // from the per-entry outcomes.
 //
-// URLs: sqlite:///ABSOLUTE/PATH.db and postgres://HOST:PORT/DB (the password
+// URLs: sqlite:///ABSOLUTE/PATH.db, sqlite:RELATIVE/PATH.db and postgres://HOST:PORT/DB (the password
 // comes from PGPASSWORD or ~/.pgpass, never from the URL). PostgreSQL needs
 // the "pgx" database/sql driver linked into the binary (the SQL backend's
 // package registers it; or import github.com/jackc/pgx/v5/stdlib).
@@ -24,6 +24,7 @@ import (
 
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/openurl"
 )
 
 const schema = `
@@ -68,10 +69,19 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	var postgres bool
 	switch u.Scheme {
 	case "sqlite":
-		if u.Path == "" || u.RawQuery != "" {
-			return nil, errcode.New(errcode.InvalidArgument, "job store URL must be sqlite:///ABSOLUTE/PATH.db without parameters")
+		path := u.Path
+		if u.Opaque != "" {
+			path = u.Opaque // sqlite:relative/path.db
 		}
-		db, err = sql.Open("sqlite", "file:"+u.Path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+		if path == "" || u.Host != "" {
+			return nil, errcode.New(errcode.InvalidArgument, "job store URL must be sqlite:///ABSOLUTE/PATH.db or sqlite:RELATIVE/PATH.db")
+		}
+		// The SQL backend's own parameters are accepted, so that the store
+		// URL can name the job store too.
+		if err := openurl.CheckParams(u, "busy_timeout_ms", "synchronous"); err != nil {
+			return nil, err
+		}
+		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
 		if err == nil {
 			db.SetMaxOpenConns(1) // one writer; WAL readers wait on busy_timeout otherwise
 		}

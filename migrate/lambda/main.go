@@ -1,0 +1,78 @@
+// Command lambda is the SQS-triggered migrator function: it migrates one
+// legacy entry per message into the deployment's store (shared/config reads
+// LOCKWELL_* as every function does) and records outcomes in the job store.
+//
+// Variables besides shared/config's:
+//
+//	LOCKWELL_MIGRATE_JOBS          job store URL (sqlite:///..., postgres://...); default LOCKWELL_STORE
+//	                               when that is a SQL store, so jobs live in the same database
+//	LOCKWELL_MIGRATE_MAX_RECEIVES  the queue's maxReceiveCount (default 5): on that delivery a
+//	                               transient failure is recorded as failed before the message moves
+//	                               to the dead-letter queue
+//	LOCKWELL_MIGRATE_CONCURRENCY   messages of a batch processed at once (default 4)
+//
+// Legacy sources read their credentials from the function's role and the
+// variables each flavor documents (VAULT_TOKEN, ...).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/lockwell/lockwell/migrate"
+	_ "github.com/lockwell/lockwell/migrate/legacy/all"
+	"github.com/lockwell/lockwell/migrate/sqljobs"
+	"github.com/lockwell/lockwell/shared/config"
+	_ "github.com/lockwell/lockwell/shared/sqlstore"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx := context.Background()
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fatal(log, "configuration", err)
+	}
+	d, err := cfg.Open(ctx, log)
+	if err != nil {
+		fatal(log, "open store", err)
+	}
+	jobs, err := sqljobs.Open(ctx, JobsURL(cfg.StoreURL))
+	if err != nil {
+		fatal(log, "open job store", err)
+	}
+	proc := &migrate.Processor{
+		Jobs:          jobs,
+		Target:        func(job *migrate.Job) migrate.Target { return migrate.StoreTarget{Store: d.Store, Principal: d.Principal(job.Owner)} },
+		MaxDeliveries: envInt("LOCKWELL_MIGRATE_MAX_RECEIVES", 5),
+	}
+	lambda.Start(handler{proc: proc, concurrency: envInt("LOCKWELL_MIGRATE_CONCURRENCY", 4), log: log}.Handle)
+}
+
+// JobsURL returns LOCKWELL_MIGRATE_JOBS, or the store URL when it is SQL.
+func JobsURL(storeURL string) string {
+	if u := os.Getenv("LOCKWELL_MIGRATE_JOBS"); u != "" {
+		return u
+	}
+	if strings.HasPrefix(storeURL, "sqlite:") || strings.HasPrefix(storeURL, "postgres:") {
+		return storeURL
+	}
+	return ""
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+func fatal(log *slog.Logger, what string, err error) {
+	log.Error("migrator cannot start", "step", what, "error", err.Error())
+	os.Exit(1)
+}

@@ -1,0 +1,7 @@
+// Package all links every legacy flavor's reader; import it for its side
+// effect in binaries that accept any source URL.
+package all
+
+import (
+	_ "github.com/lockwell/lockwell/migrate/legacy/local" // zenml-local
+)
