@@ -47,8 +47,10 @@ func main() {
 		fatal(log, "open job store", err)
 	}
 	proc := &migrate.Processor{
-		Jobs:          jobs,
-		Target:        func(job *migrate.Job) migrate.Target { return migrate.StoreTarget{Store: d.Store, Principal: d.Principal(job.Owner)} },
+		Jobs: jobs,
+		Target: func(job *migrate.Job) migrate.Target {
+			return migrate.StoreTarget{Store: d.Store, Principal: d.Principal(job.Owner)}
+		},
 		MaxDeliveries: envInt("LOCKWELL_MIGRATE_MAX_RECEIVES", 5),
 	}
 	lambda.Start(handler{proc: proc, concurrency: envInt("LOCKWELL_MIGRATE_CONCURRENCY", 4), log: log}.Handle)
