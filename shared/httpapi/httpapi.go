@@ -1,0 +1,147 @@
+// Package httpapi is Lockwell's HTTP API on net/http: the handlers that the
+// local server, the Lambda functions and the Cloud Functions all serve.
+//
+// Routes (JSON, under /api/v1, authenticated by an Authenticator):
+//
+//	POST   /api/v1/secrets        create: 201 with metadata and keys, no values
+//	GET    /api/v1/secrets        list:   200 {"items": [...], "next_page_token": "..."}
+//	GET    /api/v1/secrets/{id}   get:    200 with values, ETag "<version>"
+//	PATCH  /api/v1/secrets/{id}   update: 200 with metadata; If-Match, merge of values
+//	DELETE /api/v1/secrets/{id}   delete: 204; If-Match
+//	POST   /api/v1/tokens         create_token (admins): 201 {"token": "..."}
+//	GET    /healthz               200 without authentication
+//
+// The handlers parse and check HTTP (methods, headers, strict JSON bodies of
+// at most 1 MiB, query parameters) and leave everything about secrets
+// (validation, visibility, versions, idempotency) to the portable store.
+// Every failure is answered with {"error": {"code", "message"}}, the status
+// coming from one table (statusOf) keyed by errcode code; the message is
+// errcode.Message, which never carries a value, and internal errors get a
+// generic message while their cause goes to the log.
+//
+// Each request is logged as one line (operation, status, latency, principal,
+// secret id, error code); never a value, a token, a header value or a body.
+// An API is safe for concurrent use.
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/store"
+)
+
+// Options configure an API.
+type Options struct {
+	// Logger receives one line per request. Nil discards.
+	Logger *slog.Logger
+	// Tokens stores the tokens that POST /api/v1/tokens mints. Nil means this
+	// deployment does not mint tokens: the route answers not_found.
+	Tokens identity.TokenStore
+}
+
+// API serves the HTTP API over a store. Create one with New.
+type API struct {
+	st     *store.Store
+	auth   Authenticator
+	tokens identity.TokenStore
+	log    *slog.Logger
+}
+
+// New returns the API over st, authenticating requests with auth.
+func New(st *store.Store, auth Authenticator, opts Options) *API {
+	l := opts.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return &API{st: st, auth: auth, tokens: opts.Tokens, log: l}
+}
+
+// The operation names of Operation and of the request log.
+const (
+	OpCreate      = "create"
+	OpGet         = "get"
+	OpList        = "list"
+	OpUpdate      = "update"
+	OpDelete      = "delete"
+	OpCreateToken = "create_token"
+	OpHealth      = "healthz"
+)
+
+// route is one method and path pattern of the API.
+type route struct {
+	op      string
+	method  string
+	path    string
+	authed  bool
+	handler func(a *API, w http.ResponseWriter, r *http.Request, rec *record) error
+}
+
+// paths of the API.
+const (
+	pathSecrets = "/api/v1/secrets"
+	pathSecret  = "/api/v1/secrets/{id}"
+	pathTokens  = "/api/v1/tokens"
+	pathHealth  = "/healthz"
+)
+
+var routes = []route{
+	{OpCreate, http.MethodPost, pathSecrets, true, (*API).create},
+	{OpList, http.MethodGet, pathSecrets, true, (*API).list},
+	{OpGet, http.MethodGet, pathSecret, true, (*API).get},
+	{OpUpdate, http.MethodPatch, pathSecret, true, (*API).update},
+	{OpDelete, http.MethodDelete, pathSecret, true, (*API).delete},
+	{OpCreateToken, http.MethodPost, pathTokens, true, (*API).createToken},
+	{OpHealth, http.MethodGet, pathHealth, false, (*API).health},
+}
+
+// Handler returns a handler serving every route. A known path with another
+// method gets 405 with an Allow header; an unknown path gets 404; both in the
+// API's error format.
+func (a *API) Handler() http.Handler {
+	return a.mux(func(route) bool { return true }, true)
+}
+
+// Operation returns a handler serving only the routes of one operation:
+// "create", "get", "list", "update" or "delete" (and "create_token" for the
+// token route). Every other request gets 404 in the API's error format. It is
+// what a function deployed per operation serves. Operation panics on an
+// unknown name, a programming error.
+func (a *API) Operation(name string) http.Handler {
+	known := false
+	for _, rt := range routes {
+		known = known || rt.op == name
+	}
+	if !known || name == OpHealth {
+		panic(fmt.Sprintf("httpapi: unknown operation %q", name))
+	}
+	return a.mux(func(rt route) bool { return rt.op == name }, false)
+}
+
+func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		if !include(rt) {
+			continue
+		}
+		mux.Handle(rt.method+" "+rt.path, a.serve(rt))
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	if allowHeaders {
+		for path, methods := range allowed {
+			mux.Handle(path, a.serve(methodNotAllowed(methods)))
+		}
+	}
+	mux.Handle("/", a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
+		return errNoRoute
+	}}))
+	return mux
+}
+
+func (a *API) health(w http.ResponseWriter, _ *http.Request, _ *record) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}

@@ -1,0 +1,152 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// record collects what the request log line says about one request.
+type record struct {
+	principal string
+	secretID  string
+	err       error
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// serve wraps a route's handler: security headers, authentication, error
+// answers, panic recovery and the request log line.
+func (a *API) serve(rt route) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
+		rec := &record{}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		defer a.logRequest(r.Context(), rt.op, w, rec, start)
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			// The panic value may hold anything, values included: log only
+			// its type and the stack (addresses, never string contents).
+			rec.err = errcode.New(errcode.Internal, "panic of type %T in handler: %s", v, debug.Stack())
+			if w.status == 0 {
+				a.writeError(w, rec.err)
+			}
+		}()
+		if id := r.PathValue("id"); id != "" && secret.ValidateID(id) == nil {
+			rec.secretID = id
+		}
+		err := a.authenticateAndHandle(rt, w, r, rec)
+		if err != nil {
+			rec.err = err
+			a.writeError(w, err)
+		}
+	})
+}
+
+func (a *API) authenticateAndHandle(rt route, w http.ResponseWriter, r *http.Request, rec *record) error {
+	if rt.authed {
+		p, err := a.auth.Authenticate(r)
+		if err != nil {
+			return err
+		}
+		rec.principal = p.Name
+		r = r.WithContext(identity.WithPrincipal(r.Context(), p))
+	}
+	return rt.handler(a, w, r, rec)
+}
+
+// logRequest writes the request's one log line: never a value, a token, a
+// header value, a query or a body. The cause of an internal error is logged
+// here and nowhere else.
+func (a *API) logRequest(ctx context.Context, op string, w *statusWriter, rec *record, start time.Time) {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	attrs := []slog.Attr{
+		slog.String("op", op),
+		slog.Int("status", status),
+		slog.Duration("latency", time.Since(start)),
+		slog.String("principal", rec.principal),
+	}
+	if rec.secretID != "" {
+		attrs = append(attrs, slog.String("secret_id", rec.secretID))
+	}
+	level := slog.LevelInfo
+	if rec.err != nil {
+		_, body := statusAndBody(rec.err)
+		attrs = append(attrs, slog.String("code", string(body.Error.Code)))
+		if status >= 500 {
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("cause", causeOf(rec.err)))
+		}
+	}
+	a.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// causeOf is the text of err for the log. By errcode's contract causes never
+// carry values; errors that are not classified are logged by type and text
+// as well, since only Lockwell's own code and libraries produce them.
+func causeOf(err error) string {
+	var e *errcode.Error
+	if errors.As(err, &e) {
+		return err.Error()
+	}
+	return fmt.Sprintf("%T: %v", err, err)
+}
+
+// writeJSON answers with status and v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		// The response types always encode; this is a bug.
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"internal error; the server log has the details"}}` + "\n")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
