@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -30,10 +31,25 @@ func testSealer(t testing.TB) *envelope.Sealer {
 func openSQLite(t testing.TB) (*sqlstore.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "lockwell.db")
-	s, err := sqlstore.Open(context.Background(), "sqlite://"+path, backend.Options{Sealer: testSealer(t)})
+	return openSQLiteAt(t, path, testSealer(t)), path
+}
+
+// openSQLiteAt opens the store in the file at path; t closes it.
+func openSQLiteAt(t testing.TB, path string, sealer *envelope.Sealer) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), "sqlite://"+path, backend.Options{Sealer: sealer})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	return s, path
+	return s
+}
+
+// rawSQLite opens the database file directly, bypassing the store.
+func rawSQLite(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func TestSQLiteConformance(t *testing.T) {
