@@ -1,0 +1,111 @@
+package sqlstore_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/backend/backendtest"
+	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/sqlstore"
+)
+
+// durabilityChildEnv, when set to a store URL, turns this test binary into
+// the writer that TestAcknowledgedWritesSurviveKill kills.
+const durabilityChildEnv = "LOCKWELL_SQLSTORE_DURABILITY_CHILD"
+
+// durabilityKeyEnv names the store key file the child and parent share.
+const durabilityKeyEnv = "LOCKWELL_SQLSTORE_DURABILITY_KEY"
+
+// runDurabilityChild creates secrets until it is killed, printing "ack ID"
+// after each Create returns: the acknowledgement a client would get.
+func runDurabilityChild() {
+	ctx := context.Background()
+	w, err := envelope.OpenWrapper(ctx, "localkey://"+os.Getenv(durabilityKeyEnv))
+	if err != nil {
+		fmt.Println("error: open key:", err)
+		os.Exit(2)
+	}
+	s, err := sqlstore.Open(ctx, os.Getenv(durabilityChildEnv), backend.Options{Sealer: envelope.NewSealer(w)})
+	if err != nil {
+		fmt.Println("error: open store:", err)
+		os.Exit(2)
+	}
+	for i := 0; ; i++ {
+		sec := backendtest.New(fmt.Sprintf("durable-%06d", i), "alice", false, map[string]string{"n": fmt.Sprint(i)})
+		if err := s.Create(ctx, sec); err != nil {
+			fmt.Println("error: create:", err)
+			os.Exit(2)
+		}
+		fmt.Println("ack", sec.ID) // os.Stdout is unbuffered: the parent sees it now
+	}
+}
+
+// TestAcknowledgedWritesSurviveKill runs a child process that writes to the
+// store, SIGKILLs it mid-stream, and checks that every secret whose create
+// had returned is in the database.
+func TestAcknowledgedWritesSurviveKill(t *testing.T) {
+	if os.Getenv(durabilityChildEnv) != "" {
+		runDurabilityChild()
+		return
+	}
+	for _, sync := range []string{"full", "normal"} {
+		t.Run("synchronous="+sync, func(t *testing.T) {
+			dir := t.TempDir()
+			keyPath := filepath.Join(dir, "store.key")
+			storeURL := "sqlite://" + filepath.Join(dir, "lockwell.db") + "?synchronous=" + sync
+
+			cmd := exec.Command(os.Args[0], "-test.run=^TestAcknowledgedWritesSurviveKill$")
+			cmd.Env = append(os.Environ(), durabilityChildEnv+"="+storeURL, durabilityKeyEnv+"="+keyPath)
+			out, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			cmd.Stderr = os.Stderr
+			require.NoError(t, cmd.Start())
+
+			var acked []string
+			lines := bufio.NewScanner(out)
+			deadline := time.Now().Add(20 * time.Second)
+			for len(acked) < 200 && time.Now().Before(deadline) && lines.Scan() {
+				line := lines.Text()
+				require.False(t, strings.HasPrefix(line, "error:"), "child failed: %s", line)
+				if id, ok := strings.CutPrefix(line, "ack "); ok {
+					acked = append(acked, id)
+				}
+			}
+			// Kill mid-write: the child is creating the next secret now.
+			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+			for lines.Scan() { // acknowledgements printed before the kill landed count too
+				if id, ok := strings.CutPrefix(lines.Text(), "ack "); ok {
+					acked = append(acked, id)
+				}
+			}
+			_ = cmd.Wait()
+			require.NotEmpty(t, acked, "the child acknowledged no writes")
+
+			w, err := envelope.OpenWrapper(context.Background(), "localkey://"+keyPath)
+			require.NoError(t, err)
+			s, err := sqlstore.Open(context.Background(), storeURL, backend.Options{Sealer: envelope.NewSealer(w)})
+			require.NoError(t, err)
+			defer s.Close()
+			missing := 0
+			for _, id := range acked {
+				if _, err := s.Get(context.Background(), id); err != nil {
+					missing++
+				}
+			}
+			assert.Zero(t, missing, "%d of %d acknowledged secrets are gone after kill -9", missing, len(acked))
+			t.Logf("%d acknowledged writes, all found after kill -9", len(acked))
+		})
+	}
+}
