@@ -310,8 +310,8 @@ func FromComponent(flavor string, configuration []byte, componentID string) (str
 		ns, _ := cfg["namespace"].(string)
 		q.Set("namespace", ns)
 	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	base, _, _ := strings.Cut(raw, "?") // url.URL.String would drop the "//" of an empty host
+	return base + "?" + q.Encode(), nil
 }
 
 func decodeConfiguration(b []byte) (map[string]any, error) {

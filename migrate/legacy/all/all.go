@@ -3,5 +3,6 @@
 package all
 
 import (
+	_ "github.com/lockwell/lockwell/migrate/legacy/awssm" // zenml-aws
 	_ "github.com/lockwell/lockwell/migrate/legacy/local" // zenml-local
 )
