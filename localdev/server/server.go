@@ -1,0 +1,259 @@
+// Package server is Lockwell's local server: the HTTP API over an embedded
+// SQLite store in a data directory, authenticated by bearer tokens. It is
+// what `lockwell serve` and `make dev` run.
+//
+// The data directory (mode 0700) holds:
+//
+//	store.key     the 256-bit store key that wraps every data key (mode 0600)
+//	lockwell.db   the SQLite database in WAL mode (with -wal and -shm; mode 0600);
+//	              values only as AES-256-GCM ciphertext
+//	admin.token   the admin API token minted on first start (mode 0600)
+//
+// On first start (no admin.token yet) the server mints a token for principal
+// "admin" with role admin, stores its hash, writes the token to admin.token
+// and logs where the file is, never the token. To mint a fresh admin token,
+// delete admin.token and restart; tokens minted before stay valid.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/httpapi"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/store"
+
+	_ "github.com/lockwell/lockwell/shared/sqlstore" // the sqlite: scheme
+)
+
+// Defaults of Config.
+const (
+	DefaultAddr    = "127.0.0.1:8080"
+	DefaultDataDir = ".lockwell"
+)
+
+// File names in the data directory.
+const (
+	KeyFile        = "store.key"
+	DatabaseFile   = "lockwell.db"
+	AdminTokenFile = "admin.token"
+)
+
+// AdminPrincipal is the principal of the admin token minted on first start.
+const AdminPrincipal = "admin"
+
+// ShutdownTimeout bounds how long Run waits for in-flight requests once its
+// context ends.
+const ShutdownTimeout = 15 * time.Second
+
+// Config configures Run.
+type Config struct {
+	// Addr is the host:port to listen on; default 127.0.0.1:8080. Port 0
+	// picks a free port (see Ready).
+	Addr string
+	// DataDir holds the store key, the database and the admin token;
+	// default ./.lockwell. Created with mode 0700 if missing.
+	DataDir string
+	// Logger receives the request log and the server's own lines; nil logs
+	// text to stderr.
+	Logger *slog.Logger
+	// Ready, if set, is called once with the address the server listens on,
+	// when it accepts connections.
+	Ready func(addr string)
+}
+
+// Run opens the data directory and serves the API until ctx ends, then stops
+// accepting connections, waits up to ShutdownTimeout for in-flight requests
+// and closes the store. It returns nil after a clean shutdown and an error
+// when the data directory, the store or the address cannot be opened.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	dir, err := prepareDataDir(cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	_, keyErr := os.Stat(filepath.Join(dir, KeyFile))
+	b, err := OpenBackend(ctx, dir)
+	if err != nil {
+		return err
+	}
+	closeStore := sync.OnceValue(b.Close)
+	defer closeStore()
+	if errors.Is(keyErr, fs.ErrNotExist) {
+		log.Info("created the store key (mode 0600); back it up: without it no value can be decrypted", "path", filepath.Join(dir, KeyFile))
+	}
+	tokens, ok := b.(identity.TokenStore)
+	if !ok {
+		return errors.New("the sqlite store does not keep API tokens")
+	}
+	if err := ensureAdminToken(ctx, dir, tokens, log); err != nil {
+		return err
+	}
+	st := store.New(b, store.WithAudit(log))
+	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: log, Tokens: tokens})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	addr := ln.Addr().String()
+	if !isLoopback(ln.Addr()) {
+		log.Warn("listening on a non-loopback address without TLS: tokens and values cross the network in clear text; put a TLS proxy in front", "addr", addr)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("lockwell server listening", "addr", addr, "url", "http://"+addr, "data_dir", dir)
+	if cfg.Ready != nil {
+		cfg.Ready(addr)
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shut down: %w", err)
+	}
+	if err := closeStore(); err != nil {
+		return fmt.Errorf("close the store: %w", err)
+	}
+	log.Info("server stopped")
+	return nil
+}
+
+// prepareDataDir creates dir (0700) if missing and returns its absolute path.
+func prepareDataDir(dir string, log *slog.Logger) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("create data directory: %w", err)
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	if !info.IsDir() {
+		return "", fmt.Errorf("data directory %s is not a directory", abs)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data directory is accessible by other users; chmod 700 it", "data_dir", abs, "mode", info.Mode().Perm().String())
+	}
+	return abs, nil
+}
+
+// OpenBackend opens the store in a data directory: the key file (created on
+// first use) and the SQLite database. It is what Run serves; the benchmark
+// uses it to seed a data directory directly.
+func OpenBackend(ctx context.Context, dir string) (backend.Backend, error) {
+	return OpenBackendURL(ctx, dir, "")
+}
+
+// OpenBackendURL is OpenBackend with extra sqlite URL parameters (for
+// example "synchronous=normal" for bulk loading); "" for none.
+func OpenBackendURL(ctx context.Context, dir, params string) (backend.Backend, error) {
+	keyURL := url.URL{Scheme: "localkey", Path: filepath.Join(dir, KeyFile)}
+	wrapper, err := envelope.OpenWrapper(ctx, keyURL.String())
+	if err != nil {
+		return nil, err
+	}
+	dbURL := url.URL{Scheme: "sqlite", Path: filepath.Join(dir, DatabaseFile), RawQuery: params}
+	return backend.Open(ctx, dbURL.String(), backend.Options{Sealer: envelope.NewSealer(wrapper)})
+}
+
+// ensureAdminToken mints the admin token on first start. The token is
+// written to a temporary file (0600, synced), its hash saved, and only then
+// the file renamed into place, so admin.token never names a token the store
+// does not know.
+func ensureAdminToken(ctx context.Context, dir string, tokens identity.TokenStore, log *slog.Logger) error {
+	path := filepath.Join(dir, AdminTokenFile)
+	info, err := os.Stat(path)
+	if err == nil {
+		if info.Mode().Perm()&0o077 != 0 {
+			log.Warn("the admin token file is readable by other users; chmod 600 it", "path", path)
+		}
+		log.Info("admin API token file", "path", path)
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("admin token file: %w", err)
+	}
+	token, hash, err := identity.NewToken()
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	_ = os.Remove(tmp)
+	if err := writeSynced(tmp, []byte(token+"\n")); err != nil {
+		return fmt.Errorf("write admin token file: %w", err)
+	}
+	if err := tokens.SaveToken(ctx, hash, identity.Principal{Name: AdminPrincipal, Role: identity.Admin}); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("save admin token: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write admin token file: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	log.Info("created an admin API token; it is in the file at path (mode 0600): use it with `lockwell login`", "path", path, "principal", AdminPrincipal)
+	return nil
+}
+
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}

@@ -1,0 +1,392 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/localdev/server"
+)
+
+// childEnv makes the test binary run the server instead of the tests, so
+// that a test can kill -9 it.
+const childEnv = "LOCKWELL_TEST_SERVER_CHILD_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		err := server.Run(context.Background(), server.Config{
+			Addr: "127.0.0.1:0", DataDir: dir,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+			Ready:  func(addr string) { fmt.Println("ADDR", addr) },
+		})
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// running is a server started in-process.
+type running struct {
+	url    string
+	addr   string
+	logs   *syncBuffer
+	stop   context.CancelFunc
+	done   chan error
+	token  string
+	client *http.Client
+}
+
+func start(t *testing.T, dir string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1), client: &http.Client{Timeout: 10 * time.Second}}
+	ready := make(chan string, 1)
+	go func() {
+		r.done <- server.Run(ctx, server.Config{
+			Addr: "127.0.0.1:0", DataDir: dir,
+			Logger: slog.New(slog.NewJSONHandler(r.logs, nil)),
+			Ready:  func(addr string) { ready <- addr },
+		})
+	}()
+	select {
+	case r.addr = <-ready:
+	case err := <-r.done:
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("server did not start in 20s")
+	}
+	r.url = "http://" + r.addr
+	r.token = readToken(t, dir)
+	t.Cleanup(func() { r.shutdown(t) })
+	return r
+}
+
+// shutdown cancels the server's context and requires a clean return.
+func (r *running) shutdown(t *testing.T) {
+	t.Helper()
+	if r.stop == nil {
+		return
+	}
+	r.stop()
+	r.stop = nil
+	select {
+	case err := <-r.done:
+		require.NoError(t, err, "clean shutdown")
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop in 20s")
+	}
+}
+
+func readToken(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
+	require.NoError(t, err)
+	return strings.TrimSpace(string(b))
+}
+
+// call sends one JSON request and returns status and body.
+func call(client *http.Client, base, token, method, path, body string) (int, []byte, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+func (r *running) call(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	status, b, err := call(r.client, r.url, r.token, method, path, body)
+	require.NoError(t, err)
+	return status, b
+}
+
+type secretBody struct {
+	ID      string            `json:"id"`
+	Version int64             `json:"version"`
+	Values  map[string]string `json:"values"`
+}
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	return info.Mode().Perm()
+}
+
+// sameValues compares value maps without printing values.
+func sameValues(t *testing.T, want, got map[string]string, what string) {
+	t.Helper()
+	ok := len(want) == len(got)
+	for k, v := range want {
+		ok = ok && got[k] == v
+	}
+	assert.True(t, ok, "values of %s differ", what)
+}
+
+func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	srv := start(t, dir)
+
+	assert.Equal(t, os.FileMode(0o700), mode(t, dir))
+	for _, f := range []string{server.KeyFile, server.AdminTokenFile, server.DatabaseFile} {
+		assert.Equal(t, os.FileMode(0o600), mode(t, filepath.Join(dir, f)), f)
+	}
+	tokenPath := filepath.Join(dir, server.AdminTokenFile)
+	assert.Contains(t, srv.logs.String(), tokenPath, "the log says where the admin token is")
+	assert.Contains(t, srv.logs.String(), "created an admin API token")
+	assert.NotContains(t, srv.logs.String(), srv.token, "the log never holds the token")
+	keyBefore, err := os.ReadFile(filepath.Join(dir, server.KeyFile))
+	require.NoError(t, err)
+
+	status, _ := srv.call(t, "GET", "/healthz", "")
+	assert.Equal(t, http.StatusOK, status)
+	values := map[string]string{"password": "VALUE-restart-1"}
+	b, _ := json.Marshal(map[string]any{"name": "db", "values": values})
+	status, body := srv.call(t, "POST", "/api/v1/secrets", string(b))
+	require.Equal(t, http.StatusCreated, status, string(body))
+	var created secretBody
+	require.NoError(t, json.Unmarshal(body, &created))
+	status, body = srv.call(t, "POST", "/api/v1/tokens", `{"user":"alice"}`)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	var minted map[string]string
+	require.NoError(t, json.Unmarshal(body, &minted))
+	srv.shutdown(t)
+	assert.Contains(t, srv.logs.String(), "server stopped")
+
+	again := start(t, dir)
+	assert.Equal(t, srv.token, again.token, "restart keeps the admin token")
+	keyAfter, err := os.ReadFile(filepath.Join(dir, server.KeyFile))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(keyBefore, keyAfter), "restart keeps the store key")
+	assert.NotContains(t, again.logs.String(), "created an admin API token")
+	assert.Contains(t, again.logs.String(), tokenPath)
+
+	status, body = again.call(t, "GET", "/api/v1/secrets/"+created.ID, "")
+	require.Equal(t, http.StatusOK, status)
+	var got secretBody
+	require.NoError(t, json.Unmarshal(body, &got))
+	sameValues(t, values, got.Values, "db after restart")
+	status, _, err = call(again.client, again.url, minted["token"], "GET", "/api/v1/secrets", "")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, status, "a token minted before the restart still works")
+	assert.NotContains(t, again.logs.String(), "VALUE-restart-1")
+	assert.NotContains(t, srv.logs.String(), "VALUE-restart-1")
+}
+
+// TestShutdownDrainsInFlightRequests starts a request, ends the server's
+// context while the request's body is still arriving, and requires the
+// request to finish with 201 before Run returns.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	dir := t.TempDir()
+	srv := start(t, dir)
+	body := `{"name":"inflight","values":{"k":"v"}}`
+	conn, err := net.Dial("tcp", srv.addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /api/v1/secrets HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		srv.addr, srv.token, len(body), body[:10])
+	require.NoError(t, err)
+	time.Sleep(200 * time.Millisecond) // the handler is now reading the body
+
+	srv.stop()
+	time.Sleep(200 * time.Millisecond) // Shutdown is now waiting for the request
+	select {
+	case err := <-srv.done:
+		t.Fatalf("Run returned before the in-flight request finished: %v", err)
+	default:
+	}
+	_, err = io.WriteString(conn, body[10:])
+	require.NoError(t, err)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusCreated, res.StatusCode)
+	select {
+	case err := <-srv.done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	srv.stop = nil
+
+	again := start(t, dir)
+	status, b := again.call(t, "GET", "/api/v1/secrets?name=inflight", "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, string(b), `"inflight"`)
+}
+
+// TestAcknowledgedWritesSurviveKill9 runs the server as a child process,
+// writes to it from several clients, kills it with SIGKILL in the middle of
+// the writes, restarts it and reads back every write that was acknowledged
+// with a 2xx. It also scans the data directory for the values in plaintext.
+func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	addr := ""
+	for lines.Scan() {
+		if a, ok := strings.CutPrefix(lines.Text(), "ADDR "); ok {
+			addr = a
+			break
+		}
+	}
+	require.NotEmpty(t, addr, "child server did not start")
+	go io.Copy(io.Discard, stdout)
+	base, token := "http://"+addr, readToken(t, dir)
+
+	type ack struct {
+		id      string
+		version int64
+		values  map[string]string
+	}
+	var (
+		mu    sync.Mutex
+		acked []ack
+		wg    sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	const writers = 4
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				values := map[string]string{"v": fmt.Sprintf("VALUE-k9-%d-%d", w, i)}
+				b, _ := json.Marshal(map[string]any{"name": fmt.Sprintf("w%d-%d", w, i), "values": values})
+				status, body, err := call(client, base, token, "POST", "/api/v1/secrets", string(b))
+				if err != nil || status != http.StatusCreated {
+					return // the server is gone
+				}
+				var s secretBody
+				if json.Unmarshal(body, &s) != nil {
+					return
+				}
+				// Then an update of the same secret, also acknowledged.
+				values["u"] = fmt.Sprintf("VALUE-k9-%d-%d-upd", w, i)
+				status, body, err = call(client, base, token, "PATCH", "/api/v1/secrets/"+s.ID, `{"values":{"u":"`+values["u"]+`"}}`)
+				mu.Lock()
+				if err == nil && status == http.StatusOK && json.Unmarshal(body, &s) == nil {
+					acked = append(acked, ack{s.ID, s.Version, values})
+				} else {
+					acked = append(acked, ack{s.ID, 1, map[string]string{"v": values["v"]}})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 60 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Kill()) // SIGKILL, writes in flight
+	_ = cmd.Wait()
+	wg.Wait()
+	require.NotEmpty(t, acked)
+
+	srv := start(t, dir)
+	missing := 0
+	for _, a := range acked {
+		status, body := srv.call(t, "GET", "/api/v1/secrets/"+a.id, "")
+		if !assert.Equal(t, http.StatusOK, status, "acknowledged secret %s is gone", a.id) {
+			missing++
+			continue
+		}
+		var got secretBody
+		require.NoError(t, json.Unmarshal(body, &got))
+		assert.GreaterOrEqual(t, got.Version, a.version, "secret %s lost an acknowledged update", a.id)
+		if got.Version == a.version {
+			sameValues(t, a.values, got.Values, a.id)
+		}
+	}
+	t.Logf("%d acknowledged writes before kill -9, %d missing after restart", len(acked), missing)
+	srv.shutdown(t)
+
+	// No file of the data directory holds a value in plaintext.
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var files []string
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		files = append(files, e.Name())
+		assert.False(t, bytes.Contains(data, []byte("VALUE-k9")), "%s holds a value in plaintext", e.Name())
+	}
+	sort.Strings(files)
+	assert.Contains(t, files, server.DatabaseFile)
+	assert.NotContains(t, stderr.String(), "VALUE-k9", "the child's log holds a value")
+	assert.NotContains(t, stderr.String(), token, "the child's log holds the token")
+}
+
+func TestRunFailsOnBusyAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	err = server.Run(context.Background(), server.Config{Addr: ln.Addr().String(), DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "listen")
+}
