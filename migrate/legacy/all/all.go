@@ -4,5 +4,6 @@ package all
 
 import (
 	_ "github.com/lockwell/lockwell/migrate/legacy/awssm" // zenml-aws
+	_ "github.com/lockwell/lockwell/migrate/legacy/gcpsm" // zenml-gcp
 	_ "github.com/lockwell/lockwell/migrate/legacy/local" // zenml-local
 )
