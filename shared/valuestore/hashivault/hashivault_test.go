@@ -1,0 +1,318 @@
+package hashivault_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/vault/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	localvault "github.com/lockwell/lockwell/localdev/vault"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/valuestore"
+	"github.com/lockwell/lockwell/shared/valuestore/hashivault"
+	"github.com/lockwell/lockwell/shared/valuestore/valuestoretest"
+)
+
+// clearVaultEnv makes the test independent of the developer's shell.
+func clearVaultEnv(t *testing.T) {
+	for _, k := range []string{"VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID", "VAULT_NAMESPACE", "VAULT_ADDR", "VAULT_CACERT", "VAULT_CAPATH", "VAULT_MAX_RETRIES", "VAULT_CLIENT_TIMEOUT"} {
+		t.Setenv(k, "")
+	}
+}
+
+// rawClient is the official client used directly, as another tool would.
+func rawClient(t *testing.T, addr, token, ns string) *api.Client {
+	cfg := api.DefaultConfig()
+	cfg.Address = addr
+	cfg.MaxRetries = 0
+	c, err := api.NewClient(cfg)
+	require.NoError(t, err)
+	c.SetToken(token)
+	c.SetNamespace(ns)
+	return c
+}
+
+func openStore(t *testing.T, rawURL, deployment string) valuestore.Store {
+	t.Helper()
+	s, err := valuestore.Open(context.Background(), rawURL, valuestore.Options{Deployment: deployment})
+	require.NoError(t, err)
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	cases := []struct {
+		name, mount, ns string
+		appRole         bool
+	}{
+		{"token root namespace", "kv", "", false},
+		{"approle in a namespace with a nested mount", "team/kv", "team-a", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clearVaultEnv(t)
+			srv, addr := localvault.Start(t)
+			srv.EnableKV(tc.ns, tc.mount)
+			if tc.appRole {
+				srv.AddAppRole(tc.ns, localvault.AppRole{RoleID: "role-1", SecretID: "secret-1"})
+				t.Setenv("VAULT_ROLE_ID", "role-1")
+				t.Setenv("VAULT_SECRET_ID", "secret-1")
+			} else {
+				t.Setenv("VAULT_TOKEN", srv.RootToken)
+			}
+			rawURL := "hashivault://" + strings.TrimPrefix(addr, "http://") + "/" + tc.mount + "?tls=false&prefix=lockwell"
+			if tc.ns != "" {
+				rawURL += "&namespace=" + tc.ns
+			}
+			raw := rawClient(t, addr, srv.RootToken, tc.ns)
+			valuestoretest.Run(t,
+				func(t *testing.T) valuestore.Store { return openStore(t, rawURL, valuestoretest.Deployment) },
+				valuestoretest.WithOtherDeployment(func(t *testing.T, deployment string) valuestore.Store {
+					return openStore(t, rawURL, deployment)
+				}),
+				valuestoretest.WithForeignEntries(func(t *testing.T, id string, kind valuestoretest.ForeignKind) func() bool {
+					return plant(t, raw, tc.mount, "lockwell/"+id, id, kind)
+				}),
+				valuestoretest.WithThrottling(func(t *testing.T, op valuestoretest.Op, times int) {
+					kind := localvault.DataWrite
+					if op == valuestoretest.OpGet {
+						kind = localvault.DataRead
+					}
+					for i := range times {
+						f := localvault.Fault{Status: http.StatusTooManyRequests, Errors: []string{"rate limit quota exceeded"}}
+						if i%2 == 1 {
+							f = localvault.Fault{Status: http.StatusServiceUnavailable, Errors: []string{"Vault is sealed"}}
+						}
+						srv.InjectFault(kind, f)
+					}
+					t.Cleanup(srv.ClearFaults)
+				}),
+			)
+		})
+	}
+}
+
+func plant(t *testing.T, c *api.Client, mount, path, id string, kind valuestoretest.ForeignKind) func() bool {
+	ctx := context.Background()
+	var data map[string]any
+	switch kind {
+	case valuestoretest.Plain:
+		data = map[string]any{"password": "not lockwell's"}
+	case valuestoretest.OtherDeployment:
+		data = map[string]any{"values": map[string]any{"k": "v"}, "lockwell": map[string]any{"deployment": "someone-else", "secret_id": id}}
+	case valuestoretest.OtherSecretID:
+		data = map[string]any{"values": map[string]any{"k": "v"}, "lockwell": map[string]any{"deployment": valuestoretest.Deployment, "secret_id": uuid.NewString()}}
+	}
+	_, err := c.KVv2(mount).Put(ctx, path, data)
+	require.NoError(t, err)
+	return func() bool {
+		got, err := c.KVv2(mount).Get(ctx, path)
+		if err != nil || got.VersionMetadata.Version != 1 {
+			return false
+		}
+		md, err := c.KVv2(mount).GetMetadata(ctx, path)
+		return err == nil && md.CurrentVersion == 1 && len(md.Versions) == 1 && canonical(got.Data) == canonical(data)
+	}
+}
+
+// canonical is the JSON of m with sorted keys, for comparing contents
+// without printing them.
+func canonical(m map[string]any) string {
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func TestStoredShapeCASAndMaxVersions(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	t.Setenv("VAULT_TOKEN", srv.RootToken)
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false&prefix=lw&max_versions=3", "dep-1")
+	defer s.Close()
+	ctx := context.Background()
+	id := uuid.NewString()
+	ref, err := s.Put(ctx, id, map[string]string{"user": "u"})
+	require.NoError(t, err)
+	assert.Equal(t, "1", ref)
+
+	raw := rawClient(t, addr, srv.RootToken, "")
+	got, err := raw.KVv2("secret").Get(ctx, "lw/"+id)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"deployment": "dep-1", "secret_id": id}, got.Data["lockwell"])
+	md, err := raw.KVv2("secret").GetMetadata(ctx, "lw/"+id)
+	require.NoError(t, err)
+	assert.Equal(t, 3, md.MaxVersions)
+
+	before := srv.Calls(localvault.DataWrite)
+	for i := 2; i <= 5; i++ {
+		ref, err = s.Put(ctx, id, map[string]string{"user": "u", "n": strings.Repeat("x", i)})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "5", ref)
+	assert.Equal(t, before+4, srv.Calls(localvault.DataWrite), "one check-and-set write per Put without contention")
+	_, err = s.Get(ctx, id, "2")
+	assert.Equal(t, errcode.NotFound, errcode.Of(err), "versions beyond max_versions are gone")
+
+	// Retire destroys older versions only.
+	require.NoError(t, s.Retire(ctx, id, "4"))
+	md, err = raw.KVv2("secret").GetMetadata(ctx, "lw/"+id)
+	require.NoError(t, err)
+	for _, v := range md.Versions {
+		assert.Equal(t, v.Version < 4, v.Destroyed, "version %d destroyed", v.Version)
+	}
+}
+
+func TestConcurrentPutsRetryTheCheckAndSet(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	t.Setenv("VAULT_TOKEN", srv.RootToken)
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false", "dep")
+	defer s.Close()
+	ctx := context.Background()
+	id := uuid.NewString()
+	_, err := s.Put(ctx, id, map[string]string{"n": "0"})
+	require.NoError(t, err)
+	const writers = 6
+	refs := make(chan string, writers)
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			ref, err := s.Put(ctx, id, map[string]string{"n": strings.Repeat("x", i+1)})
+			refs <- ref
+			errs <- err
+		}()
+	}
+	seen := map[string]bool{}
+	for range writers {
+		require.NoError(t, <-errs)
+		ref := <-refs
+		assert.False(t, seen[ref], "two writers got version %s", ref)
+		seen[ref] = true
+	}
+	assert.Greater(t, srv.Calls(localvault.DataWrite), writers+1, "some writes lost the check-and-set and were retried")
+}
+
+func TestAppRoleRenewalAndRelogin(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	srv.AddAppRole("", localvault.AppRole{RoleID: "r", SecretID: "s", TokenTTL: time.Second, TokenMaxTTL: 1500 * time.Millisecond})
+	t.Setenv("VAULT_ROLE_ID", "r")
+	t.Setenv("VAULT_SECRET_ID", "s")
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false", "dep")
+	ctx := context.Background()
+	id := uuid.NewString()
+	ref, err := s.Put(ctx, id, map[string]string{"a": "1"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, srv.Calls(localvault.Login))
+
+	// Over 2.5 s the token is renewed at half its TTL, reaches its 1.5 s
+	// max TTL, and the store logs in again; reads keep working throughout.
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		_, err := s.Get(ctx, id, ref)
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.GreaterOrEqual(t, srv.Calls(localvault.RenewSelf), 1, "renewed")
+	assert.GreaterOrEqual(t, srv.Calls(localvault.Login), 2, "logged in again near the max TTL")
+
+	require.NoError(t, s.Close())
+	renewals := srv.Calls(localvault.RenewSelf)
+	time.Sleep(800 * time.Millisecond)
+	assert.Equal(t, renewals, srv.Calls(localvault.RenewSelf), "Close stops renewal")
+}
+
+func TestRevokedTokenLogsInAgainWithAppRole(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	srv.AddAppRole("", localvault.AppRole{RoleID: "r", SecretID: "s"})
+	t.Setenv("VAULT_ROLE_ID", "r")
+	t.Setenv("VAULT_SECRET_ID", "s")
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false", "dep")
+	defer s.Close()
+	ctx := context.Background()
+	id := uuid.NewString()
+	ref, err := s.Put(ctx, id, map[string]string{"a": "1"})
+	require.NoError(t, err)
+	srv.ClearFaults()
+	// Revoke every token the server issued by expiring them: simplest is a
+	// fresh 403 on the next read, answered by a new login.
+	srv.InjectFault(localvault.DataRead, localvault.Fault{Status: http.StatusForbidden, Errors: []string{"permission denied"}})
+	_, err = s.Get(ctx, id, ref)
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.Calls(localvault.Login))
+}
+
+func TestAuthFailures(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	host := strings.TrimPrefix(addr, "http://")
+	srv.AddAppRole("", localvault.AppRole{RoleID: "r", SecretID: "right"})
+
+	_, err := valuestore.Open(context.Background(), "hashivault://"+host+"/secret?tls=false", valuestore.Options{Deployment: "d"})
+	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), "no credentials: %v", err)
+
+	t.Setenv("VAULT_ROLE_ID", "r")
+	t.Setenv("VAULT_SECRET_ID", "wrong-secret-value")
+	_, err = valuestore.Open(context.Background(), "hashivault://"+host+"/secret?tls=false", valuestore.Options{Deployment: "d"})
+	assert.Equal(t, errcode.PermissionDenied, errcode.Of(err), "%v", err)
+	assert.NotContains(t, err.Error(), "wrong-secret-value")
+
+	t.Setenv("VAULT_TOKEN", "hvs.not-a-token")
+	_, err = valuestore.Open(context.Background(), "hashivault://"+host+"/secret?tls=false", valuestore.Options{Deployment: "d"})
+	assert.Equal(t, errcode.PermissionDenied, errcode.Of(err), "%v", err)
+	assert.NotContains(t, err.Error(), "hvs.not-a-token")
+
+	// A token of one namespace does not work in another.
+	tok := srv.AddToken("team-b", time.Hour, true)
+	srv.EnableKV("team-c", "secret")
+	t.Setenv("VAULT_TOKEN", tok)
+	_, err = valuestore.Open(context.Background(), "hashivault://"+host+"/secret?tls=false&namespace=team-c", valuestore.Options{Deployment: "d"})
+	assert.Equal(t, errcode.PermissionDenied, errcode.Of(err), "%v", err)
+}
+
+func TestErrorsAreSanitizedAndUnreachableIsUnavailable(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	t.Setenv("VAULT_TOKEN", srv.RootToken)
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false", "dep")
+	defer s.Close()
+	srv.InjectFault(localvault.MetadataRead, localvault.Fault{Status: 400, Errors: []string{"echo of pa55-SECRET"}})
+	_, err := s.Put(context.Background(), uuid.NewString(), map[string]string{"k": "pa55-SECRET"})
+	require.Error(t, err)
+	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err))
+	assert.NotContains(t, err.Error(), "pa55-SECRET")
+
+	t.Setenv("VAULT_TOKEN", "hvs.x")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = valuestore.Open(ctx, "hashivault://127.0.0.1:1/secret?tls=false", valuestore.Options{Deployment: "d"})
+	assert.Equal(t, errcode.Unavailable, errcode.Of(err), "%v", err)
+}
+
+func TestOpenRejectsBadURLs(t *testing.T) {
+	clearVaultEnv(t)
+	t.Setenv("VAULT_TOKEN", "hvs.x")
+	for _, raw := range []string{
+		"hashivault://127.0.0.1:8200/secret?colour=blue",
+		"hashivault:///secret",
+		"hashivault://127.0.0.1:8200",
+		"hashivault://127.0.0.1:8200/secret?max_versions=0",
+		"hashivault://127.0.0.1:8200/secret?tls=maybe",
+		"hashivault://127.0.0.1:8200/secret?prefix=a/b",
+		"hashivault://127.0.0.1:8200/sec ret",
+		"hashivault://tok:hvs.y@127.0.0.1:8200/secret",
+	} {
+		_, err := valuestore.Open(context.Background(), raw, valuestore.Options{Deployment: "d"})
+		assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), "%s: %v", raw, err)
+		if err != nil {
+			assert.NotContains(t, err.Error(), "hvs.y")
+		}
+	}
+	_ = hashivault.Scheme
+}
