@@ -3,7 +3,8 @@
 package all
 
 import (
-	_ "github.com/lockwell/lockwell/migrate/legacy/awssm" // zenml-aws
-	_ "github.com/lockwell/lockwell/migrate/legacy/gcpsm" // zenml-gcp
-	_ "github.com/lockwell/lockwell/migrate/legacy/local" // zenml-local
+	_ "github.com/lockwell/lockwell/migrate/legacy/awssm"   // zenml-aws
+	_ "github.com/lockwell/lockwell/migrate/legacy/azurekv" // zenml-azure
+	_ "github.com/lockwell/lockwell/migrate/legacy/gcpsm"   // zenml-gcp
+	_ "github.com/lockwell/lockwell/migrate/legacy/local"   // zenml-local
 )
