@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/lockwell/lockwell/shared/client"
+	"github.com/lockwell/lockwell/shared/errcode"
+)
+
+// app is what every command shares: standard streams, the environment, and
+// the connection settings. Tests build one with their own streams and
+// environment; command groups added by other packages get it through the
+// functions that build them.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// readSecret reads one line without echo, after writing prompt to
+	// stderr. It fails when standard input is not a terminal.
+	readSecret func(prompt string) (string, error)
+	stdinLines *bufio.Reader // standard input read line by line, created on first use
+	// isTerminal reports whether standard input is a terminal (for prompts
+	// and confirmations).
+	isTerminal func() bool
+
+	// Global flags.
+	flagURL, flagTokenFile, flagAuth, flagRegion, flagAudience, flagConfig string
+	flagTimeout                                                            time.Duration
+}
+
+func newApp() *app {
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	fd := int(os.Stdin.Fd())
+	a.isTerminal = func() bool { return term.IsTerminal(fd) }
+	a.readSecret = func(prompt string) (string, error) {
+		if !term.IsTerminal(fd) {
+			return "", errcode.New(errcode.InvalidArgument, "cannot prompt: standard input is not a terminal")
+		}
+		fmt.Fprint(a.stderr, prompt)
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(a.stderr)
+		if err != nil {
+			return "", errcode.Wrap(errcode.InvalidArgument, err, "cannot read from the terminal")
+		}
+		return string(b), nil
+	}
+	return a
+}
+
+func (a *app) bindGlobalFlags(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&a.flagURL, "url", "", "server URL (default: $LOCKWELL_URL, then the login configuration)")
+	f.StringVar(&a.flagTokenFile, "token-file", "", "read the API token from this file (default: $LOCKWELL_TOKEN, then the login configuration)")
+	f.StringVar(&a.flagAuth, "auth", "", "how to authenticate: token, aws-sigv4 or google-idtoken (default: $LOCKWELL_AUTH, the login configuration, then token)")
+	f.StringVar(&a.flagRegion, "aws-region", "", "AWS region to sign for with --auth aws-sigv4 (default: $AWS_REGION)")
+	f.StringVar(&a.flagAudience, "audience", "", "audience of Google ID tokens with --auth google-idtoken (default: the server URL)")
+	f.StringVar(&a.flagConfig, "config", "", "configuration file (default: $LOCKWELL_CONFIG, then <user config dir>/lockwell/config.json)")
+	f.DurationVar(&a.flagTimeout, "timeout", 30*time.Second, "give up on the server after this long")
+}
+
+// config is the file "lockwell login" writes. It holds a token, so it is
+// written with mode 0600 in a directory with mode 0700.
+type config struct {
+	URL       string `json:"url"`
+	Auth      string `json:"auth,omitempty"`
+	Token     string `json:"token,omitempty"`
+	AWSRegion string `json:"aws_region,omitempty"`
+	Audience  string `json:"audience,omitempty"`
+}
+
+func (a *app) configPath() (string, error) {
+	if a.flagConfig != "" {
+		return a.flagConfig, nil
+	}
+	if p := a.getenv("LOCKWELL_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", errcode.Wrap(errcode.InvalidArgument, err, "cannot find the user configuration directory (set LOCKWELL_CONFIG): %v", err)
+	}
+	return filepath.Join(dir, "lockwell", "config.json"), nil
+}
+
+// loadConfig reads the configuration file; a missing file is an empty
+// configuration. A file that others may read is used with a warning.
+func (a *app) loadConfig() (config, error) {
+	var c config
+	path, err := a.configPath()
+	if err != nil {
+		return c, err
+	}
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return c, nil
+	}
+	if err != nil {
+		return c, errcode.Wrap(errcode.InvalidArgument, err, "cannot read the configuration: %v", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(a.stderr, "lockwell: warning: %s holds a token and is readable by others; run chmod 600 %s\n", path, path)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, errcode.New(errcode.InvalidArgument, "the configuration %s is not valid JSON; run lockwell login again", path)
+	}
+	return c, nil
+}
+
+func (a *app) saveConfig(c config) (string, error) {
+	path, err := a.configPath()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", errcode.Wrap(errcode.InvalidArgument, err, "cannot create %s: %v", filepath.Dir(path), err)
+	}
+	data, _ := json.MarshalIndent(c, "", "  ")
+	if err := writeFilePrivate(path, append(data, '\n')); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// writeFilePrivate writes data to path with mode 0600, atomically: a
+// temporary file in the same directory renamed over path, so no reader ever
+// sees a partial file and no other user can open it.
+func writeFilePrivate(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return errcode.Wrap(errcode.InvalidArgument, err, "cannot write %s: %v", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename this fails harmlessly
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return errcode.Wrap(errcode.Internal, err, "cannot write %s: %v", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return errcode.Wrap(errcode.Internal, err, "cannot write %s: %v", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return errcode.Wrap(errcode.Internal, err, "cannot write %s: %v", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return errcode.Wrap(errcode.Internal, err, "cannot write %s: %v", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return errcode.Wrap(errcode.InvalidArgument, err, "cannot write %s: %v", path, err)
+	}
+	return nil
+}
+
+// settings are the connection settings after precedence: flags, then the
+// environment, then the configuration file.
+type settings struct {
+	URL, Auth, Token, AWSRegion, Audience string
+}
+
+func (a *app) settings() (settings, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return settings{}, err
+	}
+	first := func(vs ...string) string {
+		for _, v := range vs {
+			if v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	s := settings{
+		URL:       first(a.flagURL, a.getenv("LOCKWELL_URL"), cfg.URL),
+		Auth:      first(a.flagAuth, a.getenv("LOCKWELL_AUTH"), cfg.Auth, "token"),
+		AWSRegion: first(a.flagRegion, a.getenv("AWS_REGION"), a.getenv("AWS_DEFAULT_REGION"), cfg.AWSRegion),
+		Audience:  first(a.flagAudience, a.getenv("LOCKWELL_AUDIENCE"), cfg.Audience),
+	}
+	if a.flagTokenFile != "" {
+		tok, err := readTokenFile(a.flagTokenFile)
+		if err != nil {
+			return s, err
+		}
+		s.Token = tok
+	} else {
+		s.Token = first(a.getenv("LOCKWELL_TOKEN"), cfg.Token)
+	}
+	return s, nil
+}
+
+func readTokenFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", errcode.Wrap(errcode.InvalidArgument, err, "cannot read the token file: %v", err)
+	}
+	tok := strings.TrimSpace(string(data))
+	if tok == "" {
+		return "", errcode.New(errcode.InvalidArgument, "the token file %s is empty", path)
+	}
+	return tok, nil
+}
+
+// client returns an API client built from the settings.
+func (a *app) client(ctx context.Context) (*client.Client, error) {
+	s, err := a.settings()
+	if err != nil {
+		return nil, err
+	}
+	return newClient(ctx, s)
+}
+
+func newClient(ctx context.Context, s settings) (*client.Client, error) {
+	if _, err := client.ParseServerURL(s.URL); err != nil {
+		return nil, err
+	}
+	var auth client.Authenticator
+	switch s.Auth {
+	case "token", "bearer":
+		if s.Token == "" {
+			return nil, errcode.New(errcode.Unauthenticated, "no API token: set LOCKWELL_TOKEN, pass --token-file or run lockwell login")
+		}
+		auth = client.BearerToken(s.Token)
+	case "aws-sigv4":
+		signer, err := client.DefaultSigV4(ctx, s.AWSRegion)
+		if err != nil {
+			return nil, err
+		}
+		auth = signer
+	case "google-idtoken":
+		aud := s.Audience
+		if aud == "" {
+			aud = s.URL
+		}
+		ts, err := client.GoogleIDToken(ctx, aud)
+		if err != nil {
+			return nil, err
+		}
+		auth = ts
+	default:
+		return nil, errcode.New(errcode.InvalidArgument, "--auth must be token, aws-sigv4 or google-idtoken, got %q", s.Auth)
+	}
+	return client.New(s.URL, auth, client.WithUserAgent("lockwell-cli"))
+}
+
+// apiContext bounds the calls one command makes to the server.
+func (a *app) apiContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if a.flagTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, a.flagTimeout)
+}
+
+// readLine reads one line from standard input (for --token-stdin).
+func (a *app) readLine() (string, error) {
+	if a.stdinLines == nil {
+		a.stdinLines = bufio.NewReader(a.stdin)
+	}
+	line, err := a.stdinLines.ReadString('\n')
+	if err != nil && line == "" {
+		return "", errcode.New(errcode.InvalidArgument, "nothing on standard input")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

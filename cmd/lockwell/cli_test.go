@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/localdev/server"
+)
+
+// The test binary doubles as the lockwell binary (LOCKWELL_CLI_TEST_MAIN=1)
+// and as a child for "lockwell run" (LOCKWELL_CLI_TEST_CHILD=mode), so the
+// tests need no other build.
+func TestMain(m *testing.M) {
+	if os.Getenv("LOCKWELL_CLI_TEST_MAIN") == "1" {
+		os.Unsetenv("LOCKWELL_CLI_TEST_MAIN") // the child must not be lockwell again
+		os.Exit(runMain(context.Background(), os.Args[1:], newApp()))
+	}
+	if mode := os.Getenv("LOCKWELL_CLI_TEST_CHILD"); mode != "" {
+		os.Exit(testChild(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// testChild is the program "lockwell run" starts in tests.
+func testChild(mode string) int {
+	switch {
+	case mode == "env": // print the variables named in LOCKWELL_CLI_TEST_PRINT
+		for _, name := range strings.Split(os.Getenv("LOCKWELL_CLI_TEST_PRINT"), ",") {
+			v, ok := os.LookupEnv(name)
+			fmt.Printf("%s=%q set=%v\n", name, v, ok)
+		}
+		fmt.Printf("args=%q\n", os.Args[1:])
+		return 0
+	case strings.HasPrefix(mode, "exit"):
+		n, _ := strconv.Atoi(strings.TrimPrefix(mode, "exit"))
+		return n
+	case mode == "trap": // report the first forwarded signal, exit 42
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+		fmt.Println("ready")
+		select {
+		case s := <-sigs:
+			fmt.Printf("got %s\n", s)
+			return 42
+		case <-time.After(10 * time.Second):
+			fmt.Println("no signal")
+			return 1
+		}
+	case mode == "selfkill":
+		p, _ := os.FindProcess(os.Getpid())
+		_ = p.Signal(syscall.SIGKILL)
+		time.Sleep(5 * time.Second)
+		return 1
+	}
+	return 2
+}
+
+// localServer is the real local server (SQLite in a temp dir) on a free
+// loopback port, in-process.
+type localServer struct {
+	url, adminToken, dataDir string
+}
+
+func startServer(t *testing.T) *localServer {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, server.Config{
+			Addr: "127.0.0.1:0", DataDir: dir,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Ready:  func(addr string) { ready <- addr },
+		})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("local server did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("local server did not start in 20s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	tok, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
+	require.NoError(t, err)
+	return &localServer{url: "http://" + addr, adminToken: strings.TrimSpace(string(tok)), dataDir: dir}
+}
+
+// invocation is one in-process run of the CLI.
+type invocation struct {
+	env     map[string]string
+	stdin   string
+	secrets []string // answers to no-echo prompts
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d, stderr %q", r.code, r.stderr)
+}
+
+func (inv invocation) run(args ...string) result {
+	var out, errb bytes.Buffer
+	a := &app{
+		stdin: strings.NewReader(inv.stdin), stdout: &out, stderr: &errb,
+		getenv:     func(k string) string { return inv.env[k] },
+		isTerminal: func() bool { return false },
+	}
+	answers := append([]string(nil), inv.secrets...)
+	a.readSecret = func(prompt string) (string, error) {
+		if len(answers) == 0 {
+			return "", fmt.Errorf("unexpected prompt %q", prompt)
+		}
+		v := answers[0]
+		answers = answers[1:]
+		return v, nil
+	}
+	code := runMain(context.Background(), args, a)
+	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// as returns an invocation authenticated with token against srv, with a
+// private config path so the user's own configuration is never read.
+func (srv *localServer) as(t *testing.T, token string) invocation {
+	return invocation{env: map[string]string{
+		"LOCKWELL_URL": srv.url, "LOCKWELL_TOKEN": token,
+		"LOCKWELL_CONFIG": filepath.Join(t.TempDir(), "config.json"),
+	}}
+}
+
+func ok(t *testing.T, r result) result {
+	t.Helper()
+	require.Equal(t, 0, r.code, "%s", r)
+	return r
+}
+
+// oneLineError checks the CLI's error contract: exit 1 and exactly one line
+// on stderr starting with "lockwell: ".
+func oneLineError(t *testing.T, r result, contains string) {
+	t.Helper()
+	assert.Equal(t, 1, r.code, "%s", r)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+	assert.True(t, strings.HasPrefix(r.stderr, "lockwell: "), "%q", r.stderr)
+	assert.Contains(t, r.stderr, contains)
+}
+
+// sameValues compares value maps without printing values.
+func sameValues(t *testing.T, want, got map[string]string) {
+	t.Helper()
+	var differ []string
+	for k := range want {
+		if g, ok := got[k]; !ok || g != want[k] {
+			differ = append(differ, k)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			differ = append(differ, k)
+		}
+	}
+	sort.Strings(differ)
+	assert.True(t, len(differ) == 0, "values of keys %s differ", strings.Join(differ, ", "))
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}

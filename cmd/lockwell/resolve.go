@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secretref"
+)
+
+// resolveCommand is "lockwell resolve FILE": render a YAML, JSON or .env
+// file with every {{name.key}} replaced, or only check the references.
+func resolveCommand(a *app) *cobra.Command {
+	var out, check, format string
+	cmd := &cobra.Command{
+		Use:   "resolve FILE [-o FILE] [--check none|secret|key]",
+		Short: "Render a YAML, JSON or .env file with its secret references resolved",
+		Long: `Render FILE (- for standard input) with every secret reference resolved and
+write it to standard output, or with -o to a file with mode 0600.
+
+A reference is a string that is wholly {{name.key}} (ZenML's syntax; the key
+may contain dots, the name may not), or {{name.key}} inside a longer string
+(postgres://{{db.user}}:{{db.password}}@host/db). A name means your private
+secret of that name if you have one, otherwise the public one. Only string
+values are rendered: keys, numbers and booleans are left alone, comments and
+key order are kept. \{{ writes a literal {{.
+
+--check validates the references without reading or printing any value:
+none (syntax only), secret (every secret exists) or key (every key exists).
+It lists each problem and exits with status 1 if there is one.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, name, err := a.readSource("@" + args[0])
+			if err != nil {
+				return err
+			}
+			f := secretref.FormatOf(name)
+			if format != "" {
+				if f, err = secretref.ParseFormat(format); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			src := &lazySource{a: a}
+			r := secretref.NewResolver(src)
+			if check != "" {
+				level, err := secretref.ParseLevel(check)
+				if err != nil {
+					return err
+				}
+				found, problems, err := r.CheckFile(ctx, data, f, level)
+				if err != nil {
+					return err
+				}
+				for _, p := range problems {
+					fmt.Fprintf(a.stderr, "%s: %s\n", p.Path, errcode.Message(p.Err))
+				}
+				if len(problems) > 0 {
+					fmt.Fprintf(a.stderr, "%s: %d of %d references failed the %s check\n", name, len(problems), len(found), level)
+					return &exitStatus{code: 1}
+				}
+				fmt.Fprintf(a.stdout, "%s: %d references pass the %s check\n", name, len(found), level)
+				return nil
+			}
+			rendered, err := r.RenderFile(ctx, data, f)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = a.stdout.Write(rendered)
+				return err
+			}
+			return writeFilePrivate(out, rendered)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (mode 0600) instead of standard output")
+	cmd.Flags().StringVar(&check, "check", "", "only validate references: none, secret or key")
+	cmd.Flags().StringVar(&format, "format", "", "yaml, json or env (default: from the file name; YAML otherwise)")
+	return cmd
+}

@@ -1,0 +1,473 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockwell/lockwell/shared/client"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/secretref"
+)
+
+// secretCommand is "lockwell secret ...".
+func secretCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "secret",
+		Short: "Create, read, list, update, rename, delete and export secrets",
+		Long: `Secrets are named groups of key/value pairs. A secret is public (every
+authenticated user can use it) or private (only its owner sees it). Where a
+command takes NAME|ID, a name means your private secret of that name if you
+have one, otherwise the public one; a full UUID is an id.`,
+	}
+	cmd.AddCommand(
+		secretCreateCommand(a),
+		secretGetCommand(a),
+		secretListCommand(a),
+		secretUpdateCommand(a),
+		secretRenameCommand(a),
+		secretDeleteCommand(a),
+		secretExportCommand(a),
+	)
+	return cmd
+}
+
+// collectValues gathers values from --values, KEY=VALUE arguments and -i.
+func (a *app) collectValues(args []string, valuesFlag string, interactive bool) (map[string]string, error) {
+	values, prompt, err := a.valueArgs(args, interactive)
+	if err != nil {
+		return nil, err
+	}
+	if valuesFlag != "" {
+		var data []byte
+		name := "--values"
+		if strings.HasPrefix(valuesFlag, "@") && !strings.HasPrefix(valuesFlag, "@@") {
+			if data, name, err = a.readSource(valuesFlag); err != nil {
+				return nil, err
+			}
+		} else {
+			data = []byte(strings.TrimPrefix(valuesFlag, "@"))
+		}
+		fromFile, err := parseValues(data, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := mergeValues(values, fromFile); err != nil {
+			return nil, err
+		}
+	}
+	// -i asks for the bare keys' values, or for keys and values when none
+	// were given.
+	if interactive && (len(prompt) > 0 || len(values) == 0) {
+		if err := a.promptValues(prompt, values); err != nil {
+			return nil, err
+		}
+	}
+	return values, nil
+}
+
+func secretCreateCommand(a *app) *cobra.Command {
+	var private, interactive bool
+	var valuesFlag string
+	cmd := &cobra.Command{
+		Use:   "create NAME [KEY=VALUE ...]",
+		Short: "Create a secret",
+		Long: `Create a secret from KEY=VALUE arguments, a values file, or prompts.
+
+A VALUE of @path reads the value from a file (@- from standard input; @@x is
+the literal @x). --values @file.json|@file.yaml|@file.env|@- reads all values
+from a document (JSON, then YAML, then .env). -i asks for the values of bare
+KEY arguments without echo (or for keys and values when none are given).
+Values given as arguments are visible to other users of this machine in the
+process list; prefer -i or --values for real credentials.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := secret.ValidateName(name); err != nil {
+				return err
+			}
+			values, err := a.collectValues(args[1:], valuesFlag, interactive)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.CreateSecret(ctx, client.NewSecret{Name: name, Private: private, Values: values})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Created %s secret %s (id %s, %d keys).\n", visibility(s.Private), s.Name, s.ID, len(s.Keys))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&private, "private", "p", false, "only you can see the secret")
+	cmd.Flags().StringVarP(&valuesFlag, "values", "v", "", "values from @file (JSON, YAML or .env), @- for standard input, or inline JSON/YAML")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "ask for values without echo")
+	return cmd
+}
+
+func visibility(private bool) string {
+	if private {
+		return "private"
+	}
+	return "public"
+}
+
+func secretGetCommand(a *app) *cobra.Command {
+	var key, output string
+	cmd := &cobra.Command{
+		Use:   "get NAME|ID",
+		Short: "Show a secret and its values",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.GetSecretByName(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if key != "" {
+				v, ok := s.Values[key]
+				if !ok {
+					return errcode.New(errcode.NotFound, "the secret %s has no key %s. Available keys: %s", s.Name, key, keyList(s.Values))
+				}
+				_, err := io.WriteString(a.stdout, v)
+				return err
+			}
+			return a.printSecret(s, output)
+		},
+	}
+	cmd.Flags().StringVar(&key, "key", "", "print only this key's value, exactly (no newline added)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json, yaml or env")
+	return cmd
+}
+
+func keyList(values map[string]string) string {
+	keys := secret.KeysOf(values)
+	if len(keys) == 0 {
+		return "none"
+	}
+	return strings.Join(keys, ", ")
+}
+
+// secretView is how get prints a secret in JSON and YAML.
+type secretView struct {
+	ID      string            `json:"id" yaml:"id"`
+	Name    string            `json:"name" yaml:"name"`
+	Private bool              `json:"private" yaml:"private"`
+	Owner   string            `json:"owner" yaml:"owner"`
+	Version int64             `json:"version" yaml:"version"`
+	Created string            `json:"created" yaml:"created"`
+	Updated string            `json:"updated" yaml:"updated"`
+	Keys    []string          `json:"keys" yaml:"keys"`
+	Values  map[string]string `json:"values,omitempty" yaml:"values,omitempty"`
+}
+
+func viewOf(s *secret.Secret) secretView {
+	keys := s.Keys
+	if keys == nil {
+		keys = secret.KeysOf(s.Values)
+	}
+	return secretView{ID: s.ID, Name: s.Name, Private: s.Private, Owner: s.Owner, Version: s.Version,
+		Created: s.Created.Format(time.RFC3339), Updated: s.Updated.Format(time.RFC3339), Keys: keys, Values: s.Values}
+}
+
+func (a *app) printSecret(s *secret.Secret, output string) error {
+	switch output {
+	case "table":
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "Name:\t%s\nID:\t%s\nVisibility:\t%s\nOwner:\t%s\nVersion:\t%d\nUpdated:\t%s\n\n",
+			s.Name, s.ID, visibility(s.Private), s.Owner, s.Version, s.Updated.Format(time.RFC3339))
+		tw.Flush()
+		printValuesTable(a.stdout, s.Values)
+		return nil
+	case "json":
+		data, err := marshalJSON(viewOf(s))
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(data)
+		return err
+	case "yaml":
+		data, err := marshalYAML(viewOf(s))
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(data)
+		return err
+	case "env":
+		data, err := encodeValues(s.Values, "env")
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(data)
+		return err
+	}
+	return errcode.New(errcode.InvalidArgument, "-o must be table, json, yaml or env, got %q", output)
+}
+
+func secretListCommand(a *app) *cobra.Command {
+	var opts client.ListOptions
+	var onlyPrivate, onlyPublic bool
+	var output string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the secrets you can see (never their values)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if onlyPrivate && onlyPublic {
+				return errcode.New(errcode.InvalidArgument, "--private and --public exclude each other")
+			}
+			if onlyPrivate {
+				opts.Private = client.Set(true)
+			} else if onlyPublic {
+				opts.Private = client.Set(false)
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			items := []secretView{}
+			for s, err := range c.AllSecrets(ctx, opts) {
+				if err != nil {
+					return err
+				}
+				v := viewOf(s)
+				v.Values = nil
+				items = append(items, v)
+				if limit > 0 && len(items) >= limit {
+					break
+				}
+			}
+			switch output {
+			case "table":
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tID\tVISIBILITY\tOWNER\tKEYS\tVERSION\tUPDATED")
+				for _, s := range items {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.Name, s.ID, visibility(s.Private), s.Owner, len(s.Keys), s.Version, s.Updated)
+				}
+				return tw.Flush()
+			case "json", "yaml":
+				enc := marshalJSON
+				if output == "yaml" {
+					enc = marshalYAML
+				}
+				data, err := enc(items)
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(data)
+				return err
+			}
+			return errcode.New(errcode.InvalidArgument, "-o must be table, json or yaml, got %q", output)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Name, "name", "", "exact name")
+	f.StringVar(&opts.NamePrefix, "name-prefix", "", "names starting with this")
+	f.StringVar(&opts.NameContains, "name-contains", "", "names containing this")
+	f.StringVar(&opts.Owner, "owner", "", "secrets of this owner")
+	f.StringVar(&opts.Sort, "sort", "", "name, -name, created, -created, updated or -updated (default name)")
+	f.BoolVar(&onlyPrivate, "private", false, "only your private secrets")
+	f.BoolVar(&onlyPublic, "public", false, "only public secrets")
+	f.IntVar(&limit, "limit", 0, "show at most this many (0: all)")
+	f.StringVarP(&output, "output", "o", "table", "table, json or yaml")
+	return cmd
+}
+
+func secretUpdateCommand(a *app) *cobra.Command {
+	var removeKeys []string
+	var valuesFlag string
+	var interactive, private bool
+	cmd := &cobra.Command{
+		Use:   "update NAME|ID [KEY=VALUE ...]",
+		Short: "Add, change or remove keys of a secret, or change its visibility",
+		Long: `Update merges: the keys given are added or replaced, --remove-key removes keys,
+and keys not mentioned stay. --private=true|false changes who can see the
+secret. The update applies only if nobody changed the secret since it was read.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			values, err := a.collectValues(args[1:], valuesFlag, interactive)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.FindSecret(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			u := client.Update{Values: map[string]*string{}, IfMatch: s.Version}
+			for k, v := range values {
+				u.Values[k] = client.Set(v)
+			}
+			for _, k := range removeKeys {
+				if _, both := values[k]; both {
+					return errcode.New(errcode.InvalidArgument, "key %s is both set and removed", k)
+				}
+				if !contains(s.Keys, k) {
+					return errcode.New(errcode.NotFound, "the secret %s has no key %s to remove. Available keys: %s", s.Name, k, strings.Join(s.Keys, ", "))
+				}
+				u.Values[k] = nil
+			}
+			if len(u.Values) == 0 {
+				u.Values = nil
+			}
+			if cmd.Flags().Changed("private") {
+				u.Private = client.Set(private)
+			}
+			if u.Values == nil && u.Private == nil {
+				return errcode.New(errcode.InvalidArgument, "nothing to update: give KEY=VALUE, --values, --remove-key or --private")
+			}
+			out, err := c.UpdateSecret(ctx, s.ID, u)
+			if errcode.Is(err, errcode.FailedPrecondition) {
+				return errcode.New(errcode.FailedPrecondition, "the secret %s changed while it was being updated; run the command again", s.Name)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Updated %s secret %s (version %d, %d keys).\n", visibility(out.Private), out.Name, out.Version, len(out.Keys))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&removeKeys, "remove-key", "r", nil, "remove this key (repeatable)")
+	f.StringVarP(&valuesFlag, "values", "v", "", "values to add or replace, from @file, @- or inline JSON/YAML")
+	f.BoolVarP(&interactive, "interactive", "i", false, "ask for values without echo")
+	f.BoolVarP(&private, "private", "p", false, "make the secret private (true) or public (false)")
+	return cmd
+}
+
+func secretRenameCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename NAME|ID NEW_NAME",
+		Short: "Rename a secret",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := secret.ValidateName(args[1]); err != nil {
+				return err
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.FindSecret(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			out, err := c.UpdateSecret(ctx, s.ID, client.Update{Name: client.Set(args[1]), IfMatch: s.Version})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Renamed %s secret %s to %s.\n", visibility(out.Private), s.Name, out.Name)
+			return nil
+		},
+	}
+}
+
+func secretDeleteCommand(a *app) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete NAME|ID",
+		Short: "Delete a secret",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.FindSecret(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if !yes {
+				if !a.isTerminal() {
+					return errcode.New(errcode.InvalidArgument, "not deleting without confirmation: pass -y")
+				}
+				fmt.Fprintf(a.stderr, "Delete the %s secret %s (id %s)? [y/N] ", visibility(s.Private), s.Name, s.ID)
+				answer, _ := a.readLine()
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					return errcode.New(errcode.InvalidArgument, "not deleted")
+				}
+			}
+			if err := c.DeleteSecret(ctx, s.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Deleted %s secret %s.\n", visibility(s.Private), s.Name)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func secretExportCommand(a *app) *cobra.Command {
+	var output, file string
+	cmd := &cobra.Command{
+		Use:   "export NAME|ID",
+		Short: "Write a secret's values as YAML, JSON or .env",
+		Long: `Write the values of one secret as a flat document that "lockwell secret create
+NAME --values @FILE" reads back exactly. With --file the document is written
+to a new file with mode 0600; otherwise to standard output.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.GetSecretByName(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			format := output
+			if format == "" {
+				format = "yaml"
+				if file != "" {
+					format = string(secretref.FormatOf(file))
+				}
+			}
+			data, err := encodeValues(s.Values, format)
+			if err != nil {
+				return err
+			}
+			if file == "" || file == "-" {
+				_, err = a.stdout.Write(data)
+				return err
+			}
+			if err := writeFilePrivate(file, data); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "Wrote %d keys of %s to %s (mode 0600).\n", len(s.Values), s.Name, file)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "yaml, json or env (default yaml, or from --file's extension)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file (mode 0600) instead of standard output")
+	return cmd
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/shared/errcode"
+)
+
+// serveCommand is "lockwell serve": the local server (issue 2), the same one
+// "make dev" starts. It stops cleanly on SIGINT and SIGTERM.
+func serveCommand(a *app) *cobra.Command {
+	var addr, dataDir string
+	cmd := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT] [--data-dir DIR]",
+		Short: "Run a local Lockwell server over an embedded SQLite store",
+		Long: `Run the Lockwell API on HOST:PORT (default 127.0.0.1:8080, or LOCKWELL_ADDR)
+with an encrypted SQLite store in DIR (default ./.lockwell, or
+LOCKWELL_DATA_DIR). On first start it creates the store key and an admin API
+token in DIR (both mode 0600) and logs where the token file is. Log in with
+"lockwell login --url http://HOST:PORT --token-stdin < DIR/admin.token".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("addr") {
+				if v := a.getenv("LOCKWELL_ADDR"); v != "" {
+					addr = v
+				}
+			}
+			if !cmd.Flags().Changed("data-dir") {
+				if v := a.getenv("LOCKWELL_DATA_DIR"); v != "" {
+					dataDir = v
+				}
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+			if err := server.Run(ctx, server.Config{Addr: addr, DataDir: dataDir, Logger: logger}); err != nil {
+				return errcode.Wrap(errcode.Unavailable, err, "the server stopped: %v", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", server.DefaultAddr, "address to listen on (env LOCKWELL_ADDR)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", server.DefaultDataDir, "directory of the store key, database and admin token (env LOCKWELL_DATA_DIR)")
+	return cmd
+}

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/lockwell/lockwell/shared/client"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/secretref"
+)
+
+// exportFormat names the document "lockwell export --all" writes.
+const exportFormat = "lockwell.secrets/v1"
+
+// exportDoc is the document of many secrets that export writes and import
+// reads, as YAML or JSON.
+type exportDoc struct {
+	Format  string           `json:"format" yaml:"format"`
+	Secrets []exportedSecret `json:"secrets" yaml:"secrets"`
+}
+
+type exportedSecret struct {
+	Name    string            `json:"name" yaml:"name"`
+	Private bool              `json:"private" yaml:"private"`
+	Values  map[string]string `json:"values" yaml:"values"`
+}
+
+func (e exportedSecret) label() string { return e.Name + " (" + visibility(e.Private) + ")" }
+
+// exportCommand is "lockwell export --all".
+func exportCommand(a *app) *cobra.Command {
+	var all bool
+	var out, format string
+	cmd := &cobra.Command{
+		Use:   "export --all [-o FILE] [--format yaml|json]",
+		Short: "Write every secret you can see, with values, to one document",
+		Long: `Write every secret you can see (your private ones and the public ones) with
+their values to one YAML or JSON document that "lockwell import" reads. With
+-o the document goes to a new file with mode 0600.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !all {
+				return errcode.New(errcode.InvalidArgument, "export needs --all (for one secret use lockwell secret export NAME)")
+			}
+			if format == "" {
+				format = "yaml"
+				if out != "" && secretref.FormatOf(out) == secretref.JSON {
+					format = "json"
+				}
+			}
+			if format != "yaml" && format != "json" {
+				return errcode.New(errcode.InvalidArgument, "--format must be yaml or json, got %q", format)
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			doc := exportDoc{Format: exportFormat, Secrets: []exportedSecret{}}
+			for meta, err := range c.AllSecrets(ctx, client.ListOptions{Sort: "name"}) {
+				if err != nil {
+					return err
+				}
+				s, err := c.GetSecret(ctx, meta.ID)
+				if errcode.Is(err, errcode.NotFound) {
+					continue // deleted since the list
+				}
+				if err != nil {
+					return err
+				}
+				doc.Secrets = append(doc.Secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: s.Values})
+			}
+			var data []byte
+			if format == "json" {
+				data, err = marshalJSON(doc)
+			} else {
+				data, err = marshalYAML(doc)
+			}
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = a.stdout.Write(data)
+				return err
+			}
+			if err := writeFilePrivate(out, data); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "Exported %d secrets to %s (mode 0600).\n", len(doc.Secrets), out)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "export every secret you can see")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (mode 0600) instead of standard output")
+	cmd.Flags().StringVar(&format, "format", "", "yaml or json (default: from -o's extension, else yaml)")
+	return cmd
+}
+
+// parseExport reads an export document (JSON or YAML) and validates every
+// secret. Errors name secrets and keys, never values.
+func parseExport(data []byte) ([]exportedSecret, error) {
+	var secrets []exportedSecret
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		var doc struct {
+			Format  string `json:"format"`
+			Secrets []struct {
+				Name    string                     `json:"name"`
+				Private bool                       `json:"private"`
+				Values  map[string]json.RawMessage `json:"values"`
+			} `json:"secrets"`
+		}
+		if err := json.Unmarshal(t, &doc); err != nil {
+			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (JSON): %s", firstClause(err.Error()))
+		}
+		if doc.Format != exportFormat {
+			return nil, errcode.New(errcode.InvalidArgument, "not an export document: format is %q, expected %q", shortArg(doc.Format), exportFormat)
+		}
+		for _, s := range doc.Secrets {
+			vals := map[string]string{}
+			for k, raw := range s.Values {
+				var v string
+				if err := json.Unmarshal(raw, &v); err != nil {
+					return nil, errcode.New(errcode.InvalidArgument, "secret %s: value of key %s is not a string", s.Name, k)
+				}
+				vals[k] = v
+			}
+			secrets = append(secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: vals})
+		}
+	} else {
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (YAML): %s", firstClause(err.Error()))
+		}
+		var err error
+		if secrets, err = exportFromYAML(&root); err != nil {
+			return nil, err
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range secrets {
+		if err := secret.ValidateName(s.Name); err != nil {
+			return nil, err
+		}
+		if err := secret.ValidateValues(s.Values); err != nil {
+			return nil, errcode.New(errcode.Of(err), "secret %s: %s", s.label(), errcode.Message(err))
+		}
+		if seen[s.label()] {
+			return nil, errcode.New(errcode.InvalidArgument, "secret %s appears twice", s.label())
+		}
+		seen[s.label()] = true
+	}
+	return secrets, nil
+}
+
+// firstClause keeps a parser error up to where it would quote the input.
+func firstClause(s string) string {
+	if i := strings.IndexAny(s, "`'\""); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+func exportFromYAML(root *yaml.Node) ([]exportedSecret, error) {
+	bad := errcode.New(errcode.InvalidArgument, "not an export document: expected format: %s and a list of secrets", exportFormat)
+	if len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, bad
+	}
+	field := func(m *yaml.Node, name string) *yaml.Node {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == name {
+				return m.Content[i+1]
+			}
+		}
+		return nil
+	}
+	top := root.Content[0]
+	if f := field(top, "format"); f == nil || f.Value != exportFormat {
+		return nil, bad
+	}
+	list := field(top, "secrets")
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil, bad
+	}
+	var out []exportedSecret
+	for i, item := range list.Content {
+		if item.Kind != yaml.MappingNode {
+			return nil, errcode.New(errcode.InvalidArgument, "secrets[%d] is not a mapping", i)
+		}
+		var s exportedSecret
+		if n := field(item, "name"); n != nil {
+			s.Name = n.Value
+		}
+		if p := field(item, "private"); p != nil {
+			if p.ShortTag() != "!!bool" {
+				return nil, errcode.New(errcode.InvalidArgument, "secrets[%d].private must be true or false", i)
+			}
+			s.Private = p.Value == "true"
+		}
+		s.Values = map[string]string{}
+		if v := field(item, "values"); v != nil && v.ShortTag() != "!!null" {
+			if v.Kind != yaml.MappingNode {
+				return nil, errcode.New(errcode.InvalidArgument, "secrets[%d].values must be a mapping", i)
+			}
+			vals, err := yamlValues(v)
+			if err != nil {
+				return nil, errcode.New(errcode.InvalidArgument, "secret %s: %s", s.Name, errcode.Message(err))
+			}
+			s.Values = vals
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// importAction is what import does with one secret.
+type importAction struct {
+	s       exportedSecret
+	verb    string // create, update, skip, same
+	id      string
+	version int64
+	change  map[string]*string // for update
+	summary string             // key names only
+}
+
+// importCommand is "lockwell import FILE".
+func importCommand(a *app) *cobra.Command {
+	var dryRun bool
+	var onConflict string
+	cmd := &cobra.Command{
+		Use:   "import FILE [--dry-run] [--on-conflict fail|skip|overwrite]",
+		Short: "Create or update many secrets from an export document",
+		Long: `Create the secrets of an export document (from "lockwell export --all"; - for
+standard input). Private secrets are created as your private secrets.
+
+When a secret of the same name and visibility exists, --on-conflict decides:
+fail (the default: nothing is imported if any exists), skip, or overwrite
+(its values become exactly the document's; the update applies only if the
+secret did not change meanwhile). --dry-run prints what would be created or
+changed, by key name, without values, and changes nothing.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if onConflict != "fail" && onConflict != "skip" && onConflict != "overwrite" {
+				return errcode.New(errcode.InvalidArgument, "--on-conflict must be fail, skip or overwrite, got %q", onConflict)
+			}
+			data, _, err := a.readSource("@" + args[0])
+			if err != nil {
+				return err
+			}
+			secrets, err := parseExport(data)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			var plan []importAction
+			var conflicts []string
+			for _, s := range secrets {
+				vis := client.OnlyPublic
+				if s.Private {
+					vis = client.OnlyPrivate
+				}
+				act := importAction{s: s}
+				existing, err := c.FindSecretByName(ctx, s.Name, vis)
+				switch {
+				case errcode.Is(err, errcode.NotFound):
+					act.verb, act.summary = "create", fmt.Sprintf("%d keys", len(s.Values))
+				case err != nil:
+					return err
+				case onConflict == "fail":
+					conflicts = append(conflicts, s.label())
+					continue
+				case onConflict == "skip":
+					act.verb, act.summary = "skip", "exists"
+				default:
+					cur, err := c.GetSecret(ctx, existing.ID)
+					if err != nil {
+						return err
+					}
+					act.id, act.version = cur.ID, cur.Version
+					act.change, act.summary = diffValues(cur.Values, s.Values)
+					act.verb = "update"
+					if len(act.change) == 0 {
+						act.verb, act.summary = "same", "unchanged"
+					}
+				}
+				plan = append(plan, act)
+			}
+			if len(conflicts) > 0 {
+				return errcode.New(errcode.AlreadyExists, "%d secrets already exist, so nothing was imported: %s; use --on-conflict skip or overwrite",
+					len(conflicts), strings.Join(conflicts, ", "))
+			}
+			for _, act := range plan {
+				fmt.Fprintf(a.stdout, "%-6s %s: %s\n", act.verb, act.s.label(), act.summary)
+			}
+			if dryRun {
+				fmt.Fprintln(a.stdout, "Dry run: nothing was changed.")
+				return nil
+			}
+			done := 0
+			for _, act := range plan {
+				var err error
+				switch act.verb {
+				case "create":
+					_, err = c.CreateSecret(ctx, client.NewSecret{Name: act.s.Name, Private: act.s.Private, Values: act.s.Values})
+				case "update":
+					_, err = c.UpdateSecret(ctx, act.id, client.Update{Values: act.change, IfMatch: act.version})
+				default:
+					continue
+				}
+				if err != nil {
+					return errcode.New(errcode.Of(err), "imported %d secrets, then %s %s failed: %s", done, act.verb, act.s.label(), errcode.Message(err))
+				}
+				done++
+			}
+			fmt.Fprintf(a.stdout, "Imported: %d created or updated, %d left as they were.\n", done, len(plan)-done)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change (key names only) and change nothing")
+	cmd.Flags().StringVar(&onConflict, "on-conflict", "fail", "when a secret exists: fail, skip or overwrite")
+	return cmd
+}
+
+// diffValues returns the merge patch that turns cur into want and a summary
+// of it by key name: +added ~changed -removed.
+func diffValues(cur, want map[string]string) (map[string]*string, string) {
+	change := map[string]*string{}
+	var parts []string
+	for _, k := range secret.KeysOf(want) {
+		old, ok := cur[k]
+		switch {
+		case !ok:
+			parts = append(parts, "+"+k)
+		case old != want[k]:
+			parts = append(parts, "~"+k)
+		default:
+			continue
+		}
+		change[k] = client.Set(want[k])
+	}
+	var removed []string
+	for k := range cur {
+		if _, ok := want[k]; !ok {
+			removed = append(removed, k)
+			change[k] = nil
+		}
+	}
+	sort.Strings(removed)
+	for _, k := range removed {
+		parts = append(parts, "-"+k)
+	}
+	return change, strings.Join(parts, " ")
+}

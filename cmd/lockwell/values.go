@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/secretref"
+)
+
+// maxInputBytes bounds a file or standard input read for values: four
+// times a secret's size limit, so that a too-large secret gets the limit's
+// own error from validation.
+const maxInputBytes = 4 * secret.MaxTotalSize
+
+// readSource reads "@path" (a file) or "@-" (standard input).
+func (a *app) readSource(ref string) ([]byte, string, error) {
+	path := strings.TrimPrefix(ref, "@")
+	var r io.Reader
+	if path == "-" {
+		r = a.stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, "", errcode.Wrap(errcode.InvalidArgument, err, "cannot read %s: %v", path, errTextOf(err))
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	if err != nil {
+		return nil, "", errcode.Wrap(errcode.InvalidArgument, err, "cannot read %s: %v", path, errTextOf(err))
+	}
+	if len(data) > maxInputBytes {
+		return nil, "", errcode.New(errcode.TooLarge, "%s is larger than %d bytes", path, maxInputBytes)
+	}
+	return data, path, nil
+}
+
+// errTextOf is an os error's text without its path (already named).
+func errTextOf(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// parseValues reads a values document: JSON, then YAML, then a .env file
+// (a file whose name says .env is read as one directly). It must be a flat
+// mapping of keys to strings; YAML numbers and booleans keep their text.
+// Errors name keys and lines, never values.
+func parseValues(data []byte, name string) (map[string]string, error) {
+	if secretref.FormatOf(name) == secretref.Dotenv && name != "-" {
+		return parseDotenvValues(data)
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return map[string]string{}, nil
+	}
+	if trimmed[0] == '{' {
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &raw); err == nil {
+			out := make(map[string]string, len(raw))
+			for k, v := range raw {
+				var s string
+				if err := json.Unmarshal(v, &s); err != nil {
+					return nil, errcode.New(errcode.InvalidArgument, "value of key %s is not a string", k)
+				}
+				out[k] = s
+			}
+			return out, nil
+		}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err == nil && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		return yamlValues(doc.Content[0])
+	}
+	if vals, err := parseDotenvValues(data); err == nil {
+		return vals, nil
+	}
+	return nil, errcode.New(errcode.InvalidArgument, "values must be a JSON object, a YAML mapping or a .env file of keys to strings")
+}
+
+func yamlValues(m *yaml.Node) (map[string]string, error) {
+	out := map[string]string{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, errcode.New(errcode.InvalidArgument, "keys must be strings")
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, errcode.New(errcode.InvalidArgument, "key %s appears twice", k.Value)
+		}
+		if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" || v.ShortTag() == "!!binary" {
+			return nil, errcode.New(errcode.InvalidArgument, "value of key %s must be a string (write \"\" for an empty value)", k.Value)
+		}
+		out[k.Value] = v.Value
+	}
+	return out, nil
+}
+
+func parseDotenvValues(data []byte) (map[string]string, error) {
+	entries, err := secretref.ReadDotenv(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(entries))
+	for _, e := range entries {
+		out[e.Key] = e.Value
+	}
+	return out, nil
+}
+
+// valueArgs turns KEY=VALUE arguments into values. A value "@path" is read
+// from the file (ZenML's expansion; "@-" is standard input) and "@@..."
+// stands for a literal "@...". Bare KEY arguments are returned in prompt,
+// to be asked for with -i.
+func (a *app) valueArgs(args []string, interactive bool) (values map[string]string, prompt []string, err error) {
+	values = map[string]string{}
+	for _, arg := range args {
+		k, v, hasValue := strings.Cut(arg, "=")
+		k = strings.TrimPrefix(k, "--") // zenml's --key=value style
+		if err := secret.ValidateKey(k); err != nil {
+			return nil, nil, err
+		}
+		if _, dup := values[k]; dup || contains(prompt, k) {
+			return nil, nil, errcode.New(errcode.InvalidArgument, "key %s is given twice", k)
+		}
+		if !hasValue {
+			if !interactive {
+				return nil, nil, errcode.New(errcode.InvalidArgument, "key %s has no value: write %s=VALUE, or use -i to be asked for it", k, k)
+			}
+			prompt = append(prompt, k)
+			continue
+		}
+		switch {
+		case strings.HasPrefix(v, "@@"):
+			v = v[1:]
+		case strings.HasPrefix(v, "@"):
+			data, _, err := a.readSource(v)
+			if err != nil {
+				return nil, nil, err
+			}
+			v = string(data)
+		}
+		values[k] = v
+	}
+	return values, prompt, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// promptValues asks for the value of each key without echo; with no keys it
+// first asks for key names until an empty one.
+func (a *app) promptValues(keys []string, into map[string]string) error {
+	if len(keys) == 0 {
+		for {
+			fmt.Fprint(a.stderr, "Key (empty to finish): ")
+			k, err := a.readLine()
+			if err != nil || k == "" {
+				break
+			}
+			if err := secret.ValidateKey(k); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		v, err := a.readSecret(fmt.Sprintf("Value for %s: ", k))
+		if err != nil {
+			return err
+		}
+		into[k] = v
+	}
+	return nil
+}
+
+// mergeValues adds from into values; a key in both is an error.
+func mergeValues(values, from map[string]string) error {
+	for k, v := range from {
+		if _, dup := values[k]; dup {
+			return errcode.New(errcode.InvalidArgument, "key %s is given twice", k)
+		}
+		values[k] = v
+	}
+	return nil
+}
+
+// encodeValues writes values as YAML, JSON or .env, so that parseValues
+// reads back exactly the same map.
+func encodeValues(values map[string]string, format string) ([]byte, error) {
+	switch format {
+	case "yaml", "yml":
+		return marshalYAML(values)
+	case "json":
+		return marshalJSON(values)
+	case "env", "dotenv":
+		return secretref.WriteDotenv(values), nil
+	}
+	return nil, errcode.New(errcode.InvalidArgument, "format must be yaml, json or env, got %q", format)
+}
+
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "cannot encode JSON")
+	}
+	return b.Bytes(), nil
+}
+
+// marshalYAML writes v as YAML. Strings that are not plain words are
+// double-quoted: that style has an escape for every character (tabs,
+// carriage returns, NUL, a byte order mark), so values round-trip exactly.
+func marshalYAML(v any) ([]byte, error) {
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "cannot encode YAML")
+	}
+	quoteStrings(&n)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "cannot encode YAML")
+	}
+	_ = enc.Close()
+	return b.Bytes(), nil
+}
+
+func quoteStrings(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && !isPlainWord(n.Value) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			continue // keys are Lockwell keys or field names: plain is fine
+		}
+		quoteStrings(c)
+	}
+}
+
+func isPlainWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./@+-", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// printValuesTable prints keys and values for people; values with control
+// characters are quoted so each stays on one line.
+func printValuesTable(w io.Writer, values map[string]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tVALUE")
+	keys := secret.KeysOf(values)
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := values[k]
+		if strings.ContainsAny(v, "\n\r\t\x00") || v == "" || strings.TrimSpace(v) != v {
+			v = strconv.Quote(v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", k, v)
+	}
+	tw.Flush()
+}
