@@ -1,0 +1,56 @@
+// Package backends links into a binary the storage backends, external value
+// stores and key wrappers it can open, each by importing the package that
+// registers its URL scheme. Build tags choose them, so that every bootstrap
+// carries only what its deployment uses (as External Secrets Operator's
+// pkg/register does):
+//
+//	tag                          links                                   URL schemes
+//	lockwell_dynamodb            shared/dynamostore                      dynamodb://
+//	lockwell_awskms              shared/envelope/awskms                  awskms://
+//	lockwell_awssecretsmanager   shared/valuestore/awssecretsmanager     awssecretsmanager://
+//	lockwell_sql                 shared/sqlstore                         sqlite://, postgres://
+//	lockwell_gcpsecretmanager    shared/valuestore/gcpsecretmanager      gcpsecretmanager://
+//
+// Without the tag lockwell_only a build links the AWS deployment's set:
+// DynamoDB, KMS and Secrets Manager (the value store a template parameter
+// can switch on without a rebuild). With lockwell_only it links exactly the
+// tagged ones, for example
+//
+//	go build -tags lambda.norpc,lockwell_only,lockwell_sql ./functions/get
+//
+// for a bootstrap that serves a SQLite or PostgreSQL store. localkey:// is
+// always available (package envelope). functions/functions.mk passes the
+// tags in LAMBDA_TAGS.
+//
+// Each AWS file also records, next to the import, which IAM actions its
+// package's code calls for each API operation (Actions), so that a test can
+// check template.yaml grants them.
+package backends
+
+import "sort"
+
+// actions maps an operation to the IAM actions the linked packages call for
+// it.
+var actions = map[string]map[string]bool{}
+
+// need records that op calls these IAM actions. Call it from init.
+func need(op string, acts ...string) {
+	if actions[op] == nil {
+		actions[op] = map[string]bool{}
+	}
+	for _, a := range acts {
+		actions[op][a] = true
+	}
+}
+
+// Actions returns, sorted, the IAM actions the linked AWS packages call when
+// serving op ("create", "get", "list", "update", "delete"), including those
+// of a value store that is linked but only used when configured.
+func Actions(op string) []string {
+	var out []string
+	for a := range actions[op] {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}

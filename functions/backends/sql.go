@@ -1,0 +1,5 @@
+//go:build lockwell_sql
+
+package backends
+
+import _ "github.com/lockwell/lockwell/shared/sqlstore" // sqlite://, postgres://

@@ -1,0 +1,166 @@
+// Package gcp registers Lockwell's Google Cloud Functions (gen2) with the
+// Functions Framework: CreateSecret, GetSecret, ListSecrets, UpdateSecret and
+// DeleteSecret, HTTP functions that each serve one operation of the REST API
+// (package httpapi). It is the only product package that imports the
+// framework; the Cloud Functions build links it through a root-level stub
+// package (see infra/gcp/README.md), and localdev/functions serves it locally.
+//
+// # Paths
+//
+// Every function accepts the same REST-shaped requests, so one client serves
+// every platform:
+//
+//   - A path containing /api/v1/ is used from there on: the full REST path,
+//     as API Gateway forwards it (path_translation APPEND_PATH_TO_ADDRESS) or
+//     as a client appends it to the function's URL.
+//   - Otherwise the path is taken relative to the secrets collection, after
+//     dropping a leading /<FunctionName> segment (the local framework server
+//     and first-generation URLs keep it): "/" is /api/v1/secrets and "/<id>"
+//     is /api/v1/secrets/<id>.
+//
+// So GET https://…/GetSecret/<id>, GET https://…/GetSecret/api/v1/secrets/<id>
+// and GET https://gateway/api/v1/secrets/<id> all reach the same handler.
+// A request for another operation's route gets the API's 404.
+//
+// # Identity
+//
+// With LOCKWELL_AUTH=platform (the default), LOCKWELL_GCP_IDENTITY selects
+// where the verified identity comes from (see AuthMode): a Google ID token
+// (idtoken, the default; LOCKWELL_AUDIENCE is its audience), IAP (iap) or
+// API Gateway (apigateway). LOCKWELL_ADMINS names the admins by email. With
+// LOCKWELL_AUTH=bearer the functions authenticate Lockwell API tokens instead.
+//
+// # The store
+//
+// The deployment (store, tokens) is opened from the environment on the first
+// request of an instance and shared by every function in it; if opening
+// fails, the request gets 503 and the next request tries again.
+package gcp
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/lockwell/lockwell/shared/errcode"
+)
+
+// Function is one Cloud Function: its name (the entry point and
+// FUNCTION_TARGET) and the httpapi operation it serves.
+type Function struct {
+	Name      string
+	Operation string
+}
+
+// Functions lists the HTTP functions this package registers.
+var Functions = []Function{
+	{"CreateSecret", "create"},
+	{"GetSecret", "get"},
+	{"ListSecrets", "list"},
+	{"UpdateSecret", "update"},
+	{"DeleteSecret", "delete"},
+}
+
+// Operations returns the handler serving one httpapi operation (as
+// (*httpapi.API).Operation does).
+type Operations func(op string) http.Handler
+
+// Opener opens the deployment and returns its operations. It is called once
+// per instance, again after a failure.
+type Opener func(ctx context.Context) (Operations, error)
+
+// Server serves the functions from one lazily opened deployment. It is safe
+// for concurrent use.
+type Server struct {
+	open Opener
+	log  *slog.Logger
+
+	mu  sync.Mutex
+	ops Operations
+}
+
+// NewServer returns a Server that opens its deployment with open on first
+// use. log may be nil.
+func NewServer(open Opener, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{open: open, log: log}
+}
+
+// Default is the server the registered functions use: it opens the
+// deployment from the environment (LOCKWELL_* variables).
+var Default = NewServer(OpenFromEnv, slog.Default())
+
+func init() {
+	for _, f := range Functions {
+		functions.HTTP(f.Name, Default.Handler(f))
+	}
+}
+
+// Handler returns the HTTP function serving f.
+func (s *Server) Handler(f Function) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ops, err := s.operations(r.Context())
+		if err != nil {
+			s.log.Error("open the deployment", "function", f.Name, "err", err)
+			writeError(w, http.StatusServiceUnavailable, errcode.Unavailable, "the secrets store is not available; retry later")
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = RESTPath(f.Name, r.URL.Path)
+		r2.URL.RawPath = ""
+		if raw := r.URL.EscapedPath(); raw != r.URL.Path {
+			r2.URL.RawPath = RESTPath(f.Name, raw)
+		}
+		r2.RequestURI = r2.URL.RequestURI()
+		ops(f.Operation).ServeHTTP(w, r2)
+	}
+}
+
+func (s *Server) operations(ctx context.Context) (Operations, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ops != nil {
+		return s.ops, nil
+	}
+	ops, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.ops = ops
+	return ops, nil
+}
+
+// apiPrefix starts every REST path of the API.
+const apiPrefix = "/api/v1/"
+
+// RESTPath maps the path a Cloud Function receives to the REST path (see
+// the package doc).
+func RESTPath(function, path string) string {
+	if i := strings.Index(path, apiPrefix); i >= 0 {
+		return path[i:]
+	}
+	if rest, ok := strings.CutPrefix(path, "/"+function); ok && (rest == "" || rest[0] == '/') {
+		path = rest
+	}
+	path = strings.TrimRight(path, "/")
+	if path == "" {
+		return apiPrefix + "secrets"
+	}
+	if path[0] != '/' {
+		path = "/" + path
+	}
+	return apiPrefix + "secrets" + path
+}
+
+func writeError(w http.ResponseWriter, status int, code errcode.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}

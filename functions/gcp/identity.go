@@ -1,0 +1,217 @@
+package gcp
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"google.golang.org/api/idtoken"
+
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
+)
+
+// AuthMode says where a Cloud Function finds the caller's identity when
+// LOCKWELL_AUTH is "platform" (the default): LOCKWELL_GCP_IDENTITY.
+type AuthMode string
+
+// The modes. Only one is trusted per deployment: a header another mode
+// trusts is ignored, so a caller cannot pick the weakest.
+const (
+	// AuthIDToken (the default) verifies the Google ID token in
+	// "Authorization: Bearer": signature against Google's keys, audience
+	// (LOCKWELL_AUDIENCE, required), issuer, expiry, and a verified email.
+	AuthIDToken AuthMode = "idtoken"
+	// AuthIAP trusts Identity-Aware Proxy: the principal is the email IAP
+	// forwards in X-Goog-Authenticated-User-Email. With LOCKWELL_AUDIENCE
+	// set (recommended) the signed X-Goog-Iap-Jwt-Assertion is verified too
+	// and must name the same email. Only for functions reachable solely
+	// through IAP.
+	AuthIAP AuthMode = "iap"
+	// AuthAPIGateway trusts API Gateway, which verified the caller's JWT and
+	// forwards its claims in X-Apigateway-Api-Userinfo: the principal is the
+	// verified email, else the subject. Only for functions that only the
+	// gateway's service account may invoke.
+	AuthAPIGateway AuthMode = "apigateway"
+)
+
+// ParseAuthMode accepts the modes above; "" means AuthIDToken.
+func ParseAuthMode(s string) (AuthMode, error) {
+	switch m := AuthMode(s); m {
+	case "":
+		return AuthIDToken, nil
+	case AuthIDToken, AuthIAP, AuthAPIGateway:
+		return m, nil
+	}
+	return "", errcode.New(errcode.InvalidArgument, "LOCKWELL_GCP_IDENTITY must be idtoken, iap or apigateway, got %q", s)
+}
+
+// TokenValidator verifies Google-signed JWTs; *idtoken.Validator is one.
+type TokenValidator interface {
+	Validate(ctx context.Context, token, audience string) (*idtoken.Payload, error)
+}
+
+// AuthConfig configures a GoogleAuthenticator.
+type AuthConfig struct {
+	Mode     AuthMode // AuthIDToken, AuthIAP or AuthAPIGateway
+	Audience string   // the ID token's or IAP's audience; required for AuthIDToken
+	Admins   []string // principal names (emails) with the admin role
+	// Validator verifies tokens; nil uses idtoken's validator, which fetches
+	// Google's public keys over HTTPS and caches them.
+	Validator TokenValidator
+}
+
+// GoogleAuthenticator finds the principal of a Cloud Functions request as its
+// mode says. It implements httpapi.Authenticator and is safe for concurrent
+// use. Errors are unauthenticated and never contain a token.
+type GoogleAuthenticator struct {
+	mode      AuthMode
+	audience  string
+	admins    map[string]bool
+	validator TokenValidator
+}
+
+// NewGoogleAuthenticator checks cfg. Errors: invalid_argument for a mode it
+// does not serve or an ID-token mode without audience.
+func NewGoogleAuthenticator(ctx context.Context, cfg AuthConfig) (*GoogleAuthenticator, error) {
+	switch cfg.Mode {
+	case AuthIDToken:
+		if cfg.Audience == "" {
+			return nil, errcode.New(errcode.InvalidArgument, "LOCKWELL_AUDIENCE must name the ID token audience (the function's URL) when LOCKWELL_GCP_IDENTITY=idtoken")
+		}
+	case AuthIAP, AuthAPIGateway:
+	default:
+		return nil, errcode.New(errcode.InvalidArgument, "auth mode %q is not a Google identity mode", cfg.Mode)
+	}
+	a := &GoogleAuthenticator{mode: cfg.Mode, audience: cfg.Audience, admins: map[string]bool{}, validator: cfg.Validator}
+	for _, n := range cfg.Admins {
+		if n = strings.TrimSpace(n); n != "" {
+			a.admins[n] = true
+		}
+	}
+	if a.validator == nil && (cfg.Mode == AuthIDToken || cfg.Audience != "") {
+		v, err := idtoken.NewValidator(ctx)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.Internal, err, "create Google ID token validator")
+		}
+		a.validator = v
+	}
+	return a, nil
+}
+
+// The issuers of Google ID tokens and of IAP assertions.
+var (
+	googleIssuers = map[string]bool{"accounts.google.com": true, "https://accounts.google.com": true}
+	iapIssuer     = "https://cloud.google.com/iap"
+)
+
+// Authenticate implements httpapi.Authenticator.
+func (a *GoogleAuthenticator) Authenticate(r *http.Request) (identity.Principal, error) {
+	var name string
+	var err error
+	switch a.mode {
+	case AuthIDToken:
+		name, err = a.idToken(r)
+	case AuthIAP:
+		name, err = a.iap(r)
+	case AuthAPIGateway:
+		name, err = apiGatewayUser(r)
+	}
+	if err != nil {
+		return identity.Principal{}, err
+	}
+	if err := identity.ValidateName(name); err != nil {
+		return identity.Principal{}, errcode.Wrap(errcode.Unauthenticated, err, "the caller's identity is not a valid principal name")
+	}
+	p := identity.Principal{Name: name, Role: identity.Member}
+	if a.admins[name] {
+		p.Role = identity.Admin
+	}
+	return p, nil
+}
+
+func (a *GoogleAuthenticator) idToken(r *http.Request) (string, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", errcode.New(errcode.Unauthenticated, "send a Google ID token: Authorization: Bearer <token>")
+	}
+	payload, err := a.validator.Validate(r.Context(), strings.TrimSpace(token), a.audience)
+	if err != nil {
+		return "", errcode.Wrap(errcode.Unauthenticated, err, "the Google ID token is not valid for this function")
+	}
+	if !googleIssuers[payload.Issuer] {
+		return "", errcode.New(errcode.Unauthenticated, "the ID token was not issued by Google")
+	}
+	return verifiedEmail(payload.Claims)
+}
+
+func (a *GoogleAuthenticator) iap(r *http.Request) (string, error) {
+	email, ok := strings.CutPrefix(r.Header.Get("X-Goog-Authenticated-User-Email"), "accounts.google.com:")
+	if !ok || email == "" {
+		return "", errcode.New(errcode.Unauthenticated, "no identity from Identity-Aware Proxy")
+	}
+	if a.audience == "" {
+		return email, nil
+	}
+	assertion := r.Header.Get("X-Goog-Iap-Jwt-Assertion")
+	if assertion == "" {
+		return "", errcode.New(errcode.Unauthenticated, "no Identity-Aware Proxy assertion")
+	}
+	payload, err := a.validator.Validate(r.Context(), assertion, a.audience)
+	if err != nil {
+		return "", errcode.Wrap(errcode.Unauthenticated, err, "the Identity-Aware Proxy assertion is not valid for this function")
+	}
+	if payload.Issuer != iapIssuer {
+		return "", errcode.New(errcode.Unauthenticated, "the assertion was not issued by Identity-Aware Proxy")
+	}
+	if claimed, _ := payload.Claims["email"].(string); claimed != email {
+		return "", errcode.New(errcode.Unauthenticated, "the Identity-Aware Proxy assertion names another user")
+	}
+	return email, nil
+}
+
+// apiGatewayUser reads the claims API Gateway forwards: base64url JSON, with
+// or without padding.
+func apiGatewayUser(r *http.Request) (string, error) {
+	raw := strings.TrimRight(r.Header.Get("X-Apigateway-Api-Userinfo"), "=")
+	if raw == "" {
+		return "", errcode.New(errcode.Unauthenticated, "no identity from API Gateway")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		return "", errcode.New(errcode.Unauthenticated, "the API Gateway user info is not base64url")
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(b, &claims); err != nil {
+		return "", errcode.New(errcode.Unauthenticated, "the API Gateway user info is not a JSON object")
+	}
+	if email, err := verifiedEmail(claims); err == nil {
+		return email, nil
+	}
+	if sub, _ := claims["sub"].(string); sub != "" {
+		return sub, nil
+	}
+	return "", errcode.New(errcode.Unauthenticated, "the API Gateway user info has neither a verified email nor a subject")
+}
+
+// verifiedEmail returns the email claim when email_verified is true (a
+// boolean, or the string "true" some issuers send).
+func verifiedEmail(claims map[string]any) (string, error) {
+	email, _ := claims["email"].(string)
+	if email == "" {
+		return "", errcode.New(errcode.Unauthenticated, "the token has no email claim; mint it with the email scope (gcloud auth print-identity-token includes it)")
+	}
+	switch v := claims["email_verified"].(type) {
+	case bool:
+		if v {
+			return email, nil
+		}
+	case string:
+		if v == "true" {
+			return email, nil
+		}
+	}
+	return "", errcode.New(errcode.Unauthenticated, "the token's email is not verified")
+}

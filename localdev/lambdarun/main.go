@@ -1,0 +1,243 @@
+// Command lambdarun runs Lockwell's Lambda bootstraps locally under the AWS
+// Lambda Runtime Interface Emulator (package localdev/rie), against a SQLite
+// store, without Docker. functions/functions.mk drives it:
+//
+//	lambdarun invoke -bootstrap B -event E [-id ID] [-data-dir D]
+//	    print the function's response to one event (make invoke)
+//	lambdarun bench -aws DIR -local DIR [-runs N] [-check]
+//	    per function: the AWS bootstrap's size, and the cold start, warm
+//	    latency and idle RSS of the local bootstrap (make bench-lambda)
+//
+// The store is LOCKWELL_STORE and LOCKWELL_KEY when set, else a SQLite file
+// and a key file in the data directory. The emulator is found or installed
+// in localdev/rie/bin.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockwell/lockwell/localdev/rie"
+)
+
+// placeholderID is the id the sample events use for {id}.
+const placeholderID = "00000000-0000-7000-8000-000000000000"
+
+// The targets issue 3 sets for every bootstrap.
+const (
+	maxSize      = 15 << 20
+	maxColdStart = 100 * time.Millisecond
+	maxIdleRSS   = 40 << 20
+)
+
+var functions = []string{"create", "get", "list", "update", "delete"}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "invoke":
+		err = invoke(os.Args[2:])
+	case "bench":
+		err = bench(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lambdarun:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: lambdarun invoke -bootstrap B -event E [-id ID] [-data-dir D]\n       lambdarun bench -aws DIR -local DIR [-runs N] [-check]")
+	os.Exit(2)
+}
+
+func emulator(ctx context.Context) (string, error) {
+	if p, err := rie.Find("localdev/rie/bin"); err == nil {
+		return p, nil
+	}
+	fmt.Fprintln(os.Stderr, "installing", rie.Package, "into localdev/rie/bin")
+	return rie.Install(ctx, "localdev/rie/bin")
+}
+
+// storeEnv returns the function's store configuration: the caller's
+// LOCKWELL_STORE and LOCKWELL_KEY, else files in dataDir.
+func storeEnv(dataDir string) ([]string, error) {
+	if os.Getenv("LOCKWELL_STORE") != "" {
+		return nil, nil
+	}
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, err
+	}
+	return []string{
+		"LOCKWELL_STORE=sqlite://" + filepath.Join(abs, "lockwell.db"),
+		"LOCKWELL_KEY=localkey://" + filepath.Join(abs, "store.key"),
+	}, nil
+}
+
+func invoke(args []string) error {
+	fs := flag.NewFlagSet("invoke", flag.ExitOnError)
+	bootstrap := fs.String("bootstrap", "", "the function's bootstrap")
+	eventFile := fs.String("event", "", "event JSON file")
+	id := fs.String("id", "", "secret id to put in place of "+placeholderID)
+	dataDir := fs.String("data-dir", ".lockwell/lambda", "where the SQLite store lives")
+	_ = fs.Parse(args)
+	if *bootstrap == "" || *eventFile == "" {
+		usage()
+	}
+	event, err := os.ReadFile(*eventFile)
+	if err != nil {
+		return err
+	}
+	if *id != "" {
+		event = bytes.ReplaceAll(event, []byte(placeholderID), []byte(*id))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	path, err := emulator(ctx)
+	if err != nil {
+		return err
+	}
+	env, err := storeEnv(*dataDir)
+	if err != nil {
+		return err
+	}
+	e, err := rie.Start(ctx, rie.Config{RIE: path, Bootstrap: *bootstrap, Env: env, Name: filepath.Base(filepath.Dir(*bootstrap))})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	out, err := e.Invoke(ctx, event)
+	if err != nil {
+		fmt.Fprint(os.Stderr, e.Logs())
+		return err
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") != nil {
+		pretty.Reset()
+		pretty.Write(out)
+	}
+	fmt.Println(pretty.String())
+	return nil
+}
+
+func bench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	awsDir := fs.String("aws", "build/lambda/aws", "directory of the AWS bootstraps (<op>/bootstrap), measured for size")
+	localDir := fs.String("local", "build/lambda/local", "directory of the local (SQLite) bootstraps, run under the emulator")
+	runs := fs.Int("runs", 5, "cold starts per function (the median is reported)")
+	check := fs.Bool("check", false, "exit with status 1 when a target is missed")
+	_ = fs.Parse(args)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	path, err := emulator(ctx)
+	if err != nil {
+		return err
+	}
+	dataDir, err := os.MkdirTemp("", "lockwell-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	env, err := storeEnv(dataDir)
+	if err != nil {
+		return err
+	}
+	env = append(env, "LOCKWELL_AUTH=platform")
+
+	fmt.Printf("Lambda bootstraps (targets: size <= 15 MiB, cold start <= 100 ms, idle RSS <= 40 MiB)\n")
+	fmt.Printf("cold start: first invocation under the emulator, bootstrap process start to response, median of %d\n\n", *runs)
+	fmt.Printf("%-8s %12s %12s %12s %12s %12s %12s  %s\n", "function", "size(aws)", "size(local)", "cold start", "+emulator", "warm", "idle RSS", "targets")
+	missed := false
+	for _, fn := range functions {
+		awsSize, err := fileSize(filepath.Join(*awsDir, fn, "bootstrap"))
+		if err != nil {
+			return err
+		}
+		local := filepath.Join(*localDir, fn, "bootstrap")
+		localSize, err := fileSize(local)
+		if err != nil {
+			return err
+		}
+		event, err := os.ReadFile(filepath.Join("localdev", "events", fn+".json"))
+		if err != nil {
+			return err
+		}
+		var ms []rie.Measurement
+		for i := range *runs {
+			ev := bytes.ReplaceAll(event, []byte("db-credentials"), fmt.Appendf(nil, "bench-%d-%d", time.Now().UnixNano(), i))
+			m, err := rie.Measure(ctx, rie.Config{RIE: path, Bootstrap: local, Env: env, Name: fn}, ev, 5)
+			if err != nil {
+				return fmt.Errorf("%s: %w", fn, err)
+			}
+			if err := checkResponse(m.Response); err != nil {
+				return fmt.Errorf("%s: %w", fn, err)
+			}
+			ms = append(ms, m)
+		}
+		sort.Slice(ms, func(i, j int) bool { return ms[i].ColdStart < ms[j].ColdStart })
+		med := ms[len(ms)/2]
+		var miss []string
+		if awsSize > maxSize {
+			miss = append(miss, "size")
+		}
+		if med.ColdStart > maxColdStart {
+			miss = append(miss, "cold start")
+		}
+		if med.IdleRSS > maxIdleRSS {
+			miss = append(miss, "RSS")
+		}
+		verdict := "met"
+		if len(miss) > 0 {
+			verdict = "MISSED: " + strings.Join(miss, ", ")
+			missed = true
+		}
+		fmt.Printf("%-8s %9.2f MiB %9.2f MiB %9.1f ms %9.1f ms %9.2f ms %8.1f MiB  %s\n", fn,
+			mib(awsSize), mib(localSize), ms2(med.ColdStart), ms2(med.FromEmulatorStart), ms2(med.Warm), mib(med.IdleRSS), verdict)
+	}
+	if missed && *check {
+		os.Exit(1)
+	}
+	return nil
+}
+
+// checkResponse fails on a function error or a 5xx: a benchmark of a broken
+// function measures nothing.
+func checkResponse(b []byte) error {
+	var r struct {
+		StatusCode   int    `json:"statusCode"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.ErrorMessage != "" || r.StatusCode == 0 || r.StatusCode >= 500 {
+		return fmt.Errorf("the function did not answer properly: %s", b)
+	}
+	return nil
+}
+
+func fileSize(p string) (int64, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0, fmt.Errorf("%w (build it first: make build-lambda / make bench-lambda)", err)
+	}
+	return st.Size(), nil
+}
+
+func mib(n int64) float64          { return float64(n) / (1 << 20) }
+func ms2(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
