@@ -239,5 +239,5 @@ func fileSize(p string) (int64, error) {
 	return st.Size(), nil
 }
 
-func mib(n int64) float64          { return float64(n) / (1 << 20) }
+func mib(n int64) float64         { return float64(n) / (1 << 20) }
 func ms2(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
