@@ -32,8 +32,8 @@
 // (409) for setting a soft-deleted name, Unauthorized (401). Names are
 // [0-9a-zA-Z-]{1,127}, compared case-insensitively as in Key Vault; values
 // are at most MaxValueBytes; at most 15 tags. Deletion and recovery finish
-// at once (Key Vault takes a few seconds). Backup/restore and certificates
-// are not implemented. Nothing is persisted.
+// at once unless Config.SettleDelay makes them take time, as Key Vault does.
+// Backup/restore and certificates are not implemented. Nothing is persisted.
 //
 // The server binds to 127.0.0.1 only and never logs values or tokens. It is
 // safe for concurrent use.
@@ -75,6 +75,12 @@ type Config struct {
 	// offered the first one's token).
 	StrictTokens    bool
 	RecoverableDays int // shown in attributes and scheduledPurgeDate
+	// SettleDelay makes soft delete and recovery take time, as they do in
+	// Key Vault: for this long after a delete the name is neither live nor
+	// listed as deleted (setting it is 409 ObjectIsBeingDeleted, purging or
+	// recovering it 409), and after a recovery the secret is not yet
+	// readable (404; setting it is 409 ObjectIsBeingRecovered).
+	SettleDelay time.Duration
 }
 
 // issued holds the tokens the identity endpoints of this process issued.

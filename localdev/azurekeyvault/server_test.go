@@ -261,3 +261,43 @@ func TestPagingAndFaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, srv.Calls("GetSecret"))
 }
+
+func TestSettleDelay(t *testing.T) {
+	srv, err := azurekeyvault.Start(azurekeyvault.Config{SettleDelay: 200 * time.Millisecond})
+	require.NoError(t, err)
+	defer srv.Close()
+	c, err := azsecrets.NewClient(srv.URL(), anyToken{}, &azsecrets.ClientOptions{
+		ClientOptions:                        azcore.ClientOptions{Transport: srv.Client(), Retry: policy.RetryOptions{MaxRetries: -1}},
+		DisableChallengeResourceVerification: true,
+	})
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = c.SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: ptr("v")}, nil)
+	require.NoError(t, err)
+	_, err = c.DeleteSecret(ctx, "s", nil)
+	require.NoError(t, err)
+
+	_, err = c.GetDeletedSecret(ctx, "s", nil)
+	status, _, _ := errorCodes(t, err)
+	assert.Equal(t, 404, status, "not yet listed as deleted")
+	_, err = c.SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: ptr("w")}, nil)
+	status, _, inner := errorCodes(t, err)
+	assert.Equal(t, []any{409, "ObjectIsBeingDeleted"}, []any{status, inner})
+	_, err = c.PurgeDeletedSecret(ctx, "s", nil)
+	status, _, _ = errorCodes(t, err)
+	assert.Equal(t, 409, status, "purge while being deleted")
+
+	time.Sleep(250 * time.Millisecond)
+	_, err = c.RecoverDeletedSecret(ctx, "s", nil)
+	require.NoError(t, err)
+	_, err = c.GetSecret(ctx, "s", "", nil)
+	status, _, _ = errorCodes(t, err)
+	assert.Equal(t, 404, status, "not yet recovered")
+	_, err = c.SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: ptr("w")}, nil)
+	status, _, inner = errorCodes(t, err)
+	assert.Equal(t, []any{409, "ObjectIsBeingRecovered"}, []any{status, inner})
+
+	time.Sleep(250 * time.Millisecond)
+	_, err = c.GetSecret(ctx, "s", "", nil)
+	require.NoError(t, err, "recovered")
+}

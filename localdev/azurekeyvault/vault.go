@@ -34,6 +34,7 @@ type secretVersion struct {
 type secretEntry struct {
 	name     string           // as first set
 	versions []*secretVersion // in creation order
+	readyAt  time.Time        // while recovering: invisible until then
 }
 
 func (e *secretEntry) latest() *secretVersion { return e.versions[len(e.versions)-1] }
@@ -42,6 +43,32 @@ type deletedEntry struct {
 	entry       *secretEntry
 	deletedDate int64
 	purgeDate   int64
+	readyAt     time.Time // while being deleted: invisible until then
+}
+
+func ready(at time.Time) bool { return !time.Now().Before(at) }
+
+// liveLocked returns the live secret named name, unless it is still being
+// recovered.
+func (s *Server) liveLocked(name string) (*secretEntry, bool) {
+	e, ok := s.secrets[strings.ToLower(name)]
+	if !ok || !ready(e.readyAt) {
+		return nil, false
+	}
+	return e, true
+}
+
+// deletedLocked returns the deleted secret named name, unless its deletion
+// is still in progress.
+func (s *Server) deletedLocked(name string) (*deletedEntry, *apiError) {
+	d, ok := s.deleted[strings.ToLower(name)]
+	if !ok {
+		return nil, errorf(http.StatusNotFound, "SecretNotFound", "", "Deleted Secret not found")
+	}
+	if !ready(d.readyAt) {
+		return nil, errorf(http.StatusConflict, "Conflict", "ObjectIsBeingDeleted", "Secret %s is currently being deleted.", name)
+	}
+	return d, nil
 }
 
 // Wire types, as Key Vault's REST API spells them.
@@ -289,11 +316,17 @@ func (s *Server) setSecret(name string, body []byte) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := strings.ToLower(name)
-	if _, gone := s.deleted[key]; gone {
+	if d, gone := s.deleted[key]; gone {
+		if !ready(d.readyAt) {
+			return 0, nil, errorf(http.StatusConflict, "Conflict", "ObjectIsBeingDeleted", "Secret %s is currently being deleted.", name)
+		}
 		return 0, nil, errorf(http.StatusConflict, "Conflict", "ObjectIsDeletedButRecoverable",
 			"Secret %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.", name)
 	}
 	e, ok := s.secrets[key]
+	if ok && !ready(e.readyAt) {
+		return 0, nil, errorf(http.StatusConflict, "Conflict", "ObjectIsBeingRecovered", "Secret %s is currently being recovered.", name)
+	}
 	if !ok {
 		e = &secretEntry{name: name}
 		s.secrets[key] = e
@@ -312,7 +345,7 @@ func (s *Server) setSecret(name string, body []byte) (int, any, *apiError) {
 
 // versionLocked finds a version; "" is the latest.
 func (s *Server) versionLocked(name, version string) (*secretEntry, *secretVersion, *apiError) {
-	e, ok := s.secrets[strings.ToLower(name)]
+	e, ok := s.liveLocked(name)
 	if !ok {
 		return nil, nil, notFound(name)
 	}
@@ -379,13 +412,13 @@ func (s *Server) deleteSecret(name string) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := strings.ToLower(name)
-	e, ok := s.secrets[key]
+	e, ok := s.liveLocked(name)
 	if !ok {
 		return 0, nil, notFound(name)
 	}
 	delete(s.secrets, key)
 	now := s.now()
-	d := &deletedEntry{entry: e, deletedDate: now, purgeDate: now + int64(s.cfg.RecoverableDays)*86400}
+	d := &deletedEntry{entry: e, deletedDate: now, purgeDate: now + int64(s.cfg.RecoverableDays)*86400, readyAt: time.Now().Add(s.cfg.SettleDelay)}
 	s.deleted[key] = d
 	return http.StatusOK, s.deletedBundle(d), nil
 }
@@ -393,9 +426,12 @@ func (s *Server) deleteSecret(name string) (int, any, *apiError) {
 func (s *Server) getDeleted(name string) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, ok := s.deleted[strings.ToLower(name)]
-	if !ok {
-		return 0, nil, errorf(http.StatusNotFound, "SecretNotFound", "", "Deleted Secret not found")
+	d, err := s.deletedLocked(name)
+	if err != nil {
+		if err.status == http.StatusConflict { // still being deleted: not there yet
+			return 0, nil, errorf(http.StatusNotFound, "SecretNotFound", "", "Deleted Secret not found")
+		}
+		return 0, nil, err
 	}
 	return http.StatusOK, s.deletedBundle(d), nil
 }
@@ -403,11 +439,10 @@ func (s *Server) getDeleted(name string) (int, any, *apiError) {
 func (s *Server) purge(name string) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := strings.ToLower(name)
-	if _, ok := s.deleted[key]; !ok {
-		return 0, nil, errorf(http.StatusNotFound, "SecretNotFound", "", "Deleted Secret not found")
+	if _, err := s.deletedLocked(name); err != nil {
+		return 0, nil, err
 	}
-	delete(s.deleted, key)
+	delete(s.deleted, strings.ToLower(name))
 	return http.StatusNoContent, nil, nil
 }
 
@@ -415,14 +450,15 @@ func (s *Server) recoverDeleted(name string) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := strings.ToLower(name)
-	d, ok := s.deleted[key]
-	if !ok {
-		return 0, nil, errorf(http.StatusNotFound, "SecretNotFound", "", "Deleted Secret not found")
+	d, err := s.deletedLocked(name)
+	if err != nil {
+		return 0, nil, err
 	}
 	if _, live := s.secrets[key]; live {
 		return 0, nil, errorf(http.StatusConflict, "Conflict", "", "Secret %s already exists", name)
 	}
 	delete(s.deleted, key)
+	d.entry.readyAt = time.Now().Add(s.cfg.SettleDelay)
 	s.secrets[key] = d.entry
 	return http.StatusOK, s.bundle(d.entry, d.entry.latest(), false), nil
 }
@@ -475,7 +511,9 @@ func (s *Server) listSecrets(r *http.Request, _ []byte) (int, any, *apiError) {
 	s.mu.Lock()
 	items := make([]bundleJSON, 0, len(s.secrets))
 	for _, e := range s.secrets {
-		items = append(items, item(s.bundle(e, e.latest(), false), false))
+		if ready(e.readyAt) {
+			items = append(items, item(s.bundle(e, e.latest(), false), false))
+		}
 	}
 	s.mu.Unlock()
 	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
@@ -484,7 +522,7 @@ func (s *Server) listSecrets(r *http.Request, _ []byte) (int, any, *apiError) {
 
 func (s *Server) listVersions(r *http.Request, name string) (int, any, *apiError) {
 	s.mu.Lock()
-	e, ok := s.secrets[strings.ToLower(name)]
+	e, ok := s.liveLocked(name)
 	var items []bundleJSON
 	if ok {
 		for _, v := range e.versions {
@@ -502,6 +540,9 @@ func (s *Server) listDeleted(r *http.Request, _ []byte) (int, any, *apiError) {
 	s.mu.Lock()
 	items := make([]bundleJSON, 0, len(s.deleted))
 	for _, d := range s.deleted {
+		if !ready(d.readyAt) {
+			continue
+		}
 		b := s.deletedBundle(d)
 		b.ID = b.ID[:strings.LastIndex(b.ID, "/")]
 		items = append(items, b)

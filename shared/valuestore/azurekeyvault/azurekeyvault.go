@@ -374,7 +374,7 @@ func (s *Store) clearDeleted(ctx context.Context, secretID string) error {
 		}
 		return err
 	})
-	if err != nil && !errcode.Is(err, errcode.NotFound) {
+	if err != nil && !errcode.Is(err, errcode.NotFound) && !isStatus(err, http.StatusConflict) { // 404, 409: changing state
 		return nonRetryable(err)
 	}
 	return errcode.New(errcode.Unavailable, "%s secret %s was soft-deleted and is now %sed; writing again", storeName, name, s.cfg.OnDeleted)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,9 +36,12 @@ type env struct {
 	raw *azsecrets.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, localkv.Config{}) }
+
+func newEnvWith(t *testing.T, cfg localkv.Config) *env {
 	t.Helper()
-	srv, err := localkv.Start(localkv.Config{StrictTokens: true})
+	cfg.StrictTokens = true
+	srv, err := localkv.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
@@ -225,9 +229,11 @@ func TestTagsContentTypeAndRetire(t *testing.T) {
 }
 
 func TestSoftDeletedNames(t *testing.T) {
-	for _, mode := range []string{"recover", "purge"} {
+	for _, mode := range []string{"recover", "purge", "recover-slowly", "purge-slowly"} {
 		t.Run(mode, func(t *testing.T) {
-			e := newEnv(t)
+			// "-slowly": deletion and recovery take time, as in Key Vault.
+			e := newEnvWith(t, localkv.Config{SettleDelay: map[bool]time.Duration{true: 300 * time.Millisecond}[strings.HasSuffix(mode, "-slowly")]})
+			mode := strings.TrimSuffix(mode, "-slowly")
 			s := e.open(t, "dep", "?on_deleted="+mode)
 			id := uuid.NewString()
 			old := map[string]string{"v": "old"}
@@ -271,7 +277,7 @@ func TestSoftDeletedNames(t *testing.T) {
 	})
 
 	t.Run("purge_on_delete", func(t *testing.T) {
-		e := newEnv(t)
+		e := newEnvWith(t, localkv.Config{SettleDelay: 300 * time.Millisecond})
 		s := e.open(t, "dep", "?purge_on_delete=true")
 		id := uuid.NewString()
 		_, err := s.Put(ctx(t), id, map[string]string{"k": "v"})
