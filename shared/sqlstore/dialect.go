@@ -22,15 +22,19 @@ type dialect struct {
 	lockMigrations string
 	// explain prefixes a query to get its plan.
 	explain string
+	// cacheStatements keeps prepared statements in the store (pgx keeps
+	// its own cache, SQLite's driver none).
+	cacheStatements bool
 }
 
 var sqliteDialect = &dialect{
 	name:    "sqlite",
 	timeArg: func(t time.Time) any { return t.UnixMicro() },
 	// instr counts characters and compares bytes: case-sensitive, no wildcards.
-	hasPrefix: func(col, ph string) string { return "instr(" + col + ", " + ph + ") = 1" },
-	contains:  func(col, ph string) string { return "instr(" + col + ", " + ph + ") > 0" },
-	explain:   "EXPLAIN QUERY PLAN ",
+	hasPrefix:       func(col, ph string) string { return "instr(" + col + ", " + ph + ") = 1" },
+	contains:        func(col, ph string) string { return "instr(" + col + ", " + ph + ") > 0" },
+	explain:         "EXPLAIN QUERY PLAN ",
+	cacheStatements: true,
 }
 
 var postgresDialect = &dialect{

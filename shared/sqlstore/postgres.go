@@ -50,5 +50,5 @@ func openPostgres(ctx context.Context, u *url.URL) (*Store, error) {
 		db.Close()
 		return nil, classify(err, "connect to postgres")
 	}
-	return &Store{d: postgresDialect, write: db, read: db}, nil
+	return &Store{d: postgresDialect, writeDB: db, readDB: db}, nil
 }

@@ -74,7 +74,7 @@ func openSQLite(ctx context.Context, u *url.URL) (*Store, error) {
 	}
 	f.Close()
 
-	common := "_pragma=busy_timeout(" + strconv.Itoa(busy) + ")&_pragma=foreign_keys(1)"
+	common := "_pragma=busy_timeout(" + strconv.Itoa(busy) + ")&_pragma=foreign_keys(1)&_pragma=mmap_size(268435456)"
 	// The writer sets WAL (persistent in the file) before anyone reads, and
 	// begins its transactions IMMEDIATE so a transaction never has to
 	// upgrade a read lock (which fails at once with SQLITE_BUSY in WAL).
@@ -99,5 +99,5 @@ func openSQLite(ctx context.Context, u *url.URL) (*Store, error) {
 	read.SetMaxIdleConns(sqliteReaders)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &Store{d: sqliteDialect, write: write, read: read}, nil
+	return &Store{d: sqliteDialect, writeDB: write, readDB: read}, nil
 }

@@ -1,0 +1,48 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/lockwell/lockwell/shared/backend"
+)
+
+// ExplainList returns the database's plan for the query List runs for q,
+// one line per plan row.
+func (s *Store) ExplainList(ctx context.Context, q backend.Query) (string, error) {
+	query, args, err := s.d.listQuery(q)
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.readDB.QueryContext(ctx, s.d.explain+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		lines = append(lines, fmt.Sprint(vals[len(vals)-1])) // the detail / plan text column
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
+
+// WriteDB returns the connection pool that writes, for tests that load rows
+// in bulk.
+func (s *Store) WriteDB() *sql.DB { return s.writeDB }
+
+// Dialect names the store's dialect: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
