@@ -33,8 +33,9 @@
 //
 // The payload is the JSON encoding of the values map, at most 25,000 bytes;
 // Put checks that before any call. Throttling (429), 408 and 5xx are retried
-// through package retry; the SDK's own retries are turned off so that there
-// is one retry policy.
+// through package retry, after waiting out the vault's Retry-After hint (at
+// most 5 s, within the deadline); the SDK's own retries are turned off so
+// that there is one retry policy.
 package azurekeyvault
 
 import (
@@ -599,13 +600,60 @@ func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) err
 var errDisabled = errors.New("the secret version is disabled")
 
 // call runs one API call under the retry policy and classifies its error.
+// When Key Vault throttles with a Retry-After hint, call waits for it (up to
+// maxRetryAfter, and never past the deadline) before the policy's own
+// backoff, except after the last attempt.
 func (s *Store) call(ctx context.Context, what string, op func(ctx context.Context) error) error {
+	attempts := s.policy.Attempts
+	if attempts <= 0 {
+		attempts = retry.Default.Attempts
+	}
+	attempt := 0
 	return retry.Do(ctx, s.policy, func(ctx context.Context) error {
-		if err := op(ctx); err != nil {
-			return classify(err, what)
+		attempt++
+		err := op(ctx)
+		if err == nil {
+			return nil
 		}
-		return nil
+		if wait := retryAfter(err); wait > 0 && attempt < attempts {
+			if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > wait {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+				case <-t.C:
+				}
+			}
+		}
+		return classify(err, what)
 	})
+}
+
+// maxRetryAfter caps how long one Retry-After hint is honoured.
+const maxRetryAfter = 5 * time.Second
+
+// retryAfter reads a throttling response's hint: retry-after-ms,
+// x-ms-retry-after-ms or Retry-After (seconds), as azcore does.
+func retryAfter(err error) time.Duration {
+	var respErr *azcore.ResponseError
+	if !errors.As(err, &respErr) || respErr.RawResponse == nil ||
+		respErr.StatusCode != http.StatusTooManyRequests && respErr.StatusCode != http.StatusServiceUnavailable {
+		return 0
+	}
+	h := respErr.RawResponse.Header
+	var d time.Duration
+	for _, name := range []string{"retry-after-ms", "x-ms-retry-after-ms"} {
+		if ms, err := strconv.Atoi(h.Get(name)); err == nil && ms > 0 {
+			d = time.Duration(ms) * time.Millisecond
+			break
+		}
+	}
+	if d == 0 {
+		if secs, err := strconv.Atoi(h.Get("Retry-After")); err == nil && secs > 0 {
+			d = time.Duration(secs) * time.Second
+		}
+	}
+	return min(d, maxRetryAfter)
 }
 
 // statusMap is the one table from HTTP statuses to error codes.

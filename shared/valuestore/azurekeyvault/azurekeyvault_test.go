@@ -298,10 +298,12 @@ func TestErrorsAndRetries(t *testing.T) {
 	s := e.open(t, "dep", "")
 	id := uuid.NewString()
 
-	e.srv.FailNext("SetSecret", http.StatusTooManyRequests, 3, 5*time.Millisecond)
+	e.srv.FailNext("SetSecret", http.StatusTooManyRequests, 3, 100*time.Millisecond)
+	start := time.Now()
 	ref, err := s.Put(ctx(t), id, map[string]string{"k": "v"})
 	require.NoError(t, err, "429 is retried")
 	assert.Equal(t, 4, e.srv.Calls("SetSecret"), "no SDK retries on top of ours")
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "Retry-After is honoured")
 
 	e.srv.FailNext("GetSecret", http.StatusInternalServerError, 1, 0)
 	_, err = s.Get(ctx(t), id, ref)
