@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -42,7 +41,7 @@ func main() {
 	if err != nil {
 		fatal(log, "open store", err)
 	}
-	jobs, err := sqljobs.Open(ctx, JobsURL(cfg.StoreURL))
+	jobs, err := sqljobs.Open(ctx, sqljobs.URLFromEnv(cfg.StoreURL))
 	if err != nil {
 		fatal(log, "open job store", err)
 	}
@@ -54,17 +53,6 @@ func main() {
 		MaxDeliveries: envInt("LOCKWELL_MIGRATE_MAX_RECEIVES", 5),
 	}
 	lambda.Start(handler{proc: proc, concurrency: envInt("LOCKWELL_MIGRATE_CONCURRENCY", 4), log: log}.Handle)
-}
-
-// JobsURL returns LOCKWELL_MIGRATE_JOBS, or the store URL when it is SQL.
-func JobsURL(storeURL string) string {
-	if u := os.Getenv("LOCKWELL_MIGRATE_JOBS"); u != "" {
-		return u
-	}
-	if strings.HasPrefix(storeURL, "sqlite:") || strings.HasPrefix(storeURL, "postgres:") {
-		return storeURL
-	}
-	return ""
 }
 
 func envInt(name string, def int) int {

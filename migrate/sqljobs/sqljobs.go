@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -303,4 +304,17 @@ func (s *Store) ResetFailed(ctx context.Context, jobID string) ([]string, error)
 		}
 	}
 	return names, nil
+}
+
+// URLFromEnv returns the job store URL of a deployment: LOCKWELL_MIGRATE_JOBS,
+// or else the deployment's store URL when that is a SQL store, so that jobs
+// live in the same database as the secrets. "" when neither applies.
+func URLFromEnv(storeURL string) string {
+	if u := os.Getenv("LOCKWELL_MIGRATE_JOBS"); u != "" {
+		return u
+	}
+	if strings.HasPrefix(storeURL, "sqlite:") || strings.HasPrefix(storeURL, "postgres:") || strings.HasPrefix(storeURL, "postgresql:") {
+		return storeURL
+	}
+	return ""
 }
