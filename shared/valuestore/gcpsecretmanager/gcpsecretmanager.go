@@ -65,6 +65,8 @@ import (
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
 
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // Scheme is the URL scheme this package registers.
 const Scheme = "gcpsecretmanager"
 
@@ -282,7 +284,7 @@ func (s *Store) Put(ctx context.Context, secretID string, values map[string]stri
 	if !created && !s.owns(sec, secretID) {
 		return "", errcode.New(errcode.AlreadyExists, "%s already has a secret named %s that is not this deployment's entry for secret %s", storeName, s.cfg.Prefix+"-"+secretID, secretID)
 	}
-	crc := int64(crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
+	crc := int64(crc32.Checksum(payload, castagnoli))
 	var v *pb.SecretVersion
 	err = s.call(ctx, "add a secret version", func(ctx context.Context) error {
 		var err error
@@ -361,7 +363,7 @@ func (s *Store) Get(ctx context.Context, secretID, ref string) (map[string]strin
 		return nil, err
 	}
 	data := resp.GetPayload().GetData()
-	if c := resp.GetPayload().DataCrc32C; c != nil && uint32(*c) != crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)) {
+	if c := resp.GetPayload().DataCrc32C; c != nil && uint32(*c) != crc32.Checksum(data, castagnoli) {
 		return nil, errcode.New(errcode.Unavailable, "%s returned a corrupted payload for secret %s; retry", storeName, secretID)
 	}
 	values := map[string]string{}
@@ -429,13 +431,19 @@ func (s *Store) Retire(ctx context.Context, secretID, keep string) error {
 // if it is this deployment's entry (checked with its etag, so a secret
 // re-created meanwhile is not deleted). Errors: not_found; unavailable.
 func (s *Store) Delete(ctx context.Context, secretID string) error {
-	sec, err := s.ownedSecret(ctx, secretID)
-	if err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		sec, err := s.ownedSecret(ctx, secretID)
+		if err != nil {
+			return err
+		}
+		err = s.call(ctx, "delete the secret", func(ctx context.Context) error {
+			return s.client.DeleteSecret(ctx, &pb.DeleteSecretRequest{Name: sec.GetName(), Etag: sec.GetEtag()})
+		})
+		if !isCode(err, codes.FailedPrecondition) || attempt == 3 {
+			return err
+		}
+		// The secret changed since we read it: check its labels again.
 	}
-	return s.call(ctx, "delete the secret", func(ctx context.Context) error {
-		return s.client.DeleteSecret(ctx, &pb.DeleteSecretRequest{Name: sec.GetName(), Etag: sec.GetEtag()})
-	})
 }
 
 // Entries implements valuestore.Store. It lists by label filter, 100 secrets
@@ -489,7 +497,7 @@ var codeMap = map[codes.Code]errcode.Code{
 	codes.Unauthenticated:    errcode.Unauthenticated,
 	codes.InvalidArgument:    errcode.InvalidArgument,
 	codes.OutOfRange:         errcode.InvalidArgument,
-	codes.FailedPrecondition: errcode.NotFound, // a disabled or destroyed version cannot be read
+	codes.FailedPrecondition: errcode.NotFound, // a disabled or destroyed version cannot be read (Delete handles a stale etag itself)
 	codes.ResourceExhausted:  errcode.Unavailable,
 	codes.Unavailable:        errcode.Unavailable,
 	codes.DeadlineExceeded:   errcode.Unavailable,
@@ -513,7 +521,7 @@ func classify(err error, what string) error {
 	if !known {
 		code = errcode.Internal
 	}
-	cause := fmt.Errorf("grpc %s: %s", st.Code(), sanitize(st.Message()))
+	cause := &grpcStatus{code: st.Code(), msg: sanitize(st.Message())}
 	switch code {
 	case errcode.NotFound:
 		return errcode.Wrap(code, cause, "%s: not found", storeName)
@@ -521,6 +529,19 @@ func classify(err error, what string) error {
 		return errcode.Wrap(code, cause, "%s is throttling or unavailable (%s); retry later", storeName, st.Code())
 	}
 	return errcode.Wrap(code, cause, "%s: cannot %s (%s)", storeName, what, st.Code())
+}
+
+// grpcStatus is the sanitized cause of a classified Secret Manager error.
+type grpcStatus struct {
+	code codes.Code
+	msg  string
+}
+
+func (g *grpcStatus) Error() string { return fmt.Sprintf("grpc %s: %s", g.code, g.msg) }
+
+func isCode(err error, code codes.Code) bool {
+	var g *grpcStatus
+	return errors.As(err, &g) && g.code == code
 }
 
 var (
