@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -232,15 +234,26 @@ func marshalJSON(v any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// marshalYAML writes v as YAML. Strings that are not plain words are
-// double-quoted: that style has an escape for every character (tabs,
-// carriage returns, NUL, a byte order mark), so values round-trip exactly.
+// marshalYAML writes v as YAML, fields in the order its JSON encoding has.
+// Strings that are not plain words are written double-quoted with this
+// package's own escaping (yamlQuote): yaml.v3's emitter drops a leading line
+// break of a double-quoted string ("\n" comes out as ""), and Node.Encode
+// goes through that emitter. So v is encoded as JSON, parsed into nodes
+// (the parser is exact), string scalars are swapped for placeholder words,
+// and the quoted strings are put in their place after encoding.
 func marshalYAML(v any) ([]byte, error) {
+	data, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
 	var n yaml.Node
-	if err := n.Encode(v); err != nil {
+	if err := yaml.Unmarshal(data, &n); err != nil {
 		return nil, errcode.Wrap(errcode.Internal, err, "cannot encode YAML")
 	}
-	quoteStrings(&n)
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	p := &placeholders{prefix: "lwq" + hex.EncodeToString(nonce[:]) + "x", quoted: map[string]string{}}
+	p.replace(&n)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -248,23 +261,38 @@ func marshalYAML(v any) ([]byte, error) {
 		return nil, errcode.Wrap(errcode.Internal, err, "cannot encode YAML")
 	}
 	_ = enc.Close()
-	return b.Bytes(), nil
+	out := b.String()
+	for token, quoted := range p.quoted {
+		out = strings.Replace(out, token, quoted, 1)
+	}
+	return []byte(out), nil
 }
 
-func quoteStrings(n *yaml.Node) {
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && !isPlainWord(n.Value) {
-		n.Style = yaml.DoubleQuotedStyle
+type placeholders struct {
+	prefix string
+	quoted map[string]string // placeholder -> quoted string
+}
+
+// replace turns flow collections (from JSON) into block ones and strings
+// that need quoting into placeholders.
+func (p *placeholders) replace(n *yaml.Node) {
+	n.Style = 0
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && !isPlainYAML(n.Value) {
+		token := p.prefix + strconv.Itoa(len(p.quoted))
+		p.quoted[token] = yamlQuote(n.Value)
+		n.Value = token
+		return
 	}
-	for i, c := range n.Content {
-		if n.Kind == yaml.MappingNode && i%2 == 0 {
-			continue // keys are Lockwell keys or field names: plain is fine
-		}
-		quoteStrings(c)
+	for _, c := range n.Content {
+		p.replace(c)
 	}
 }
 
-func isPlainWord(s string) bool {
-	if s == "" {
+// isPlainYAML reports whether s can be written as a plain scalar and read
+// back as the same string: a word of safe characters that YAML does not
+// take for a number, boolean or null.
+func isPlainYAML(s string) bool {
+	if s == "" || s[0] == '-' || s[0] == '.' || s[0] == '@' {
 		return false
 	}
 	for _, r := range s {
@@ -272,7 +300,44 @@ func isPlainWord(s string) bool {
 			return false
 		}
 	}
-	return true
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) != 1 {
+		return false
+	}
+	c := n.Content[0]
+	switch strings.ToLower(s) {
+	case "y", "n", "yes", "no", "on", "off": // booleans to YAML 1.1 readers
+		return false
+	}
+	return c.Kind == yaml.ScalarNode && c.ShortTag() == "!!str" && c.Value == s
+}
+
+// yamlQuote writes s as a YAML double-quoted scalar, escaping the quote,
+// the backslash, every control character, U+2028, U+2029 and the byte
+// order mark, so that every YAML reader gets s back exactly.
+func yamlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x2028 || r == 0x2029 || r == 0xfeff:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // printValuesTable prints keys and values for people; values with control

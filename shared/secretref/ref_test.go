@@ -298,6 +298,10 @@ func TestRenderFileAwkwardValues(t *testing.T) {
 
 	var y, j, e strings.Builder
 	y.WriteString("# config\nplain: 7\n")
+	for _, k := range keys { // double-quoted and embedded in a block scalar
+		y.WriteString("dq_" + k + ": \"{{s." + k + "}}\"\n")
+		y.WriteString("pl_" + k + ": x{{s." + k + "}}\n")
+	}
 	j.WriteString("{")
 	for i, k := range keys {
 		y.WriteString(k + ": '{{s." + k + "}}'\n")
@@ -322,6 +326,18 @@ func TestRenderFileAwkwardValues(t *testing.T) {
 				return s, nil
 			})
 			require.NoError(t, err)
+			if c.f == YAML {
+				for _, k := range keys {
+					if got["dq_"+k] != awkward[k] {
+						t.Errorf("double-quoted reference to %s did not round-trip", k)
+					}
+					delete(got, "dq_"+k)
+					if got["pl_"+k] != "x"+awkward[k] {
+						t.Errorf("plain embedded reference to %s did not round-trip", k)
+					}
+					delete(got, "pl_"+k)
+				}
+			}
 			sameValues(t, awkward, got)
 		})
 	}
