@@ -1,0 +1,639 @@
+// Package dynamostore is the DynamoDB backend, the central store of the AWS
+// deployment: a complete backend (metadata and sealed values in one item)
+// over github.com/aws/aws-sdk-go-v2/service/dynamodb. It registers the URL
+// scheme "dynamodb":
+//
+//	dynamodb://lockwell-secrets?region=eu-west-1
+//	dynamodb://lockwell-dev?create_table=true      (tests, make dev)
+//
+// Parameters: region (else the SDK's default chain) and create_table (create
+// the table with its indexes when missing and wait until it is active; for
+// development, deployments create it in template.yaml). Unknown parameters
+// are rejected. Credentials come only from the SDK's default chain; the
+// endpoint can be overridden with the SDK's standard AWS_ENDPOINT_URL_DYNAMODB
+// (or AWS_ENDPOINT_URL), which is how tests reach dynalite.
+//
+// # Table design
+//
+// One table, partition key "pk" (string), no sort key, PAY_PER_REQUEST. Three
+// kinds of items:
+//
+//	s#<id>                  the secret: metadata, the key names, and the values
+//	                        sealed by the envelope Sealer (AAD = id and version);
+//	                        plus its list keys (below) and "claim", the pk of
+//	                        the name reservation it holds
+//	n#pub#<name>            a name reservation ("claim") of a public name, or
+//	n#prv#<owner>#<name>    of an owner's private name: {id, at}
+//	t#<sha256 hex>          an API token: {user, role} (identity.TokenStore)
+//
+// Every secret item carries "scope" ("pub", or "prv#<owner>") and three
+// sort keys: name_key = name#id, created_key = created#id and updated_key =
+// updated#id, with times as fixed-width UTC strings, so string order is the
+// API's order with ties broken by id. Three global secondary indexes,
+// by-name, by-created and by-updated, are partitioned by scope and sorted
+// by these keys; they project the metadata only (never "sealed"), and only
+// secret items have the attributes, so claims and tokens stay out of them.
+//
+// Access patterns and their cost in DynamoDB calls:
+//
+//   - get by id: one GetItem (ConsistentRead) of s#<id>, plus at most one KMS
+//     Decrypt on a cold data-key cache (none on a warm one).
+//   - list: one Query per scope the caller may see (the public scope and the
+//     caller's own private scope), on the index of the sort order, starting
+//     after the keyset cursor; both pages are merged in memory. One or two
+//     Queries a page; a name prefix or exact name on a name-sorted listing is
+//     a key condition. Other name and owner filters are FilterExpressions,
+//     which may need further Query pages when they match few items. Lists read
+//     indexes, so they are eventually consistent (milliseconds on AWS).
+//   - create: two conditional PutItems (the claim, then the secret), plus one
+//     KMS GenerateDataKey.
+//   - update, same name and visibility: one conditional UpdateItem (plus one
+//     GenerateDataKey). A rename or a change of visibility: the new claim
+//     (PutItem), the secret (UpdateItem), the old claim released (DeleteItem).
+//   - delete: two DeleteItems (the secret, then its claim).
+//
+// # Uniqueness without transactions
+//
+// DynamoDB enforces uniqueness only on the primary key, and get-by-id and
+// uniqueness-by-name need two different keys, so every secret has two items.
+// Instead of TransactWriteItems (which dynalite lacks, and which costs two
+// write units per item), the claim is written first with a condition
+// (attribute_not_exists(pk) OR id = :id): of two concurrent creates or renames
+// onto one name exactly one gets the claim. Then the secret item is written,
+// conditionally (attribute_not_exists for a create; expected version, owner
+// and current claim for an update). A secret is visible (get, list) only
+// through its own item, and that item is written only after its claim, so a
+// half-done create is invisible, never half-written: the values and the
+// metadata are one item, written by one PutItem.
+//
+// A crash (or an ambiguous timeout) between the two writes leaves a claim
+// without a secret, an "orphan" that blocks its name. A claim is live when the
+// secret item it names exists and holds it (its "claim" attribute is this
+// claim's pk). A create or rename that meets a claim which is not live and
+// older than OrphanGrace (5 minutes) deletes it, conditionally on its id and
+// time, and takes the name. A claim younger than that may belong to a write
+// in flight, so it counts as taken (already_exists). A writer sends the
+// secret write only within ClaimHold (1 minute) of writing its claim, after
+// that it gives up (unavailable), so no write in flight can land after its
+// claim was repaired; OrphanGrace is larger than ClaimHold plus any clock
+// skew between writers. Deletes and renames release the old claim after the
+// secret item no longer uses it; if that last write is lost, the claim is an
+// orphan and is repaired the same way.
+//
+// Never a lost acknowledged write: an operation returns success only after
+// the secret item's write succeeded. If a retried write finds its own earlier
+// attempt already applied (same version, time and change key), it succeeds.
+//
+// # Retries and errors
+//
+// Every call is retried by the one retry policy (package retry: jittered
+// exponential backoff within the caller's deadline) when it failed with
+// throttling (ProvisionedThroughputExceededException, ThrottlingException,
+// RequestLimitExceeded), a transaction conflict, a 5xx or a timeout, then
+// returned as unavailable. The SDK's own retryer is off, so there is one
+// policy. errorCodes is the one table from DynamoDB error codes to errcode.
+// Errors never contain values.
+package dynamostore
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/openurl"
+	"github.com/lockwell/lockwell/shared/retry"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// API is the part of the DynamoDB client the backend calls; *dynamodb.Client
+// implements it. Scan, BatchWriteItem and the transaction calls are never
+// used.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+// Config configures New.
+type Config struct {
+	Table  string           // required
+	Sealer *envelope.Sealer // required: values are sealed before they are stored
+	// CreateTable creates the table and its indexes when missing.
+	CreateTable bool
+	// Retry is the retry policy; the zero value is retry.Default.
+	Retry retry.Policy
+	// AttemptTimeout bounds one call; default 5s. A call that times out is
+	// retried within the caller's deadline.
+	AttemptTimeout time.Duration
+	// OrphanGrace is how old a claim without its secret must be before a
+	// writer may take its name; default 5 minutes. Must exceed ClaimHold plus
+	// clock skew.
+	OrphanGrace time.Duration
+	// ClaimHold is how long after writing a claim a writer may still send
+	// the secret write; default 1 minute.
+	ClaimHold time.Duration
+}
+
+// Backend is the DynamoDB backend. It implements backend.Backend and
+// identity.TokenStore, and is safe for concurrent use, also from many
+// processes sharing the table.
+type Backend struct {
+	db      API
+	table   *string
+	sealer  *envelope.Sealer
+	retry   retry.Policy
+	attempt time.Duration
+	grace   time.Duration
+	hold    time.Duration
+	now     func() time.Time // wall clock of claims; tests move it
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+var tableName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+
+// New returns a Backend on the table. Errors: invalid_argument for a bad
+// table name or a missing Sealer; those of table creation when
+// cfg.CreateTable is set.
+func New(ctx context.Context, client API, cfg Config) (*Backend, error) {
+	if !tableName.MatchString(cfg.Table) {
+		return nil, errcode.New(errcode.InvalidArgument, "DynamoDB table name must be 3 to 255 letters, digits, _ . or -")
+	}
+	if cfg.Sealer == nil {
+		return nil, errcode.New(errcode.InvalidArgument, "the DynamoDB store needs a key to seal values (a Sealer)")
+	}
+	b := &Backend{
+		db: client, table: aws.String(cfg.Table), sealer: cfg.Sealer, retry: cfg.Retry,
+		attempt: cfg.AttemptTimeout, grace: cfg.OrphanGrace, hold: cfg.ClaimHold, now: time.Now,
+	}
+	if b.attempt <= 0 {
+		b.attempt = 5 * time.Second
+	}
+	if b.hold <= 0 {
+		b.hold = time.Minute
+	}
+	if b.grace <= 0 {
+		b.grace = 5 * time.Minute
+	}
+	if b.grace <= b.hold {
+		return nil, errcode.New(errcode.InvalidArgument, "OrphanGrace (%s) must be longer than ClaimHold (%s)", b.grace, b.hold)
+	}
+	if cfg.CreateTable {
+		if err := b.createTable(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func init() {
+	backend.Register("dynamodb", Open)
+}
+
+// Open opens a Backend from a dynamodb URL (see the package doc) with the
+// SDK's default configuration chain. Errors: invalid_argument for a bad URL
+// or a missing Sealer.
+func Open(ctx context.Context, u *url.URL, opts backend.Options) (backend.Backend, error) {
+	if err := openurl.CheckParams(u, "region", "create_table"); err != nil {
+		return nil, err
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, errcode.New(errcode.InvalidArgument, "dynamodb URL is dynamodb://TABLE, without a path")
+	}
+	q := u.Query()
+	create := false
+	if v := q.Get("create_table"); v != "" {
+		var err error
+		if create, err = strconv.ParseBool(v); err != nil {
+			return nil, errcode.New(errcode.InvalidArgument, "dynamodb create_table must be true or false")
+		}
+	}
+	var lo []func(*config.LoadOptions) error
+	if r := q.Get("region"); r != "" {
+		lo = append(lo, config.WithRegion(r))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, lo...)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "load AWS configuration")
+	}
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+	return New(ctx, client, Config{Table: u.Host, Sealer: opts.Sealer, CreateTable: create})
+}
+
+// Close implements backend.Backend; the SDK client holds nothing to release.
+func (b *Backend) Close() error { return nil }
+
+// call runs one DynamoDB call under the retry policy, each attempt bounded
+// by the attempt timeout, and classifies its error once.
+func (b *Backend) call(ctx context.Context, what string, op func(ctx context.Context) error) error {
+	return retry.Do(ctx, b.retry, func(ctx context.Context) error {
+		actx, cancel := context.WithTimeout(ctx, b.attempt)
+		defer cancel()
+		return classify(op(actx), what)
+	})
+}
+
+func names(pairs ...string) map[string]string {
+	m := make(map[string]string, len(pairs))
+	for _, n := range pairs {
+		m["#"+n] = n
+	}
+	return m
+}
+
+// getItem reads an item by pk with a consistent read; nil when missing.
+func (b *Backend) getItem(ctx context.Context, pk, what string) (map[string]types.AttributeValue, error) {
+	var item map[string]types.AttributeValue
+	err := b.call(ctx, what, func(ctx context.Context) error {
+		out, err := b.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: b.table, Key: keyOf(pk), ConsistentRead: aws.Bool(true)})
+		if err == nil {
+			item = out.Item
+		}
+		return err
+	})
+	if len(item) == 0 {
+		item = nil
+	}
+	return item, err
+}
+
+// current returns the stored secret, from a condition failure's item when
+// the service sent one, else by a consistent read; nil when missing.
+func (b *Backend) current(ctx context.Context, id string, item map[string]types.AttributeValue) (*stored, error) {
+	if item == nil {
+		var err error
+		if item, err = b.getItem(ctx, secretPK(id), "read the secret"); err != nil || item == nil {
+			return nil, err
+		}
+	}
+	return decodeSecret(item)
+}
+
+// sameWrite reports whether cur is the version s describes: what an earlier
+// attempt of a retried write left behind.
+func sameWrite(cur *stored, s *secret.Secret) bool {
+	return cur != nil && cur.secret.Version == s.Version && cur.secret.Updated.Equal(s.Updated) &&
+		cur.secret.ChangeKey == s.ChangeKey && cur.claim == claimPK(s)
+}
+
+func (b *Backend) seal(ctx context.Context, s *secret.Secret) ([]byte, error) {
+	if s.Values == nil {
+		return nil, nil
+	}
+	return b.sealer.Seal(ctx, s.Values, s.ID, s.Version)
+}
+
+func clash(s *secret.Secret) error {
+	if s.Private {
+		return errcode.New(errcode.AlreadyExists, "you already have a private secret named %q", s.Name)
+	}
+	return errcode.New(errcode.AlreadyExists, "a public secret named %q already exists", s.Name)
+}
+
+// Get implements backend.Backend: one consistent GetItem, then the values
+// are opened (at most one KMS Decrypt on a cold key cache). Errors:
+// not_found; unavailable; internal for an item that does not decode or open.
+func (b *Backend) Get(ctx context.Context, id string) (*secret.Secret, error) {
+	item, err := b.getItem(ctx, secretPK(id), "read the secret")
+	if err != nil {
+		return nil, err
+	}
+	if item == nil {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	st, err := decodeSecret(item)
+	if err != nil {
+		return nil, err
+	}
+	if st.sealed != nil {
+		if st.secret.Values, err = b.sealer.Open(ctx, st.sealed, st.secret.ID, st.secret.Version); err != nil {
+			return nil, err
+		}
+	}
+	return st.secret, nil
+}
+
+// Create implements backend.Backend: the name's claim, then the secret item
+// (see the package doc). Errors: already_exists (the name is taken in its
+// scope, or the id exists); too_large when the sealed secret exceeds the
+// item size limit; unavailable.
+func (b *Backend) Create(ctx context.Context, s *secret.Secret) error {
+	sealed, err := b.seal(ctx, s)
+	if err != nil {
+		return err
+	}
+	claim := claimPK(s)
+	claimedAt, err := b.claim(ctx, claim, s)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithDeadline(ctx, claimedAt.Add(b.hold))
+	defer cancel()
+	ambiguous := false
+	err = b.call(wctx, "store the secret", func(ctx context.Context) error {
+		_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: b.table, Item: secretItem(s, sealed),
+			ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames:            names(attrPK),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		ambiguous = ambiguous || mayHaveApplied(err)
+		return err
+	})
+	if failed, item := conditionFailed(err); failed {
+		cur, cerr := b.current(ctx, s.ID, item)
+		if cerr != nil {
+			return cerr
+		}
+		if ambiguous && sameWrite(cur, s) {
+			return nil // an earlier attempt landed
+		}
+		if cur == nil || cur.claim != claim {
+			b.release(ctx, claim, s.ID)
+		}
+		return errcode.New(errcode.AlreadyExists, "a secret with id %s already exists", s.ID)
+	}
+	if err != nil && errcode.Of(err) != errcode.Unavailable {
+		// A definite refusal (too large, access denied): nothing was stored,
+		// so the name is free again.
+		b.release(ctx, claim, s.ID)
+	}
+	// On unavailable the write may or may not have landed: the claim stays,
+	// live if it did, repaired after OrphanGrace if not.
+	return err
+}
+
+// claim reserves the claim pk for s.ID (see the package doc) and returns
+// when it started to, the moment ClaimHold counts from. Errors:
+// already_exists when the name is live or may be in flight; unavailable.
+func (b *Backend) claim(ctx context.Context, pk string, s *secret.Secret) (time.Time, error) {
+	for range 3 {
+		start := time.Now()
+		err := b.call(ctx, "reserve the name", func(ctx context.Context) error {
+			_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: b.table,
+				Item: map[string]types.AttributeValue{
+					attrPK: str(pk), attrID: str(s.ID), attrAt: str(formatTime(b.now())),
+				},
+				ConditionExpression:                 aws.String("attribute_not_exists(#pk) OR #id = :id"),
+				ExpressionAttributeNames:            names(attrPK, attrID),
+				ExpressionAttributeValues:           map[string]types.AttributeValue{":id": str(s.ID)},
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			})
+			return err
+		})
+		failed, item := conditionFailed(err)
+		if !failed {
+			return start, err
+		}
+		if item == nil {
+			if item, err = b.getItem(ctx, pk, "read the name reservation"); err != nil {
+				return time.Time{}, err
+			}
+			if item == nil {
+				continue // released meanwhile: try again
+			}
+		}
+		holder := decodeClaim(item)
+		stale, err := b.stale(ctx, pk, holder)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !stale {
+			return time.Time{}, clash(s)
+		}
+		err = b.call(ctx, "repair an abandoned name reservation", func(ctx context.Context) error {
+			_, err := b.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+				TableName: b.table, Key: keyOf(pk),
+				ConditionExpression:       aws.String("#id = :id AND #at = :at"),
+				ExpressionAttributeNames:  names(attrID, attrAt),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(holder.id), ":at": str(holder.at)},
+			})
+			return err
+		})
+		if failed, _ := conditionFailed(err); err != nil && !failed {
+			return time.Time{}, err
+		}
+	}
+	return time.Time{}, errcode.New(errcode.Unavailable, "the name %q is contended by concurrent writers; retry", s.Name)
+}
+
+// stale reports whether a claim may be taken over: old enough that no write
+// can be in flight, and not held by the secret it names.
+func (b *Backend) stale(ctx context.Context, pk string, c *claimInfo) (bool, error) {
+	if at, err := parseTime(c.at); err == nil && b.now().Sub(at) < b.grace {
+		return false, nil
+	}
+	item, err := b.getItem(ctx, secretPK(c.id), "check a name reservation")
+	if err != nil {
+		return false, err
+	}
+	return item == nil || getS(item, attrClaim) != pk, nil
+}
+
+// release deletes the claim if id still holds it. Best effort: a claim left
+// behind is an orphan, repaired after OrphanGrace.
+func (b *Backend) release(ctx context.Context, pk, id string) {
+	_ = b.call(ctx, "release a name reservation", func(ctx context.Context) error {
+		_, err := b.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: b.table, Key: keyOf(pk),
+			ConditionExpression:       aws.String("#id = :id"),
+			ExpressionAttributeNames:  names(attrID),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id)},
+		})
+		if failed, _ := conditionFailed(err); failed {
+			return nil
+		}
+		return err
+	})
+}
+
+// updateItem rewrites the mutable attributes of the secret under the
+// condition. Owner, id and created are never written.
+func (b *Backend) updateItem(ctx context.Context, s *secret.Secret, sealed []byte, condition string, condValues map[string]types.AttributeValue) (ambiguous bool, err error) {
+	var set, remove string
+	nm := names(attrPK, attrVersion, attrClaim, attrOwner)
+	values := map[string]types.AttributeValue{}
+	for k, v := range condValues {
+		values[k] = v
+	}
+	i := 0
+	for name, v := range mutableAttrs(s, sealed) {
+		nm["#"+name] = name
+		if v == nil {
+			if remove != "" {
+				remove += ", "
+			}
+			remove += "#" + name
+			continue
+		}
+		i++
+		ph := ":v" + strconv.Itoa(i)
+		values[ph] = v
+		if set != "" {
+			set += ", "
+		}
+		set += "#" + name + " = " + ph
+	}
+	expr := "SET " + set
+	if remove != "" {
+		expr += " REMOVE " + remove
+	}
+	err = b.call(ctx, "update the secret", func(ctx context.Context) error {
+		_, err := b.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: b.table, Key: keyOf(secretPK(s.ID)),
+			UpdateExpression:                    aws.String(expr),
+			ConditionExpression:                 aws.String(condition),
+			ExpressionAttributeNames:            nm,
+			ExpressionAttributeValues:           values,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		ambiguous = ambiguous || mayHaveApplied(err)
+		return err
+	})
+	return ambiguous, err
+}
+
+// Update implements backend.Backend. Same name and visibility: one
+// conditional UpdateItem. Otherwise the new name is claimed first and the
+// old claim released after (see the package doc). Errors: not_found;
+// failed_precondition when the stored version is not expectedVersion;
+// already_exists when the new name is taken; invalid_argument when s.Owner
+// is not the stored owner; too_large; unavailable.
+func (b *Backend) Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error {
+	sealed, err := b.seal(ctx, s)
+	if err != nil {
+		return err
+	}
+	newClaim := claimPK(s)
+	cond := map[string]types.AttributeValue{":expected": num(expectedVersion), ":claim": str(newClaim), ":owner": str(s.Owner)}
+	ambiguous, err := b.updateItem(ctx, s, sealed,
+		"attribute_exists(#pk) AND #version = :expected AND #claim = :claim AND #owner = :owner", cond)
+	failed, item := conditionFailed(err)
+	if !failed {
+		return err
+	}
+	cur, err := b.current(ctx, s.ID, item)
+	switch {
+	case err != nil:
+		return err
+	case cur == nil:
+		return errcode.New(errcode.NotFound, "secret %s not found", s.ID)
+	case ambiguous && sameWrite(cur, s):
+		return nil // an earlier attempt landed
+	case cur.secret.Version != expectedVersion:
+		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", s.ID, cur.secret.Version, expectedVersion)
+	case cur.secret.Owner != s.Owner:
+		return errcode.New(errcode.InvalidArgument, "the owner of secret %s never changes", s.ID)
+	case cur.claim == newClaim:
+		// Everything matches now, so it changed in between: another writer
+		// won and went back.
+		return errcode.New(errcode.FailedPrecondition, "secret %s changed concurrently", s.ID)
+	}
+	return b.rename(ctx, s, sealed, expectedVersion, cur.claim)
+}
+
+// rename moves s to a new name or visibility: claim the new name, write the
+// secret if it still holds the old claim at the expected version, release
+// the old claim.
+func (b *Backend) rename(ctx context.Context, s *secret.Secret, sealed []byte, expectedVersion int64, oldClaim string) error {
+	newClaim := claimPK(s)
+	claimedAt, err := b.claim(ctx, newClaim, s)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithDeadline(ctx, claimedAt.Add(b.hold))
+	defer cancel()
+	ambiguous, err := b.updateItem(wctx, s, sealed,
+		"attribute_exists(#pk) AND #version = :expected AND #claim = :claim AND #owner = :owner",
+		map[string]types.AttributeValue{":expected": num(expectedVersion), ":claim": str(oldClaim), ":owner": str(s.Owner)})
+	if failed, item := conditionFailed(err); failed {
+		cur, cerr := b.current(ctx, s.ID, item)
+		if cerr != nil {
+			return cerr
+		}
+		if ambiguous && sameWrite(cur, s) {
+			b.release(ctx, oldClaim, s.ID)
+			return nil
+		}
+		if cur == nil || cur.claim != newClaim {
+			b.release(ctx, newClaim, s.ID)
+		}
+		if cur == nil {
+			return errcode.New(errcode.NotFound, "secret %s not found", s.ID)
+		}
+		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", s.ID, cur.secret.Version, expectedVersion)
+	}
+	if err != nil {
+		if errcode.Of(err) != errcode.Unavailable {
+			b.release(ctx, newClaim, s.ID)
+		}
+		return err
+	}
+	b.release(ctx, oldClaim, s.ID)
+	return nil
+}
+
+// Delete implements backend.Backend: the secret item (conditionally), then
+// its claim. Errors: not_found; failed_precondition when expectedVersion is
+// not 0 and not the stored version; unavailable.
+func (b *Backend) Delete(ctx context.Context, id string, expectedVersion int64) error {
+	cond := "attribute_exists(#pk)"
+	nm := names(attrPK)
+	var values map[string]types.AttributeValue
+	if expectedVersion != 0 {
+		cond += " AND #version = :expected"
+		nm = names(attrPK, attrVersion)
+		values = map[string]types.AttributeValue{":expected": num(expectedVersion)}
+	}
+	ambiguous := false
+	var old map[string]types.AttributeValue
+	err := b.call(ctx, "delete the secret", func(ctx context.Context) error {
+		out, err := b.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: b.table, Key: keyOf(secretPK(id)),
+			ConditionExpression:                 aws.String(cond),
+			ExpressionAttributeNames:            nm,
+			ExpressionAttributeValues:           values,
+			ReturnValues:                        types.ReturnValueAllOld,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		if err == nil {
+			old = out.Attributes
+		}
+		ambiguous = ambiguous || mayHaveApplied(err)
+		return err
+	})
+	if failed, item := conditionFailed(err); failed {
+		cur, cerr := b.current(ctx, id, item)
+		switch {
+		case cerr != nil:
+			return cerr
+		case cur == nil && ambiguous:
+			return nil // an earlier attempt deleted it; its claim is repaired as an orphan
+		case cur == nil:
+			return errcode.New(errcode.NotFound, "secret %s not found", id)
+		}
+		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, cur.secret.Version, expectedVersion)
+	}
+	if err != nil {
+		return err
+	}
+	if claim := getS(old, attrClaim); claim != "" {
+		b.release(ctx, claim, id)
+	}
+	return nil
+}

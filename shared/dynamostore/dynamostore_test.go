@@ -1,0 +1,394 @@
+package dynamostore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/localdev/dynalite"
+	"github.com/lockwell/lockwell/localdev/kms"
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/backend/backendtest"
+	"github.com/lockwell/lockwell/shared/dynamostore"
+	"github.com/lockwell/lockwell/shared/envelope"
+	_ "github.com/lockwell/lockwell/shared/envelope/awskms"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/secret"
+)
+
+// stack is dynalite behind a counting, fault-injecting proxy, and the local
+// KMS, shared by the package's tests. The SDK reaches both through the
+// standard environment variables only.
+var stack struct {
+	once  sync.Once
+	err   error
+	dyn   *dynalite.Process
+	proxy *dynalite.Proxy
+	kms   *kms.Server
+	dir   string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if stack.proxy != nil {
+		_ = stack.proxy.Close()
+	}
+	if stack.dyn != nil {
+		_ = stack.dyn.Stop()
+	}
+	if stack.kms != nil {
+		_ = stack.kms.Close()
+	}
+	if stack.dir != "" {
+		_ = os.RemoveAll(stack.dir)
+	}
+	os.Exit(code)
+}
+
+func setup(t *testing.T) {
+	t.Helper()
+	stack.once.Do(func() {
+		if stack.dyn, stack.err = dynalite.Start(context.Background(), dynalite.Options{}); stack.err != nil {
+			return
+		}
+		if stack.proxy, stack.err = dynalite.NewProxy(stack.dyn.Endpoint()); stack.err != nil {
+			return
+		}
+		if stack.kms, stack.err = kms.Start(); stack.err != nil {
+			return
+		}
+		if _, stack.err = stack.kms.CreateKey("lockwell test", "alias/lockwell"); stack.err != nil {
+			return
+		}
+		if stack.dir, stack.err = os.MkdirTemp("", "dynamostore-test"); stack.err != nil {
+			return
+		}
+		empty := filepath.Join(stack.dir, "empty")
+		if stack.err = os.WriteFile(empty, nil, 0o600); stack.err != nil {
+			return
+		}
+		for k, v := range map[string]string{
+			"AWS_ENDPOINT_URL_DYNAMODB":   stack.proxy.URL(),
+			"AWS_ENDPOINT_URL_KMS":        stack.kms.URL(),
+			"AWS_ACCESS_KEY_ID":           "AKIDLOCAL",
+			"AWS_SECRET_ACCESS_KEY":       "local-only",
+			"AWS_REGION":                  "us-east-1",
+			"AWS_CONFIG_FILE":             empty,
+			"AWS_SHARED_CREDENTIALS_FILE": empty,
+			"AWS_EC2_METADATA_DISABLED":   "true",
+		} {
+			os.Setenv(k, v)
+		}
+	})
+	if errors.Is(stack.err, dynalite.ErrNotInstalled) && os.Getenv("CI") != "true" {
+		t.Skipf("skipping: %v", stack.err)
+	}
+	require.NoError(t, stack.err, "local DynamoDB and KMS")
+}
+
+func newTable() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "lockwell-test-" + hex.EncodeToString(b)
+}
+
+// open opens the backend by URL on a table, with a fresh key wrapper (and so
+// a cold data-key cache).
+func open(t *testing.T, table string) *dynamostore.Backend {
+	t.Helper()
+	ctx := context.Background()
+	w, err := envelope.OpenWrapper(ctx, "awskms://alias/lockwell")
+	require.NoError(t, err)
+	b, err := backend.Open(ctx, "dynamodb://"+table+"?create_table=true", backend.Options{Sealer: envelope.NewSealer(w)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return b.(*dynamostore.Backend)
+}
+
+func rawClient(t *testing.T) *dynamodb.Client {
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	require.NoError(t, err)
+	return dynamodb.NewFromConfig(cfg)
+}
+
+func TestConformance(t *testing.T) {
+	setup(t)
+	opener := func(t *testing.T) backend.Backend { return open(t, newTable()) }
+	backendtest.Run(t, opener)
+	backendtest.RunIndex(t, opener)
+}
+
+// calls returns the DynamoDB calls since the last reset and resets.
+func calls() map[string]int {
+	c := stack.proxy.Calls()
+	stack.proxy.Reset()
+	return c
+}
+
+func TestCallsPerOperation(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	table := newTable()
+	b := open(t, table)
+	kmsCalls := func(op string) int { return stack.kms.Calls(op) }
+
+	stack.proxy.Reset()
+	gen0 := kmsCalls("GenerateDataKey")
+	s := backendtest.New("counted", "alice", false, map[string]string{"k": "v"})
+	require.NoError(t, b.Create(ctx, s))
+	assert.Equal(t, map[string]int{"PutItem": 2}, calls(), "create: the claim, then the secret")
+	assert.Equal(t, 1, kmsCalls("GenerateDataKey")-gen0, "create: one GenerateDataKey")
+
+	dec0 := kmsCalls("Decrypt")
+	_, err := b.Get(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"GetItem": 1}, calls(), "get: one read")
+	assert.Equal(t, 0, kmsCalls("Decrypt")-dec0, "get right after create on the same instance: warm, no Decrypt")
+
+	cold := open(t, table) // another function instance: a cold cache
+	_, err = cold.Get(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, kmsCalls("Decrypt")-dec0, "cold get: one Decrypt")
+	_, err = cold.Get(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, kmsCalls("Decrypt")-dec0, "warm get: no Decrypt")
+	calls()
+
+	next := backendtest.Next(s, func(n *secret.Secret) { n.Values = map[string]string{"k": "w"} })
+	require.NoError(t, b.Update(ctx, next, 1))
+	assert.Equal(t, map[string]int{"UpdateItem": 1}, calls(), "update: one conditional write")
+
+	renamed := backendtest.Next(next, func(n *secret.Secret) { n.Name = "counted-renamed" })
+	require.NoError(t, b.Update(ctx, renamed, 2))
+	// dynalite does not return the item on a failed condition, so the
+	// rename costs one GetItem more here than on AWS.
+	assert.Equal(t, map[string]int{"UpdateItem": 2, "GetItem": 1, "PutItem": 1, "DeleteItem": 1}, calls(),
+		"rename: failed fast path, new claim, write, old claim released")
+
+	require.NoError(t, b.Create(ctx, backendtest.New("mine", "alice", true, nil)))
+	calls()
+	page, err := b.List(ctx, backend.Query{Viewer: "alice", Limit: 10})
+	require.NoError(t, err)
+	assert.Len(t, page, 2)
+	assert.Equal(t, map[string]int{"Query": 2}, calls(), "list: public and own private partitions")
+	no := false
+	_, err = b.List(ctx, backend.Query{Viewer: "alice", Private: &no, Limit: 10})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"Query": 1}, calls(), "list of public secrets only: one query")
+
+	require.NoError(t, b.Delete(ctx, s.ID, 3))
+	assert.Equal(t, map[string]int{"DeleteItem": 2}, calls(), "delete: the secret, then its claim")
+}
+
+func TestThrottlingIsRetriedWithinTheDeadline(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	b := open(t, newTable())
+	s := backendtest.New("throttled", "alice", false, map[string]string{"k": "v"})
+
+	stack.proxy.Reset()
+	stack.proxy.Inject("PutItem", dynalite.Throttled, 2)
+	stack.proxy.Inject("PutItem", dynalite.Fault{Status: http.StatusBadRequest, Type: "ThrottlingException"}, 1)
+	require.NoError(t, b.Create(ctx, s), "three throttles are absorbed")
+	assert.Equal(t, 5, calls()["PutItem"], "3 throttled + claim + secret")
+
+	stack.proxy.Inject("GetItem", dynalite.Fault{Status: http.StatusInternalServerError, Type: "InternalServerError"}, 1)
+	_, err := b.Get(ctx, s.ID)
+	require.NoError(t, err, "a 5xx is retried")
+
+	stack.proxy.Inject("GetItem", dynalite.Throttled, 100)
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = b.Get(short, s.ID)
+	require.Error(t, err)
+	assert.Equal(t, errcode.Unavailable, errcode.Of(err), "lasting throttling is unavailable: %v", err)
+	assert.Less(t, time.Since(start), time.Second, "gives up within the deadline")
+	stack.proxy.Reset()
+}
+
+func TestAmbiguousWritesThatLandedAreAcknowledged(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	b := open(t, newTable())
+	lost := dynalite.Fault{Status: http.StatusInternalServerError, Type: "InternalServerError", Applied: true}
+
+	s := backendtest.New("ambiguous", "alice", false, map[string]string{"k": "v"})
+	stack.proxy.Reset()
+	stack.proxy.Inject("PutItem", lost, 1) // the claim lands, its answer is lost
+	stack.proxy.Inject("PutItem", dynalite.Pass, 1)
+	stack.proxy.Inject("PutItem", lost, 1) // the secret lands, its answer is lost
+	require.NoError(t, b.Create(ctx, s), "a create whose writes landed is acknowledged, not already_exists")
+	assert.Equal(t, 4, stack.proxy.Calls()["PutItem"], "each lost answer cost one retry")
+
+	next := backendtest.Next(s, func(n *secret.Secret) { n.Values = map[string]string{"k": "w"} })
+	stack.proxy.Inject("UpdateItem", lost, 1)
+	require.NoError(t, b.Update(ctx, next, 1), "an update whose write landed is acknowledged")
+	got, err := b.Get(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got.Version)
+
+	stack.proxy.Inject("DeleteItem", lost, 1)
+	require.NoError(t, b.Delete(ctx, s.ID, 2), "a delete whose write landed is acknowledged")
+	_, err = b.Get(ctx, s.ID)
+	assert.Equal(t, errcode.NotFound, errcode.Of(err))
+	stack.proxy.Reset()
+}
+
+func TestValuesNeverStoredInPlaintext(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	table := newTable()
+	b := open(t, table)
+	marker := "plaintext-marker-7f3a9c"
+	s := backendtest.New("sealed", "alice", false, map[string]string{"password": marker, "other": marker + "-2"})
+	require.NoError(t, b.Create(ctx, s))
+	require.NoError(t, b.Update(ctx, backendtest.Next(s, func(n *secret.Secret) { n.Values["third"] = marker }), 1))
+
+	out, err := rawClient(t).Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
+	require.NoError(t, err)
+	require.NotEmpty(t, out.Items)
+	sealedSeen := false
+	for _, item := range out.Items {
+		for name, v := range item {
+			assert.False(t, containsBytes(v, []byte(marker)), "attribute %s holds a value in plaintext", name)
+		}
+		if _, ok := item["sealed"].(*types.AttributeValueMemberB); ok {
+			sealedSeen = true
+		}
+	}
+	assert.True(t, sealedSeen, "values are stored sealed")
+}
+
+func containsBytes(v types.AttributeValue, needle []byte) bool {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return bytes.Contains([]byte(v.Value), needle)
+	case *types.AttributeValueMemberB:
+		return bytes.Contains(v.Value, needle)
+	case *types.AttributeValueMemberL:
+		for _, e := range v.Value {
+			if containsBytes(e, needle) {
+				return true
+			}
+		}
+	case *types.AttributeValueMemberM:
+		for _, e := range v.Value {
+			if containsBytes(e, needle) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// putClaim writes a name reservation the way a writer that crashed would
+// have left it.
+func putClaim(t *testing.T, table, pk, id string, at time.Time) {
+	t.Helper()
+	_, err := rawClient(t).PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String(table),
+		Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: pk},
+			"id": &types.AttributeValueMemberS{Value: id},
+			"at": &types.AttributeValueMemberS{Value: at.UTC().Format("2006-01-02T15:04:05.000000000Z")},
+		},
+	})
+	require.NoError(t, err)
+}
+
+func TestCrashLeftoversAreInvisibleAndRepaired(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	table := newTable()
+	b := open(t, table)
+	long := time.Now().Add(-time.Hour)
+
+	// A create that crashed after its claim: invisible, and its name is
+	// taken only until the claim is older than the grace period.
+	ghost := secret.NewID()
+	putClaim(t, table, "n#pub#half-done", ghost, time.Now())
+	_, err := b.Get(ctx, ghost)
+	assert.Equal(t, errcode.NotFound, errcode.Of(err), "a half-done create is invisible to get")
+	items, err := b.List(ctx, backend.Query{Viewer: "alice", Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, items, "and to list")
+	err = b.Create(ctx, backendtest.New("half-done", "alice", false, nil))
+	assert.Equal(t, errcode.AlreadyExists, errcode.Of(err), "a young claim may be a write in flight")
+	putClaim(t, table, "n#pub#half-done", ghost, long)
+	require.NoError(t, b.Create(ctx, backendtest.New("half-done", "alice", false, nil)), "an old orphan is repaired")
+
+	// A rename or delete that crashed before releasing the old claim.
+	s := backendtest.New("moved", "bob", true, nil)
+	require.NoError(t, b.Create(ctx, s))
+	putClaim(t, table, "n#prv#bob#old-name", s.ID, long) // s does not hold it
+	require.NoError(t, b.Create(ctx, backendtest.New("old-name", "bob", true, nil)), "a claim its secret no longer holds is repaired")
+
+	// A live claim is never taken over, however old.
+	putClaim(t, table, "n#prv#bob#moved", s.ID, long)
+	err = b.Create(ctx, backendtest.New("moved", "bob", true, nil))
+	assert.Equal(t, errcode.AlreadyExists, errcode.Of(err), "a live claim stays")
+}
+
+func TestTokens(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	b := open(t, newTable())
+	var ts identity.TokenStore = b
+	_, hash, err := identity.NewToken()
+	require.NoError(t, err)
+	require.NoError(t, ts.SaveToken(ctx, hash, identity.Principal{Name: "alice", Role: identity.Admin}))
+	p, err := ts.TokenPrincipal(ctx, hash)
+	require.NoError(t, err)
+	assert.Equal(t, identity.Principal{Name: "alice", Role: identity.Admin}, p)
+	_, other, err := identity.NewToken()
+	require.NoError(t, err)
+	_, err = ts.TokenPrincipal(ctx, other)
+	assert.Equal(t, errcode.Unauthenticated, errcode.Of(err))
+	assert.Equal(t, errcode.InvalidArgument, errcode.Of(ts.SaveToken(ctx, hash, identity.Principal{Name: "bad name", Role: identity.Member})))
+
+	items, err := b.List(ctx, backend.Query{Viewer: "alice", Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, items, "tokens are not secrets")
+}
+
+func TestOpenURLRules(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	w, err := envelope.OpenWrapper(ctx, "awskms://alias/lockwell")
+	require.NoError(t, err)
+	sealer := envelope.NewSealer(w)
+	cases := []struct {
+		url    string
+		sealer *envelope.Sealer
+	}{
+		{"dynamodb://lockwell-x?colour=red", sealer},
+		{"dynamodb://lockwell-x?create_table=maybe", sealer},
+		{"dynamodb://x", sealer},
+		{"dynamodb://lockwell-x/path", sealer},
+		{"dynamodb://lockwell-x", nil},
+	}
+	for _, tc := range cases {
+		_, err := backend.Open(ctx, tc.url, backend.Options{Sealer: tc.sealer})
+		assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), fmt.Sprint(tc.url, " ", err))
+	}
+	_, err = backend.Open(ctx, "dynamodb://lockwell-missing-table?region=us-east-1", backend.Options{Sealer: sealer})
+	require.NoError(t, err, "opening does not touch the table")
+}
