@@ -105,7 +105,7 @@ process list; prefer -i or --values for real credentials.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Created %s secret %s (id %s, %d keys).\n", visibility(s.Private), s.Name, s.ID, len(s.Keys))
+			fmt.Fprintf(a.stdout, "Created %s secret %s (id %s, %s).\n", visibility(s.Private), s.Name, s.ID, countKeys(len(s.Keys)))
 			return nil
 		},
 	}
@@ -113,6 +113,13 @@ process list; prefer -i or --values for real credentials.`,
 	cmd.Flags().StringVarP(&valuesFlag, "values", "v", "", "values from @file (JSON, YAML or .env), @- for standard input, or inline JSON/YAML")
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "ask for values without echo")
 	return cmd
+}
+
+func countKeys(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }
 
 func visibility(private bool) string {
@@ -346,7 +353,7 @@ secret. The update applies only if nobody changed the secret since it was read.`
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Updated %s secret %s (version %d, %d keys).\n", visibility(out.Private), out.Name, out.Version, len(out.Keys))
+			fmt.Fprintf(a.stdout, "Updated %s secret %s (version %d, %s).\n", visibility(out.Private), out.Name, out.Version, countKeys(len(out.Keys)))
 			return nil
 		},
 	}
@@ -463,7 +470,7 @@ to a new file with mode 0600; otherwise to standard output.`,
 			if err := writeFilePrivate(file, data); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "Wrote %d keys of %s to %s (mode 0600).\n", len(s.Values), s.Name, file)
+			fmt.Fprintf(a.stderr, "Wrote %s of %s to %s (mode 0600).\n", countKeys(len(s.Values)), s.Name, file)
 			return nil
 		},
 	}

@@ -275,7 +275,7 @@ changed, by key name, without values, and changes nothing.`,
 				existing, err := c.FindSecretByName(ctx, s.Name, vis)
 				switch {
 				case errcode.Is(err, errcode.NotFound):
-					act.verb, act.summary = "create", fmt.Sprintf("%d keys", len(s.Values))
+					act.verb, act.summary = "create", countKeys(len(s.Values))
 				case err != nil:
 					return err
 				case onConflict == "fail":

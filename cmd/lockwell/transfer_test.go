@@ -127,7 +127,7 @@ func TestExportAllImport(t *testing.T) {
 			to := dst.as(t, dst.adminToken)
 			r = ok(t, to.run("import", file, "--dry-run"))
 			assert.Contains(t, r.stdout, "create awk (public): 25 keys")
-			assert.Contains(t, r.stdout, "create db (private): 1 keys")
+			assert.Contains(t, r.stdout, "create db (private): 1 key")
 			assert.Contains(t, r.stdout, "Dry run")
 			assert.NotContains(t, r.stdout, "alice")
 			r = ok(t, to.run("secret", "list", "-o", "json"))

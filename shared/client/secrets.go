@@ -60,6 +60,9 @@ func (c *Client) GetSecret(ctx context.Context, id string) (*secret.Secret, erro
 	if out.Values == nil {
 		out.Values = map[string]string{}
 	}
+	if out.Keys == nil {
+		out.Keys = secret.KeysOf(out.Values)
+	}
 	return &out, nil
 }
 
