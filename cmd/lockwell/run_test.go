@@ -133,3 +133,44 @@ func TestEnvName(t *testing.T) {
 		assert.Equal(t, want, envName(k))
 	}
 }
+
+// lockwell serve takes its settings from the environment, prints where the
+// admin token is, serves, and stops cleanly on SIGTERM.
+func TestServeFromEnvironmentStopsOnSIGTERM(t *testing.T) {
+	dataDir := t.TempDir() + "/data"
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "LOCKWELL_CLI_TEST_MAIN=1", "LOCKWELL_DATA_DIR="+dataDir)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	lines := bufio.NewScanner(stderr)
+	addr := ""
+	var log []string
+	for addr == "" && lines.Scan() {
+		line := lines.Text()
+		log = append(log, line)
+		if i := strings.Index(line, " addr="); i >= 0 && strings.Contains(line, "listening") {
+			addr = strings.Fields(line[i+len(" addr="):])[0]
+		}
+	}
+	require.NotEmpty(t, addr, "no listening line in %q", log)
+	assert.Contains(t, strings.Join(log, "\n"), dataDir+"/admin.token", "says where the admin token is")
+	fi, err := os.Stat(dataDir + "/admin.token")
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	tok, err := os.ReadFile(dataDir + "/admin.token")
+	require.NoError(t, err)
+	assert.NotContains(t, strings.Join(log, "\n"), strings.TrimSpace(string(tok)), "the token is never logged")
+
+	inv := invocation{env: map[string]string{"LOCKWELL_URL": "http://" + addr, "LOCKWELL_TOKEN": strings.TrimSpace(string(tok)), "LOCKWELL_CONFIG": "/nonexistent"}}
+	ok(t, inv.run("secret", "create", "served", "k=v"))
+
+	go func() {
+		for lines.Scan() { // keep draining the log
+		}
+	}()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, exitCode(t, cmd))
+}
