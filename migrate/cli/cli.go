@@ -1,0 +1,319 @@
+// Package cli is the `lockwell migrate` command group: plan, run, start,
+// status and retry, for moving ZenML legacy secrets-manager entries into
+// Lockwell. The integrator adds Command(...) to the root command.
+//
+//   - plan lists what would move (legacy name, scope, schema, keys, target
+//     name, conflicts) without values and without writing.
+//   - run migrates in process, through the HTTP API as the calling principal,
+//     with a progress bar and a summary; it exits non-zero when an entry
+//     failed.
+//   - start creates a job and enqueues one message per entry on the
+//     migrator's SQS queue; status and retry read and re-enqueue a job.
+//
+// A source is a URL (zenml-aws://?region=R&scope=global, ...; see package
+// migrate/legacy) or a ZenML component given as --component-flavor,
+// --component-config (its configuration JSON, plain or base64, or @FILE) and
+// --component-id. Credentials always come from the environment.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/migrate/legacy"
+	_ "github.com/lockwell/lockwell/migrate/legacy/all"
+	"github.com/lockwell/lockwell/shared/client"
+	"github.com/lockwell/lockwell/shared/errcode"
+)
+
+// Option configures Command.
+type Option func(*env)
+
+// WithClient makes the commands use the root command's API client (server
+// URL, credentials and flags as the rest of the CLI resolves them). Without
+// it they use LOCKWELL_URL and LOCKWELL_TOKEN.
+func WithClient(newClient func(ctx context.Context) (*client.Client, error)) Option {
+	return func(e *env) { e.newClient = newClient }
+}
+
+// WithGetenv replaces os.Getenv (tests).
+func WithGetenv(getenv func(string) string) Option {
+	return func(e *env) { e.getenv = getenv }
+}
+
+type env struct {
+	newClient func(ctx context.Context) (*client.Client, error)
+	getenv    func(string) string
+}
+
+func (e *env) client(ctx context.Context) (*client.Client, error) {
+	if e.newClient != nil {
+		return e.newClient(ctx)
+	}
+	url, token := e.getenv("LOCKWELL_URL"), e.getenv("LOCKWELL_TOKEN")
+	if url == "" || token == "" {
+		return nil, errcode.New(errcode.InvalidArgument, "set LOCKWELL_URL and LOCKWELL_TOKEN (or run through lockwell, which passes its login)")
+	}
+	return client.New(url, client.BearerToken(token), client.WithUserAgent("lockwell-migrate"))
+}
+
+// Command returns the `migrate` command group.
+func Command(opts ...Option) *cobra.Command {
+	e := &env{getenv: os.Getenv}
+	for _, o := range opts {
+		o(e)
+	}
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Move secrets from ZenML's legacy secrets managers into Lockwell",
+		Long: `Move secrets from ZenML's legacy secrets managers (local, aws, gcp, azure,
+vault; github entries are listed as not migratable) into Lockwell.
+
+Sources:
+  zenml-local:///PATH/secrets.yaml
+  zenml-aws://?region=R            (AWS_ENDPOINT_URL_SECRETS_MANAGER overrides the endpoint)
+  zenml-gcp://PROJECT              (LOCKWELL_GCP_SECRETMANAGER_ENDPOINT for a local server)
+  zenml-azure://VAULT_NAME         (LOCKWELL_AZURE_KEYVAULT_ENDPOINT, _CA_FILE for a local vault)
+  zenml-vault://HOST:PORT/MOUNT    (VAULT_TOKEN; VAULT_ADDR overrides the address)
+  zenml-github://OWNER/REPO
+Scoped flavors take scope=none|global|component|namespace (default component,
+as ZenML), component_uuid=UUID and namespace=NS. Or give the component as
+ZenML stored it: --component-flavor, --component-config, --component-id.`,
+	}
+	cmd.AddCommand(planCommand(e), runCommand(e), startCommand(e), statusCommand(e), retryCommand(e))
+	return cmd
+}
+
+// sourceFlags name a legacy source.
+type sourceFlags struct {
+	url, flavor, config, componentID string
+}
+
+func (f *sourceFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.url, "source", "", "legacy source URL, e.g. zenml-aws://?region=eu-west-1&scope=global")
+	fl.StringVar(&f.flavor, "component-flavor", "", "the legacy component's flavor (instead of --source)")
+	fl.StringVar(&f.config, "component-config", "", "the component's configuration JSON (plain or base64, as ZenML stored it), or @FILE")
+	fl.StringVar(&f.componentID, "component-id", "", "the component's id (needed for component scope and the local flavor's default file)")
+}
+
+// resolve returns the source URL.
+func (f *sourceFlags) resolve() (string, error) {
+	switch {
+	case f.url != "" && f.flavor != "":
+		return "", errcode.New(errcode.InvalidArgument, "give --source or --component-flavor, not both")
+	case f.url != "":
+		return f.url, nil
+	case f.flavor != "":
+		cfg := []byte(f.config)
+		if path, ok := strings.CutPrefix(f.config, "@"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", errcode.New(errcode.InvalidArgument, "cannot read %s", path)
+			}
+			cfg = b
+		}
+		if len(cfg) == 0 {
+			cfg = []byte("{}")
+		}
+		return legacy.FromComponent(f.flavor, cfg, f.componentID)
+	}
+	return "", errcode.New(errcode.InvalidArgument, "give the legacy source: --source URL, or --component-flavor with --component-config")
+}
+
+func (f *sourceFlags) open(ctx context.Context) (legacy.Source, string, error) {
+	u, err := f.resolve()
+	if err != nil {
+		return nil, "", err
+	}
+	src, err := legacy.Open(ctx, u)
+	return src, u, err
+}
+
+// optionFlags are a migration's options.
+type optionFlags struct {
+	private      bool
+	onConflict   string
+	deleteSource bool
+}
+
+func (f *optionFlags) bind(cmd *cobra.Command, conflicts bool) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.private, "private", false, "create private secrets of yours instead of public ones")
+	if conflicts {
+		fl.StringVar(&f.onConflict, "on-conflict", "fail", "when a secret of that name has different values: fail, skip, overwrite or rename")
+		fl.BoolVar(&f.deleteSource, "delete-source", false, "delete each legacy entry after its copy was read back and compared")
+	}
+}
+
+func (f *optionFlags) options() (migrate.Options, error) {
+	p, err := migrate.ParseConflictPolicy(f.onConflict)
+	return migrate.Options{Private: f.private, OnConflict: p, DeleteSource: f.deleteSource}, err
+}
+
+func planCommand(e *env) *cobra.Command {
+	var sf sourceFlags
+	var of optionFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "plan --source SRC [NAME ...]",
+		Short: "Show what would move, without values and without writing",
+		RunE: func(cmd *cobra.Command, names []string) error {
+			ctx := cmd.Context()
+			opts, err := of.options()
+			if err != nil {
+				return err
+			}
+			src, _, err := sf.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			c, err := e.client(ctx)
+			if err != nil {
+				return err
+			}
+			items, err := migrate.Plan(ctx, src, ClientTarget{Client: c}, opts, names)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				return writeJSON(out, items)
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "LEGACY NAME\tSCOPE\tSCHEMA\tKEYS\tTARGET\tACTION\tREASON")
+			for _, it := range items {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Name, it.Scope, dash(it.Schema), dash(strings.Join(it.Keys, ",")), dash(it.Target), it.Action, it.Reason)
+			}
+			return tw.Flush()
+		},
+	}
+	sf.bind(cmd)
+	of.bind(cmd, true)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func runCommand(e *env) *cobra.Command {
+	var sf sourceFlags
+	var of optionFlags
+	var output string
+	var concurrency int
+	cmd := &cobra.Command{
+		Use:   "run --source SRC [--private] [--on-conflict fail|skip|overwrite|rename] [--delete-source] [NAME ...]",
+		Short: "Migrate in process, without a queue, as the calling principal",
+		RunE: func(cmd *cobra.Command, names []string) error {
+			ctx := cmd.Context()
+			opts, err := of.options()
+			if err != nil {
+				return err
+			}
+			src, _, err := sf.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			c, err := e.client(ctx)
+			if err != nil {
+				return err
+			}
+			bar := newProgress(cmd.ErrOrStderr(), "migrating")
+			results, err := migrate.Run(ctx, src, ClientTarget{Client: c}, opts, names, concurrency, func(done, total int, _ migrate.Result) { bar.set(done, total) })
+			bar.finish()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				if err := writeJSON(out, results); err != nil {
+					return err
+				}
+			} else {
+				printResults(out, results)
+			}
+			if n := migrate.Summarize(results)[migrate.Failed]; n > 0 {
+				return fmt.Errorf("%d of %d entries failed", n, len(results))
+			}
+			return nil
+		},
+	}
+	sf.bind(cmd)
+	of.bind(cmd, true)
+	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "entries migrated at once")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func printResults(out io.Writer, results []migrate.Result) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LEGACY NAME\tOUTCOME\tTARGET\tREASON")
+	for _, r := range results {
+		reason := r.Reason
+		if r.SourceDeleted {
+			reason += "; legacy entry deleted"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Outcome, dash(r.Target), reason)
+	}
+	tw.Flush()
+	fmt.Fprintln(out, summaryLine(migrate.Summarize(results)))
+}
+
+func summaryLine(c migrate.Counts) string {
+	return fmt.Sprintf("%d migrated, %d skipped, %d failed, %d not migratable, %d pending (of %d)",
+		c[migrate.Migrated], c[migrate.Skipped], c[migrate.Failed], c[migrate.NotMigratable], c[migrate.Pending], c.Total())
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// progress draws a one-line bar on a terminal and nothing elsewhere.
+type progress struct {
+	w     io.Writer
+	label string
+	on    bool
+	drawn bool
+}
+
+func newProgress(w io.Writer, label string) *progress {
+	f, ok := w.(*os.File)
+	return &progress{w: w, label: label, on: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (p *progress) set(done, total int) {
+	if !p.on || total == 0 {
+		return
+	}
+	const width = 30
+	n := done * width / total
+	fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d", p.label, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+	p.drawn = true
+}
+
+func (p *progress) finish() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+var errNoJobs = errors.New("no job store: pass --jobs or set LOCKWELL_MIGRATE_JOBS (sqlite:///PATH.db or postgres://HOST/DB, the deployment's SQL store)")

@@ -1,0 +1,238 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/require"
+
+	localsqs "github.com/lockwell/lockwell/localdev/sqs"
+	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/migrate/cli"
+	"github.com/lockwell/lockwell/migrate/legacy"
+	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
+	"github.com/lockwell/lockwell/migrate/sqljobs"
+	"github.com/lockwell/lockwell/migrate/sqsqueue"
+	"github.com/lockwell/lockwell/shared/backend/memstore"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/httpapi"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/store"
+)
+
+var alice = identity.Principal{Name: "alice", Role: identity.Member}
+
+// tokens is an in-memory identity.TokenStore for the test server.
+type tokens struct {
+	mu sync.Mutex
+	m  map[string]identity.Principal
+}
+
+func (t *tokens) SaveToken(_ context.Context, hash []byte, p identity.Principal) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m[string(hash)] = p
+	return nil
+}
+
+func (t *tokens) TokenPrincipal(_ context.Context, hash []byte) (identity.Principal, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.m[string(hash)]
+	if !ok {
+		return p, errcode.New(errcode.Unauthenticated, "unknown token")
+	}
+	return p, nil
+}
+
+type world struct {
+	store  *store.Store
+	env    map[string]string
+	source string
+	path   string
+}
+
+// newWorld starts the HTTP API on loopback over an in-memory store, with a
+// token for alice, and writes a local legacy source.
+func newWorld(t *testing.T, secrets []legacytest.Secret) *world {
+	st := store.New(memstore.New())
+	tok := &tokens{m: map[string]identity.Principal{}}
+	token, hash, err := identity.NewToken()
+	require.NoError(t, err)
+	require.NoError(t, tok.SaveToken(context.Background(), hash, alice))
+	srv := httptest.NewServer(httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tok}, httpapi.Options{}).Handler())
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "secrets.yaml")
+	legacytest.WriteLocal(t, path, secrets, map[string]map[string]string{"not_zenml": {"x": "eQ=="}})
+	return &world{store: st, path: path, source: (&url.URL{Scheme: "zenml-local", Path: path}).String(),
+		env: map[string]string{"LOCKWELL_URL": srv.URL, "LOCKWELL_TOKEN": token}}
+}
+
+func (w *world) run(args ...string) (stdout, stderr string, err error) {
+	cmd := cli.Command(cli.WithGetenv(func(k string) string { return w.env[k] }))
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs(args)
+	err = cmd.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+func (w *world) values(t *testing.T, name string) map[string]string {
+	s, err := w.store.Lookup(context.Background(), alice, name)
+	require.NoError(t, err)
+	return s.Values
+}
+
+// requireNoValues checks that no legacy value appears in output.
+func requireNoValues(t *testing.T, output string, secrets []legacytest.Secret) {
+	for _, s := range secrets {
+		for k, v := range s.Want() {
+			if len(v) >= 4 {
+				require.False(t, strings.Contains(output, v), "the value of %s.%s appears in the output", s.Name, k)
+			}
+		}
+	}
+}
+
+func TestPlanAndRun(t *testing.T) {
+	ctx := context.Background()
+	secrets := legacytest.All()
+	w := newWorld(t, secrets)
+	_, err := w.store.Create(ctx, alice, store.CreateRequest{Name: "openai", Values: map[string]string{"api_key": "someone else's"}})
+	require.NoError(t, err)
+	_, err = w.store.Create(ctx, alice, store.CreateRequest{Name: "aws_creds", Values: legacytest.Reference()[1].Want()})
+	require.NoError(t, err)
+
+	out, _, err := w.run("plan", "--source", w.source, "-o", "json")
+	require.NoError(t, err)
+	requireNoValues(t, out, secrets)
+	var plan []migrate.PlanItem
+	require.NoError(t, json.Unmarshal([]byte(out), &plan))
+	actions := map[string]string{}
+	for _, p := range plan {
+		actions[p.Name] = p.Action
+	}
+	require.Equal(t, migrate.ActionConflict, actions["openai"])
+	require.Equal(t, migrate.ActionNone, actions["aws_creds"])
+	require.Equal(t, migrate.ActionCreate, actions["db.main@prod+v2=x"])
+	require.Equal(t, migrate.ActionSkip, actions["not_zenml"])
+	table, _, err := w.run("plan", "--source", w.source)
+	require.NoError(t, err)
+	require.Contains(t, table, "LEGACY NAME")
+	requireNoValues(t, table, secrets)
+	before, err := w.store.List(ctx, alice, store.ListRequest{})
+	require.NoError(t, err)
+	require.Len(t, before.Items, 2, "plan writes nothing")
+
+	out, _, err = w.run("run", "--source", w.source)
+	require.Error(t, err, "a conflict with on-conflict fail exits non-zero")
+	require.Contains(t, err.Error(), "1 of ")
+	requireNoValues(t, out, secrets)
+	require.Contains(t, out, "migrated")
+	for _, s := range secrets {
+		if s.Name != "openai" {
+			legacytest.RequireSameValues(t, s.Want(), w.values(t, s.Name), s.Name)
+		}
+	}
+	legacytest.RequireSameValues(t, map[string]string{"api_key": "someone else's"}, w.values(t, "openai"), "openai (left untouched)")
+
+	_, _, err = w.run("run", "--source", w.source, "--on-conflict", "rename", "openai")
+	require.NoError(t, err)
+	renamed := migrate.RenamedName("openai", "zenml-local://"+(&url.URL{Path: w.path}).EscapedPath()+"#none/openai")
+	legacytest.RequireSameValues(t, legacytest.Reference()[2].Want(), w.values(t, renamed), renamed)
+
+	_, _, err = w.run("run", "--source", w.source, "--on-conflict", "overwrite", "--delete-source", "openai", "mlflow_basic")
+	require.NoError(t, err)
+	legacytest.RequireSameValues(t, legacytest.Reference()[2].Want(), w.values(t, "openai"), "openai (overwritten)")
+	src, err := legacy.Open(ctx, w.source)
+	require.NoError(t, err)
+	_, err = src.Read(ctx, "openai")
+	require.Equal(t, errcode.NotFound, errcode.Of(err), "deleted after verification")
+
+	_, _, err = w.run("run", "--source", w.source, "no-such-secret")
+	require.Equal(t, errcode.NotFound, errcode.Of(err))
+	_, _, err = w.run("run", "--source", w.source, "--on-conflict", "merge")
+	require.Equal(t, errcode.InvalidArgument, errcode.Of(err))
+	_, _, err = w.run("plan", "--component-flavor", "local", "--component-config", `{"secrets_file": "`+w.path+`"}`)
+	require.NoError(t, err)
+}
+
+func TestStartStatusRetry(t *testing.T) {
+	ctx := context.Background()
+	server := localsqs.StartT(t)
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL_SQS": server.Endpoint, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "secretlocal", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"} {
+		t.Setenv(k, v)
+	}
+	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(server.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secretlocal", "")})
+	queueURL, _, err := sqsqueue.CreateWithDLQ(ctx, client, "lockwell-migrate", 5, 30)
+	require.NoError(t, err)
+
+	secrets := legacytest.Reference()
+	w := newWorld(t, secrets)
+	_, err = w.store.Create(ctx, alice, store.CreateRequest{Name: "openai", Values: map[string]string{"api_key": "other"}})
+	require.NoError(t, err)
+	jobsURL := "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")
+	w.env["LOCKWELL_MIGRATE_JOBS"] = jobsURL
+	w.env["LOCKWELL_MIGRATE_QUEUE_URL"] = queueURL
+
+	out, _, err := w.run("start", "--source", w.source, "--owner", "alice")
+	require.NoError(t, err)
+	jobID := strings.TrimSpace(out)
+
+	jobs, err := sqljobs.Open(ctx, jobsURL)
+	require.NoError(t, err)
+	defer jobs.Close()
+	proc := &migrate.Processor{Jobs: jobs, Target: func(*migrate.Job) migrate.Target { return migrate.StoreTarget{Store: w.store, Principal: alice} }}
+	drain := func() int {
+		n := 0
+		for {
+			msgs, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+			require.NoError(t, err)
+			if len(msgs.Messages) == 0 {
+				return n
+			}
+			for _, m := range msgs.Messages {
+				require.NoError(t, proc.Handle(ctx, []byte(aws.ToString(m.Body)), 1))
+				_, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &queueURL, ReceiptHandle: m.ReceiptHandle})
+				require.NoError(t, err)
+				n++
+			}
+		}
+	}
+	require.Equal(t, 3, drain(), "one message per migratable entry")
+
+	out, _, err = w.run("status", jobID)
+	require.NoError(t, err)
+	require.Contains(t, out, "2 migrated, 1 skipped, 1 failed")
+	require.Contains(t, out, "openai")
+	requireNoValues(t, out, secrets)
+
+	s, err := w.store.Lookup(ctx, alice, "openai") // the conflict is resolved by hand
+	require.NoError(t, err)
+	require.NoError(t, w.store.Delete(ctx, alice, s.ID, 0))
+	out, _, err = w.run("retry", jobID)
+	require.NoError(t, err)
+	require.Contains(t, out, "1 entries re-enqueued")
+	require.Equal(t, 1, drain())
+	out, _, err = w.run("status", jobID, "-o", "json")
+	require.NoError(t, err)
+	var status struct {
+		Counts migrate.Counts `json:"counts"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &status))
+	require.Equal(t, migrate.Counts{migrate.Migrated: 3, migrate.Skipped: 1}, status.Counts)
+	legacytest.RequireSameValues(t, legacytest.Reference()[2].Want(), w.values(t, "openai"), "openai")
+}
