@@ -102,7 +102,7 @@ func openURL(ctx context.Context, u *url.URL, opts backend.Options) (*Store, err
 	switch u.Scheme {
 	case "sqlite":
 		s, err = openSQLite(ctx, u)
-	case "postgres", "postgresql":
+	case "postgres":
 		s, err = openPostgres(ctx, u)
 	default:
 		return nil, errcode.New(errcode.InvalidArgument, "sqlstore serves sqlite: and postgres: URLs, not %q", u.Scheme)
