@@ -32,6 +32,16 @@
 // Secrets stored without values (an index paired with an external value
 // store) keep NULL instead.
 //
+// The database enforces the uniqueness rules (partial unique indexes: public
+// names; private (owner, name)), so concurrent creates and renames need no
+// locking here, and updates are compare-and-set on the version column.
+// Listing is keyset pagination on an index per sort field with the id as
+// tie-break, compared as a row value ((name, id) > (?, ?)), so a deep page
+// costs what the first one does; names compare bytewise in both dialects
+// (PostgreSQL columns use the "C" collation) and name filters are literal
+// and case-sensitive (instr in SQLite, starts_with/strpos in PostgreSQL;
+// never LIKE). Driver errors are classified in one place (classify).
+//
 // Store also implements identity.TokenStore in the same database, so that a
 // server with a SQL store needs no second place for API tokens.
 package sqlstore
