@@ -146,21 +146,59 @@ func (s *Server) CreateKey(description, alias string) (string, error) {
 	return k.id, nil
 }
 
+// AddKey adds a key with given id and 32 bytes of material, and points a
+// non-empty alias at it. It lets a development stack keep its key across
+// restarts (material from a key file, for example
+// envelope.LoadOrCreateKeyFile), so that data persisted by dynalite --path
+// stays readable. The id must be a UUID.
+func (s *Server) AddKey(id, alias string, material []byte) error {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return fmt.Errorf("key id must be a UUID")
+	}
+	k, err := keyFrom(id, "", material)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.keys[id]; dup {
+		return awsjson.Errorf("AlreadyExistsException", "key %s already exists", id)
+	}
+	if alias != "" {
+		if err := validAlias(alias); err != nil {
+			return err
+		}
+		if _, dup := s.aliases[alias]; dup {
+			return awsjson.Errorf("AlreadyExistsException", "alias %s already exists", alias)
+		}
+		s.aliases[alias] = id
+	}
+	s.keys[id] = k
+	return nil
+}
+
 func newKey(description string) (*key, error) {
 	material := make([]byte, 32)
 	if _, err := rand.Read(material); err != nil {
 		return nil, err
+	}
+	defer clear(material)
+	return keyFrom(uuid.NewString(), description, material)
+}
+
+func keyFrom(id, description string, material []byte) (*key, error) {
+	if len(material) != 32 {
+		return nil, fmt.Errorf("key material must be 32 bytes")
 	}
 	block, err := aes.NewCipher(material)
 	if err != nil {
 		return nil, err
 	}
 	aead, err := cipher.NewGCM(block)
-	clear(material)
 	if err != nil {
 		return nil, err
 	}
-	return &key{id: uuid.NewString(), description: description, created: time.Now().UTC(), aead: aead}, nil
+	return &key{id: id, description: description, created: time.Now().UTC(), aead: aead}, nil
 }
 
 func keyARN(id string) string { return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", Region, Account, id) }

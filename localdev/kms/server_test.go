@@ -129,3 +129,22 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 	_, err := kms.Listen("0.0.0.0:0")
 	require.Error(t, err)
 }
+
+func TestAddKeyKeepsCiphertextsReadableAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	material := bytes.Repeat([]byte{7}, 32)
+	const id = "0b7e6a56-5f2c-4c57-9a43-4c7f0f0e1a11"
+	srv1, c1 := start(t)
+	require.NoError(t, srv1.AddKey(id, "alias/dev", material))
+	require.Error(t, srv1.AddKey(id, "", material), "ids are unique")
+	enc, err := c1.Encrypt(ctx, &awskms.EncryptInput{KeyId: aws.String("alias/dev"), Plaintext: []byte("k")})
+	require.NoError(t, err)
+
+	srv2, c2 := start(t)
+	require.NoError(t, srv2.AddKey(id, "alias/dev", material))
+	dec, err := c2.Decrypt(ctx, &awskms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	require.NoError(t, err)
+	assert.Equal(t, "k", string(dec.Plaintext))
+	require.Error(t, srv2.AddKey("not-a-uuid", "", material))
+	require.Error(t, srv2.AddKey("1b7e6a56-5f2c-4c57-9a43-4c7f0f0e1a11", "", material[:16]))
+}
