@@ -26,6 +26,7 @@ import (
 	"github.com/lockwell/lockwell/migrate"
 	_ "github.com/lockwell/lockwell/migrate/legacy/all"
 	"github.com/lockwell/lockwell/migrate/sqljobs"
+	"github.com/lockwell/lockwell/migrate/sqsevent"
 	"github.com/lockwell/lockwell/shared/config"
 	_ "github.com/lockwell/lockwell/shared/sqlstore"
 )
@@ -52,7 +53,7 @@ func main() {
 		},
 		MaxDeliveries: envInt("LOCKWELL_MIGRATE_MAX_RECEIVES", 5),
 	}
-	lambda.Start(handler{proc: proc, concurrency: envInt("LOCKWELL_MIGRATE_CONCURRENCY", 4), log: log}.Handle)
+	lambda.Start(sqsevent.Handler{Proc: proc, Concurrency: envInt("LOCKWELL_MIGRATE_CONCURRENCY", 4), Log: log}.Handle)
 }
 
 func envInt(name string, def int) int {

@@ -1,4 +1,4 @@
-package main
+package sqsevent_test
 
 import (
 	"context"
@@ -24,6 +24,7 @@ import (
 	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
 	_ "github.com/lockwell/lockwell/migrate/legacy/local"
 	"github.com/lockwell/lockwell/migrate/sqljobs"
+	"github.com/lockwell/lockwell/migrate/sqsevent"
 	"github.com/lockwell/lockwell/migrate/sqsqueue"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -107,10 +108,10 @@ func TestLambdaOverLocalSQS(t *testing.T) {
 
 	target := &flakyTarget{Target: migrate.StoreTarget{Store: st, Principal: alice}}
 	target.fail.Store(2)
-	h := handler{
-		proc:        &migrate.Processor{Jobs: jobs, Target: func(*migrate.Job) migrate.Target { return target }, MaxDeliveries: maxReceives},
-		concurrency: 4,
-		log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	h := sqsevent.Handler{
+		Proc:        &migrate.Processor{Jobs: jobs, Target: func(*migrate.Job) migrate.Target { return target }, MaxDeliveries: maxReceives},
+		Concurrency: 4,
+		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 
 	q := sqsqueue.Queue{Client: client, URL: queueURL}
@@ -184,8 +185,8 @@ func TestRecordedEventJSON(t *testing.T) {
 	defer jobs.Close()
 	require.NoError(t, jobs.CreateJob(ctx, migrate.Job{ID: "j1", Owner: "alice", Source: source}, []migrate.EntryStatus{{Name: "openai", Outcome: migrate.Pending}}))
 	st := store.New(memstore.New())
-	h := handler{proc: &migrate.Processor{Jobs: jobs, Target: func(*migrate.Job) migrate.Target { return migrate.StoreTarget{Store: st, Principal: alice} }},
-		concurrency: 2, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := sqsevent.Handler{Proc: &migrate.Processor{Jobs: jobs, Target: func(*migrate.Job) migrate.Target { return migrate.StoreTarget{Store: st, Principal: alice} }},
+		Concurrency: 2}
 	good, _ := json.Marshal(string(migrate.Message{Job: "j1", Source: source, Name: "openai"}.Encode()))
 	raw := `{"Records":[
  {"messageId":"059f36b4-87a3-44ab-83d2-661975830a7d","receiptHandle":"AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
