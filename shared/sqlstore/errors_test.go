@@ -71,6 +71,15 @@ func TestDriverErrorsAreClassified(t *testing.T) {
 		assert.Equal(t, errcode.Unavailable, errcode.Of(err), "%v", err)
 	})
 
+	t.Run("postgres search_path must name a schema", func(t *testing.T) {
+		u, sep := postgresURL(t), "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		_, err := sqlstore.Open(ctx, u+sep+"search_path=no_such_schema_here", backend.Options{Sealer: testSealer(t)})
+		assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), "%v", err)
+	})
+
 	t.Run("postgres URL parameters are checked", func(t *testing.T) {
 		for _, u := range []string{
 			"postgres://127.0.0.1:1/lockwell?sslmode=disable&password=x",

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"net/url"
 	"strconv"
 
@@ -49,6 +50,17 @@ func openPostgres(ctx context.Context, u *url.URL) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, classify(err, "connect to postgres")
+	}
+	// Without an existing schema on the search path, the migrations would
+	// fail with a puzzling "no schema has been selected".
+	var schema sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		db.Close()
+		return nil, classify(err, "read postgres search_path")
+	}
+	if !schema.Valid {
+		db.Close()
+		return nil, errcode.New(errcode.InvalidArgument, "postgres search_path %q names no existing schema; create it first", q.Get("search_path"))
 	}
 	return &Store{d: postgresDialect, writeDB: db, readDB: db}, nil
 }
