@@ -1,0 +1,23 @@
+//go:build lockwell_awssecretsmanager || !lockwell_only
+
+package backends
+
+import _ "github.com/lockwell/lockwell/shared/valuestore/awssecretsmanager" // awssecretsmanager://
+
+// The Secrets Manager calls of each operation when values live there
+// (package valuestore/awssecretsmanager under valuestore.Indexed). Every
+// write tries CreateSecret (tagged, so TagResource too) and falls back to
+// DescribeSecret, RestoreSecret (an entry scheduled for deletion) and
+// PutSecretValue; a create whose index write fails removes the entry again;
+// an update retires the older versions (ListSecretVersionIds,
+// UpdateSecretVersionStage); reading values is DescribeSecret (ownership
+// tags) and GetSecretValue. Listing never touches the value store.
+func init() {
+	write := []string{"secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret",
+		"secretsmanager:RestoreSecret", "secretsmanager:PutSecretValue"}
+	read := []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}
+	need("create", append(append(write, read...), "secretsmanager:DeleteSecret")...)
+	need("get", read...)
+	need("update", append(append(write, read...), "secretsmanager:ListSecretVersionIds", "secretsmanager:UpdateSecretVersionStage")...)
+	need("delete", append(read, "secretsmanager:DeleteSecret")...)
+}
