@@ -50,7 +50,7 @@ func Start(ctx context.Context, port int) (*Server, error) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "fauxqs")); err != nil {
 		return nil, fmt.Errorf("fauxqs not installed (run npm ci --prefix localdev): %w", err)
 	}
-	cmd := exec.Command(node, filepath.Join(dir, "sqs", "fauxqs.mjs"), fmt.Sprint(port))
+	cmd := exec.Command(node, "--disable-warning=ExperimentalWarning", filepath.Join(dir, "sqs", "fauxqs.mjs"), fmt.Sprint(port))
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()

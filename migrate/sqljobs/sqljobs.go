@@ -82,7 +82,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		if err := openurl.CheckParams(u, "busy_timeout_ms", "synchronous"); err != nil {
 			return nil, err
 		}
-		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+		// synchronous=NORMAL: a commit survives a crash of the process, and
+		// a power loss can lose only the last outcomes, which leaves those
+		// entries pending; `lockwell migrate retry` re-sends pending entries
+		// and migrating is idempotent, so nothing is lost or duplicated.
+		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
 		if err == nil {
 			db.SetMaxOpenConns(1) // one writer; WAL readers wait on busy_timeout otherwise
 		}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"gopkg.in/yaml.v3"
@@ -79,7 +80,18 @@ func localStoresPath() string {
 type Source struct {
 	path string
 	desc legacy.Descriptor
-	mu   sync.Mutex
+
+	mu sync.Mutex
+	// The parsed file, reused while the file's size and modification time
+	// stay the same, so that reading N entries parses the file once, not N
+	// times.
+	doc, root *yaml.Node
+	stamp     fileStamp
+}
+
+type fileStamp struct {
+	size int64
+	mod  time.Time
 }
 
 // Describe implements legacy.Source.
@@ -88,8 +100,26 @@ func (s *Source) Describe() legacy.Descriptor { return s.desc }
 // Close implements legacy.Source.
 func (s *Source) Close() error { return nil }
 
-// load parses the file into its document node and top-level mapping.
+// load returns the parsed file: its document node and top-level mapping.
+// The caller holds s.mu; the nodes are shared and must not be changed.
 func (s *Source) load() (*yaml.Node, *yaml.Node, error) {
+	if info, err := os.Stat(s.path); err == nil && s.doc != nil && (fileStamp{info.Size(), info.ModTime()}) == s.stamp {
+		return s.doc, s.root, nil
+	}
+	doc, root, err := s.parse()
+	if err != nil {
+		return nil, nil, err
+	}
+	if info, err := os.Stat(s.path); err == nil {
+		s.doc, s.root, s.stamp = doc, root, fileStamp{info.Size(), info.ModTime()}
+	}
+	return doc, root, nil
+}
+
+func (s *Source) forget() { s.doc, s.root = nil, nil }
+
+// parse reads and parses the file.
+func (s *Source) parse() (*yaml.Node, *yaml.Node, error) {
 	b, err := os.ReadFile(s.path)
 	if os.IsNotExist(err) {
 		return nil, nil, errcode.New(errcode.NotFound, "local secrets file %s does not exist", s.path)
@@ -164,7 +194,7 @@ func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
 func (s *Source) Delete(ctx context.Context, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	doc, root, err := s.load()
+	doc, root, err := s.parse() // a private copy: cached nodes are never changed, readers may hold them
 	if err != nil {
 		return err
 	}
@@ -172,6 +202,7 @@ func (s *Source) Delete(ctx context.Context, name string) error {
 	if i < 0 {
 		return errcode.New(errcode.NotFound, "no secret %q in local secrets file", name)
 	}
+	s.forget()
 	root.Content = append(root.Content[:i], root.Content[i+2:]...)
 	var buf bytes.Buffer
 	if len(root.Content) == 0 {

@@ -1,0 +1,308 @@
+// Command bench measures migration throughput end to end on this machine
+// (make bench): N legacy entries (default 10,000) in a legacy source, a
+// job created and one message per entry enqueued on a local SQS (fauxqs,
+// through the real SDK client), and consumers that receive batches of ten,
+// hand them to the Lambda's handler as the SQS event JSON Lambda delivers,
+// and delete what succeeded, as Lambda's event source mapping does. The
+// handler migrates each entry into the SQL store (SQLite, values sealed with
+// a local key) and records it in the SQL job store. At the end it checks
+// that every entry was migrated exactly once and prints entries per second.
+//
+//	go run ./migrate/bench [-n 10000] [-source local|aws] [-consumers 4] [-concurrency 4] [-same-db]
+//
+// -source aws plants the entries in the local AWS Secrets Manager server
+// (localdev/awssecretsmanager) and reads them through the SDK.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"gopkg.in/yaml.v3"
+
+	localsm "github.com/lockwell/lockwell/localdev/awssecretsmanager"
+	localsqs "github.com/lockwell/lockwell/localdev/sqs"
+	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/migrate/legacy"
+	_ "github.com/lockwell/lockwell/migrate/legacy/awssm"
+	_ "github.com/lockwell/lockwell/migrate/legacy/local"
+	"github.com/lockwell/lockwell/migrate/sqljobs"
+	"github.com/lockwell/lockwell/migrate/sqsevent"
+	"github.com/lockwell/lockwell/migrate/sqsqueue"
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/sqlstore"
+	"github.com/lockwell/lockwell/shared/store"
+)
+
+func main() {
+	n := flag.Int("n", 10000, "legacy entries")
+	source := flag.String("source", "local", "legacy source: local (YAML file) or aws (local Secrets Manager server)")
+	consumers := flag.Int("consumers", 4, "concurrent pollers (Lambda instances)")
+	concurrency := flag.Int("concurrency", 4, "messages of one batch migrated at once")
+	sameDB := flag.Bool("same-db", false, "keep jobs in the store's SQLite database (the deployment default) instead of a file of their own")
+	flag.Parse()
+	if err := run(*n, *source, *consumers, *concurrency, *sameDB); err != nil {
+		fmt.Fprintln(os.Stderr, "migrate bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, sourceKind string, consumers, concurrency int, sameDB bool) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "lockwell-migrate-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	sourceURL, err := plant(ctx, dir, sourceKind, n)
+	if err != nil {
+		return err
+	}
+
+	key := make([]byte, envelope.KeySize)
+	rand.Read(key)
+	wrapper, err := envelope.NewLocalKey(key)
+	if err != nil {
+		return err
+	}
+	storeURL := "sqlite://" + filepath.Join(dir, "lockwell.db") + "?synchronous=normal"
+	b, err := sqlstore.Open(ctx, storeURL, backend.Options{Sealer: envelope.NewSealer(wrapper)})
+	if err != nil {
+		return err
+	}
+	st := store.New(b)
+	defer st.Close()
+	jobsURL := "sqlite://" + filepath.Join(dir, "jobs.db")
+	if sameDB {
+		jobsURL = storeURL
+	}
+	jobs, err := sqljobs.Open(ctx, jobsURL)
+	if err != nil {
+		return err
+	}
+	defer jobs.Close()
+
+	sqsServer, err := localsqs.Start(ctx, 0)
+	if err != nil {
+		return err
+	}
+	defer sqsServer.Close()
+	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(sqsServer.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secretlocal", "")})
+	queueURL, _, err := sqsqueue.CreateWithDLQ(ctx, client, "lockwell-migrate", 5, 60)
+	if err != nil {
+		return err
+	}
+	arn := "arn:aws:sqs:us-east-1:000000000000:lockwell-migrate"
+
+	// start: list the source, create the job, enqueue one message per entry.
+	t0 := time.Now()
+	src, err := legacy.Open(ctx, sourceURL)
+	if err != nil {
+		return err
+	}
+	items, err := src.List(ctx)
+	if err != nil {
+		return err
+	}
+	job := migrate.Job{ID: secret.NewID(), Created: secret.Now(), Owner: "bench", Source: sourceURL}
+	var entries []migrate.EntryStatus
+	var msgs []migrate.Message
+	for _, it := range items {
+		entries = append(entries, migrate.EntryStatus{Name: it.Name, Outcome: migrate.Pending})
+		msgs = append(msgs, migrate.Message{Job: job.ID, Source: sourceURL, Name: it.Name})
+	}
+	if err := jobs.CreateJob(ctx, job, entries); err != nil {
+		return err
+	}
+	if err := (sqsqueue.Queue{Client: client, URL: queueURL}).Send(ctx, msgs); err != nil {
+		return err
+	}
+	started := time.Since(t0)
+
+	// consume: the event source mapping's loop around the Lambda handler.
+	owner := identity.Principal{Name: "bench", Role: identity.Member}
+	h := sqsevent.Handler{Concurrency: concurrency, Proc: &migrate.Processor{Jobs: jobs, MaxDeliveries: 5,
+		Target: func(*migrate.Job) migrate.Target { return migrate.StoreTarget{Store: st, Principal: owner} }}}
+	var processed, failures atomic.Int64
+	t1 := time.Now()
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	for range consumers {
+		wg.Go(func() {
+			idle := 0
+			for idle < 2 && processed.Load() < int64(len(msgs)) {
+				out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+					MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				if len(out.Messages) == 0 {
+					idle++
+					continue
+				}
+				idle = 0
+				ev, err := lambdaEvent(arn, out.Messages)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				resp, _ := h.Handle(ctx, ev)
+				failed := map[string]bool{}
+				for _, f := range resp.BatchItemFailures {
+					failed[f.ItemIdentifier] = true
+				}
+				failures.Add(int64(len(failed)))
+				var del []types.DeleteMessageBatchRequestEntry
+				for i, m := range out.Messages {
+					if !failed[aws.ToString(m.MessageId)] {
+						del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle})
+					}
+				}
+				if len(del) > 0 {
+					if _, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &queueURL, Entries: del}); err != nil {
+						errOnce.Do(func() { firstErr = err })
+						return
+					}
+				}
+				processed.Add(int64(len(del)))
+			}
+		})
+	}
+	wg.Wait()
+	consumed := time.Since(t1)
+	if firstErr != nil {
+		return firstErr
+	}
+
+	counts, err := jobs.Counts(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	stored := 0
+	for token := ""; ; {
+		page, err := st.List(ctx, owner, store.ListRequest{PageSize: store.MaxPageSize, PageToken: token})
+		if err != nil {
+			return err
+		}
+		stored += len(page.Items)
+		if token = page.NextPageToken; token == "" {
+			break
+		}
+	}
+	if counts[migrate.Migrated] != n || stored != n {
+		return fmt.Errorf("expected %d migrated exactly once; job counts %v, %d secrets stored", n, counts, stored)
+	}
+	total := started + consumed
+	fmt.Printf("migration: %d legacy entries (%s source) -> SQLite store, jobs in %s, %d consumers x %d concurrent, %d CPUs\n",
+		n, sourceKind, map[bool]string{true: "the same database", false: "their own database"}[sameDB], consumers, concurrency, numCPU())
+	fmt.Printf("  start (list + create job + enqueue): %v (%.0f entries/s)\n", started.Round(time.Millisecond), float64(n)/started.Seconds())
+	fmt.Printf("  migrate (receive + handler + delete): %v (%.0f entries/s), %d redeliveries\n", consumed.Round(time.Millisecond), float64(n)/consumed.Seconds(), failures.Load())
+	fmt.Printf("  end to end: %v, %.0f entries/s; every entry migrated exactly once\n", total.Round(time.Millisecond), float64(n)/total.Seconds())
+	return nil
+}
+
+// plant writes n legacy entries and returns the source URL.
+func plant(ctx context.Context, dir, kind string, n int) (string, error) {
+	values := func(i int) map[string]string {
+		return map[string]string{"username": fmt.Sprintf("user-%d", i), "password": fmt.Sprintf("pässword-%d-%x", i, i*7919), "zenml_schema_name": "basic_auth"}
+	}
+	switch kind {
+	case "local":
+		doc := map[string]map[string]string{}
+		for i := range n {
+			v := values(i)
+			for k, s := range v {
+				if k != legacy.SchemaKey {
+					v[k] = b64(s)
+				}
+			}
+			doc[fmt.Sprintf("secret-%05d", i)] = v
+		}
+		b, err := yaml.Marshal(doc)
+		if err != nil {
+			return "", err
+		}
+		path := filepath.Join(dir, "secrets.yaml")
+		return "zenml-local://" + path, os.WriteFile(path, b, 0o600)
+	case "aws":
+		srv := localsm.New()
+		endpoint, _, err := srv.Listen("127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		for k, v := range map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint, "AWS_ACCESS_KEY_ID": "AKIDLOCAL",
+			"AWS_SECRET_ACCESS_KEY": "local", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"} {
+			os.Setenv(k, v)
+		}
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"))
+		if err != nil {
+			return "", err
+		}
+		c := secretsmanager.NewFromConfig(cfg)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for w := range 8 {
+			wg.Go(func() {
+				for i := w; i < n; i += 8 {
+					body, _ := json.Marshal(values(i))
+					if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("secret-%05d", i)), SecretString: aws.String(string(body))}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return "", err
+		}
+		return "zenml-aws://?region=us-east-1&scope=none", nil
+	}
+	return "", fmt.Errorf("-source must be local or aws")
+}
+
+// lambdaEvent builds the event Lambda's SQS event source mapping delivers.
+func lambdaEvent(arn string, msgs []types.Message) (events.SQSEvent, error) {
+	var ev events.SQSEvent
+	for _, m := range msgs {
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+			Attributes: m.Attributes, Md5OfBody: aws.ToString(m.MD5OfBody), EventSource: "aws:sqs", EventSourceARN: arn, AWSRegion: "us-east-1",
+		})
+	}
+	raw, err := json.Marshal(ev) // through JSON, as the runtime decodes it
+	if err != nil {
+		return ev, err
+	}
+	var out events.SQSEvent
+	return out, json.Unmarshal(raw, &out)
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func numCPU() int { return runtime.NumCPU() }
