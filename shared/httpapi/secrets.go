@@ -50,11 +50,6 @@ func metadataOf(s *secret.Secret) metadataJSON {
 	}
 }
 
-func principal(r *http.Request) identity.Principal {
-	p, _ := identity.FromContext(r.Context())
-	return p
-}
-
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
 // create serves POST /api/v1/secrets.
@@ -94,7 +89,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, rec *record) error 
 	if req.IdempotencyKey, err = idempotencyKey(r); err != nil {
 		return err
 	}
-	sec, err := a.st.Create(r.Context(), principal(r), req)
+	sec, err := a.st.Create(r.Context(), rec.principal, req)
 	if err != nil {
 		return err
 	}
@@ -106,8 +101,8 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, rec *record) error 
 }
 
 // get serves GET /api/v1/secrets/{id}.
-func (a *API) get(w http.ResponseWriter, r *http.Request, _ *record) error {
-	sec, err := a.st.Get(r.Context(), principal(r), r.PathValue("id"))
+func (a *API) get(w http.ResponseWriter, r *http.Request, rec *record) error {
+	sec, err := a.st.Get(r.Context(), rec.principal, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -124,12 +119,12 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, _ *record) error {
 var listParams = []string{"name", "name_prefix", "name_contains", "private", "owner", "sort", "page_size", "page_token"}
 
 // list serves GET /api/v1/secrets.
-func (a *API) list(w http.ResponseWriter, r *http.Request, _ *record) error {
+func (a *API) list(w http.ResponseWriter, r *http.Request, rec *record) error {
 	req, err := parseList(r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
-	page, err := a.st.List(r.Context(), principal(r), req)
+	page, err := a.st.List(r.Context(), rec.principal, req)
 	if err != nil {
 		return err
 	}
@@ -225,7 +220,7 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, rec *record) error 
 	if req.IdempotencyKey, err = idempotencyKey(r); err != nil {
 		return err
 	}
-	sec, err := a.st.Update(r.Context(), principal(r), r.PathValue("id"), req)
+	sec, err := a.st.Update(r.Context(), rec.principal, r.PathValue("id"), req)
 	if err != nil {
 		return err
 	}
@@ -236,12 +231,12 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, rec *record) error 
 }
 
 // delete serves DELETE /api/v1/secrets/{id}.
-func (a *API) delete(w http.ResponseWriter, r *http.Request, _ *record) error {
+func (a *API) delete(w http.ResponseWriter, r *http.Request, rec *record) error {
 	version, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	if err := a.st.Delete(r.Context(), principal(r), r.PathValue("id"), version); err != nil {
+	if err := a.st.Delete(r.Context(), rec.principal, r.PathValue("id"), version); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -297,8 +292,8 @@ func idempotencyKey(r *http.Request) (string, error) {
 
 // createToken serves POST /api/v1/tokens: admins mint a token for a user.
 // The token is in the response only; the store keeps its hash.
-func (a *API) createToken(w http.ResponseWriter, r *http.Request, _ *record) error {
-	if !principal(r).IsAdmin() {
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, rec *record) error {
+	if !rec.principal.IsAdmin() {
 		return errcode.New(errcode.PermissionDenied, "only admins can create tokens")
 	}
 	if a.tokens == nil {

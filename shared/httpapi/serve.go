@@ -18,7 +18,7 @@ import (
 
 // record collects what the request log line says about one request.
 type record struct {
-	principal string
+	principal identity.Principal // set once authenticated
 	secretID  string
 	err       error
 }
@@ -45,6 +45,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// securityHeaders go on every response. Every response may carry a value or
+// a token, so none may be cached. The slices are shared and never modified.
+var securityHeaders = http.Header{
+	"Cache-Control":           {"no-store"},
+	"X-Content-Type-Options":  {"nosniff"},
+	"X-Frame-Options":         {"DENY"},
+	"Content-Security-Policy": {"default-src 'none'; frame-ancestors 'none'"},
+	"Referrer-Policy":         {"no-referrer"},
+}
+
 // serve wraps a route's handler: security headers, authentication, error
 // answers, panic recovery and the request log line.
 func (a *API) serve(rt route) http.Handler {
@@ -53,11 +63,9 @@ func (a *API) serve(rt route) http.Handler {
 		w := &statusWriter{ResponseWriter: rw}
 		rec := &record{}
 		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Referrer-Policy", "no-referrer")
+		for k, v := range securityHeaders {
+			h[k] = v
+		}
 		defer a.logRequest(r.Context(), rt.op, w, rec, start)
 		defer func() {
 			v := recover()
@@ -91,8 +99,7 @@ func (a *API) authenticateAndHandle(rt route, w http.ResponseWriter, r *http.Req
 		if err != nil {
 			return err
 		}
-		rec.principal = p.Name
-		r = r.WithContext(identity.WithPrincipal(r.Context(), p))
+		rec.principal = p
 	}
 	return rt.handler(a, w, r, rec)
 }
@@ -109,7 +116,7 @@ func (a *API) logRequest(ctx context.Context, op string, w *statusWriter, rec *r
 		slog.String("op", op),
 		slog.Int("status", status),
 		slog.Duration("latency", time.Since(start)),
-		slog.String("principal", rec.principal),
+		slog.String("principal", rec.principal.Name),
 	}
 	if rec.secretID != "" {
 		attrs = append(attrs, slog.String("secret_id", rec.secretID))

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBenchRuns runs the whole benchmark at a tiny scale, so that make bench
+// keeps working: every measurement succeeds and the report has its rows and
+// targets.
+func TestBenchRuns(t *testing.T) {
+	cfg := config{Duration: 150 * time.Millisecond, Warmup: 20 * time.Millisecond, Workers: 2, Small: 20, Large: 80, DataDir: t.TempDir()}
+	var out bytes.Buffer
+	res, err := run(context.Background(), cfg, &out)
+	require.NoError(t, err)
+	for _, m := range []measurement{res.baseline, res.get, res.create, res.update, res.listSmall, res.listLarge} {
+		assert.Positive(t, m.ops, m.name)
+		assert.Zero(t, m.errors, m.name)
+		assert.Contains(t, out.String(), m.name)
+	}
+	assert.Equal(t, 80, res.large)
+	assert.Contains(t, out.String(), "target: get throughput")
+	assert.Contains(t, out.String(), "target: list p50")
+}

@@ -1,0 +1,64 @@
+package httpapi_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/httpapi"
+	"github.com/lockwell/lockwell/shared/identity"
+)
+
+// countingTokens counts the lookups that reach the underlying store.
+type countingTokens struct {
+	memTokens
+	lookups atomic.Int64
+}
+
+func (c *countingTokens) TokenPrincipal(ctx context.Context, hash []byte) (identity.Principal, error) {
+	c.lookups.Add(1)
+	return c.memTokens.TokenPrincipal(ctx, hash)
+}
+
+func TestTokenCache(t *testing.T) {
+	ctx := context.Background()
+	under := &countingTokens{memTokens: memTokens{m: map[string]identity.Principal{}}}
+	cache := httpapi.NewTokenCache(under, 50*time.Millisecond, 2)
+	alice := identity.Principal{Name: "alice", Role: identity.Member}
+	_, hash, err := identity.NewToken()
+	require.NoError(t, err)
+
+	// Unknown tokens are not cached: minting one makes it work at once.
+	_, err = cache.TokenPrincipal(ctx, hash)
+	assert.True(t, errcode.Is(err, errcode.Unauthenticated))
+	require.NoError(t, cache.SaveToken(ctx, hash, alice))
+	for range 5 {
+		p, err := cache.TokenPrincipal(ctx, hash)
+		require.NoError(t, err)
+		assert.Equal(t, alice, p)
+	}
+	assert.Equal(t, int64(2), under.lookups.Load(), "one miss, then one lookup, then cached")
+
+	// Entries expire.
+	time.Sleep(60 * time.Millisecond)
+	_, err = cache.TokenPrincipal(ctx, hash)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), under.lookups.Load())
+
+	// A full cache starts over rather than growing.
+	for range 3 {
+		_, h, _ := identity.NewToken()
+		require.NoError(t, cache.SaveToken(ctx, h, alice))
+		_, err := cache.TokenPrincipal(ctx, h)
+		require.NoError(t, err)
+	}
+	before := under.lookups.Load()
+	_, err = cache.TokenPrincipal(ctx, hash)
+	require.NoError(t, err)
+	assert.Equal(t, before+1, under.lookups.Load(), "the first entry was dropped when the cache filled")
+}
