@@ -20,10 +20,13 @@
 //
 // Each secret's values are one secret named "<prefix>/<secret id>", tagged
 // lockwell_deployment=<deployment id> and lockwell_secret_id=<secret id>,
-// whose SecretString is the JSON of the values. Each Put is a new version;
-// its ClientRequestToken, which AWS uses as the VersionId, is derived from
-// the secret id and a hash of the payload, so a retried Put (after a lost
-// response) is idempotent, and the ref is that VersionId.
+// whose SecretString is the JSON of the values. Put describes the entry,
+// then creates it (CreateSecret) or adds a version (PutSecretValue). The
+// ClientRequestToken, which AWS uses as the VersionId, is derived from the
+// secret id, the operation and a hash of the payload, so a retried Put
+// (after a lost response) repeats the token and AWS answers with the same
+// version instead of making another. The ref of a Put is that VersionId.
+// Versions are retired with staging labels (see Store.Retire).
 //
 // Minimal IAM policy: secretsmanager:CreateSecret, GetSecretValue,
 // DescribeSecret, PutSecretValue, UpdateSecretVersionStage,
@@ -40,10 +43,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,6 +77,10 @@ const (
 	TagDeployment = "lockwell_deployment"
 	TagSecretID   = "lockwell_secret_id"
 )
+
+// StageIndexed is the staging label Retire attaches to the version the
+// index points at, so that AWS never removes it as deprecated.
+const StageIndexed = "LOCKWELL_INDEXED"
 
 const storeName = "AWS Secrets Manager"
 
@@ -199,9 +209,12 @@ func notFound(id string) error {
 // versionToken derives the ClientRequestToken (and so the VersionId) of a
 // Put from the secret id and the payload: the same values put again for the
 // same secret give the same token, which AWS treats as a repeat.
-func versionToken(id string, payload []byte) string {
+// The create and update tokens differ, so that an update with the values an
+// entry was created with makes a new version rather than repeating the
+// first one.
+func versionToken(id, op string, payload []byte) string {
 	payloadSum := sha256.Sum256(payload)
-	sum := sha256.Sum256([]byte("lockwell-version\x00" + id + "\x00" + hex.EncodeToString(payloadSum[:])))
+	sum := sha256.Sum256([]byte("lockwell-version\x00" + op + "\x00" + id + "\x00" + hex.EncodeToString(payloadSum[:])))
 	u, _ := uuid.FromBytes(sum[:16])
 	// Stamp it as a name-based (version 5, RFC 4122) UUID.
 	u[6] = u[6]&0x0f | 0x50
@@ -268,39 +281,47 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 	if len(payload) > Limit {
 		return "", errcode.New(errcode.TooLarge, "secret values are %d bytes as JSON; %s accepts at most %d bytes", len(payload), storeName, Limit)
 	}
-	token := versionToken(id, payload)
 	str := string(payload)
 
-	var created *secretsmanager.CreateSecretOutput
-	err = s.do(ctx, func(ctx context.Context) error {
-		var err error
-		created, err = s.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-			Name:               aws.String(s.name(id)),
-			SecretString:       aws.String(str),
-			ClientRequestToken: aws.String(token),
-			Description:        aws.String("Lockwell secret values"),
-			Tags: []types.Tag{
-				{Key: aws.String(TagDeployment), Value: aws.String(s.cfg.Deployment)},
-				{Key: aws.String(TagSecretID), Value: aws.String(id)},
-			},
+	// Describe first: an update must not start with a CreateSecret, whose
+	// token could repeat (and return) the entry's first version.
+	describeRaw := func() (*secretsmanager.DescribeSecretOutput, error) {
+		var desc *secretsmanager.DescribeSecretOutput
+		err := s.do(ctx, func(ctx context.Context) error {
+			var err error
+			desc, err = s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.name(id))})
+			return classify(err, "describe")
 		})
-		return classify(err, "create")
-	})
-	switch {
-	case err == nil:
-		return aws.ToString(created.VersionId), nil
-	case errcode.Is(err, errcode.AlreadyExists), errcode.Is(err, errcode.NotFound): // NotFound: exists but scheduled for deletion
-	default:
-		return "", err
+		return desc, err
 	}
-
-	// The entry exists: update it if it is ours.
-	var desc *secretsmanager.DescribeSecretOutput
-	err = s.do(ctx, func(ctx context.Context) error {
-		var err error
-		desc, err = s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(s.name(id))})
-		return classify(err, "describe")
-	})
+	desc, err := describeRaw()
+	if errcode.Is(err, errcode.NotFound) {
+		var created *secretsmanager.CreateSecretOutput
+		err = s.do(ctx, func(ctx context.Context) error {
+			var err error
+			created, err = s.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+				Name:         aws.String(s.name(id)),
+				SecretString: aws.String(str),
+				// A retried CreateSecret (lost response) repeats this token
+				// and AWS answers with the version it made the first time.
+				ClientRequestToken: aws.String(versionToken(id, "create", payload)),
+				Description:        aws.String("Lockwell secret values"),
+				Tags: []types.Tag{
+					{Key: aws.String(TagDeployment), Value: aws.String(s.cfg.Deployment)},
+					{Key: aws.String(TagSecretID), Value: aws.String(id)},
+				},
+			})
+			return classify(err, "create")
+		})
+		switch {
+		case err == nil:
+			return aws.ToString(created.VersionId), nil
+		case errcode.Is(err, errcode.AlreadyExists), errcode.Is(err, errcode.NotFound):
+			// Created concurrently (NotFound: and already scheduled for
+			// deletion): update it if it is ours.
+			desc, err = describeRaw()
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -323,14 +344,39 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 		put, err = s.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 			SecretId:           desc.ARN,
 			SecretString:       aws.String(str),
-			ClientRequestToken: aws.String(token),
+			ClientRequestToken: aws.String(versionToken(id, "update", payload)),
 		})
 		return classify(err, "update")
 	})
 	if err != nil {
 		return "", err
 	}
+	if len(put.VersionStages) == 0 {
+		// The token repeated an earlier, deprecated version (the same
+		// values as then): label it again so AWS keeps it.
+		if err := s.relabel(ctx, id, desc.ARN, aws.ToString(put.VersionId)); err != nil {
+			return "", err
+		}
+	}
 	return aws.ToString(put.VersionId), nil
+}
+
+// relabel moves AWSCURRENT to the version.
+func (s *Store) relabel(ctx context.Context, id string, arn *string, version string) error {
+	desc, err := s.describe(ctx, id)
+	if err != nil {
+		return err
+	}
+	from := ""
+	for v, stages := range desc.VersionIdsToStages {
+		if hasStage(stages, "AWSCURRENT") {
+			from = v
+		}
+	}
+	if from == version {
+		return nil
+	}
+	return s.moveStage(ctx, arn, "AWSCURRENT", version, from)
 }
 
 // Get implements valuestore.Store: it verifies the entry's tags, then reads
@@ -411,11 +457,13 @@ func hasStage(stages []string, stage string) bool {
 // single version: a version without staging labels is "deprecated", stays
 // readable by its VersionId, and AWS removes deprecated versions itself once
 // a secret has more than 100 versions (and they are over 24 hours old).
-// Retire therefore makes every version older than keep deprecated: it moves
-// AWSCURRENT to keep if an older version holds it and removes AWSPREVIOUS
-// from older versions. Versions newer than keep, and labels other tools
-// attached, are left alone. Errors: not_found, permission_denied,
-// unavailable.
+// Retire therefore pins keep with the staging label StageIndexed (so AWS
+// never removes the version the index points at, even after later writers
+// that lost their index update moved AWSCURRENT and AWSPREVIOUS on), and
+// makes every version older than keep deprecated: it moves AWSCURRENT to
+// keep if an older version holds it and removes AWSPREVIOUS from older
+// versions. Versions newer than keep, and labels other tools attached, are
+// left alone. Errors: not_found, permission_denied, unavailable.
 func (s *Store) Retire(ctx context.Context, id, keep string) error {
 	if checkID(id) != nil {
 		return notFound(id)
@@ -438,6 +486,17 @@ func (s *Store) Retire(ctx context.Context, id, keep string) error {
 		return errcode.New(errcode.NotFound, "no version %q of the values of secret %s", keep, id)
 	}
 	older := func(v versionInfo) bool { return v.id != keep && v.created.Before(kept.created) }
+	if !hasStage(kept.stages, StageIndexed) {
+		from := ""
+		for _, v := range vs {
+			if hasStage(v.stages, StageIndexed) {
+				from = v.id
+			}
+		}
+		if err := s.moveStage(ctx, desc.ARN, StageIndexed, keep, from); err != nil {
+			return err
+		}
+	}
 	for _, v := range vs {
 		if hasStage(v.stages, "AWSCURRENT") && older(v) {
 			if err := s.moveStage(ctx, desc.ARN, "AWSCURRENT", keep, v.id); err != nil {
@@ -461,7 +520,10 @@ func (s *Store) Retire(ctx context.Context, id, keep string) error {
 }
 
 func (s *Store) moveStage(ctx context.Context, arn *string, stage, to, from string) error {
-	in := &secretsmanager.UpdateSecretVersionStageInput{SecretId: arn, VersionStage: aws.String(stage), RemoveFromVersionId: aws.String(from)}
+	in := &secretsmanager.UpdateSecretVersionStageInput{SecretId: arn, VersionStage: aws.String(stage)}
+	if from != "" {
+		in.RemoveFromVersionId = aws.String(from)
+	}
 	if to != "" {
 		in.MoveToVersionId = aws.String(to)
 	}
@@ -495,7 +557,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return classify(err, "delete")
 	})
 	if errcode.Is(err, errcode.NotFound) {
-		return notFound(id)
+		// Gone since describe, for example by an earlier attempt whose
+		// answer was lost: deleted either way.
+		return nil
 	}
 	return err
 }
@@ -534,6 +598,14 @@ func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) err
 			return nil
 		}
 	}
+}
+
+// brokenConnection reports whether err comes from the network rather than
+// from a response that was received whole.
+func brokenConnection(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // errorCodeMap classifies AWS Secrets Manager's exception types.
@@ -599,8 +671,10 @@ func classify(err error, what string) error {
 	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
-		if cause.status >= 500 || cause.status == 0 {
-			// A 5xx without a known body, or no response at all (network).
+		if cause.status >= 500 || cause.status == 0 || brokenConnection(err) {
+			// A 5xx without a known body, no response at all, or a
+			// connection that broke while the response was read (the SDK
+			// reports that as a deserialization error of an HTTP 200).
 			cause.code = "no usable response"
 			return errcode.Wrap(errcode.Unavailable, cause, "%s is unreachable (%s)", storeName, what)
 		}

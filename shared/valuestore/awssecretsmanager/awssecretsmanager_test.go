@@ -188,7 +188,33 @@ func TestEntryNameTagsAndIdempotentToken(t *testing.T) {
 	require.NoError(t, s.Retire(ctx, id, r1))
 	desc, err = client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("team-a/" + id)})
 	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{r1: {"AWSCURRENT"}}, desc.VersionIdsToStages, "only the kept version has labels")
+	assert.Equal(t, map[string][]string{r1: {"AWSCURRENT", asm.StageIndexed}}, desc.VersionIdsToStages, "only the kept version has labels")
+
+	// Putting the creation values again is an update like any other: a new
+	// version, not a repeat of the first one.
+	again, err := s.Put(ctx, id, values)
+	require.NoError(t, err)
+	assert.NotEqual(t, ref, again)
+
+	// Repeating an update whose version has since been deprecated repeats
+	// its token: AWS answers with that version, and the store labels it
+	// again so AWS keeps it.
+	time.Sleep(2 * time.Millisecond)
+	latest, err := s.Put(ctx, id, map[string]string{"password": "latest"})
+	require.NoError(t, err)
+	require.NoError(t, s.Retire(ctx, id, latest))
+	desc, err = client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("team-a/" + id)})
+	require.NoError(t, err)
+	assert.Empty(t, desc.VersionIdsToStages[r1], "deprecated")
+	r3, err := s.Put(ctx, id, update)
+	require.NoError(t, err)
+	assert.Equal(t, r1, r3)
+	desc, err = client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("team-a/" + id)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"AWSCURRENT"}, desc.VersionIdsToStages[r1])
+	got, err := s.Get(ctx, id, r3)
+	require.NoError(t, err)
+	valuestoretest.RequireSameValues(t, update, got, "values put again")
 }
 
 func TestRetireMovesAWSCURRENTBackOnlyFromOlderVersions(t *testing.T) {
@@ -207,7 +233,7 @@ func TestRetireMovesAWSCURRENTBackOnlyFromOlderVersions(t *testing.T) {
 	desc, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("lockwell/" + id)})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"AWSCURRENT"}, desc.VersionIdsToStages[r2])
-	assert.Equal(t, []string{"AWSPREVIOUS"}, desc.VersionIdsToStages[r1])
+	assert.Equal(t, []string{"AWSPREVIOUS", asm.StageIndexed}, desc.VersionIdsToStages[r1])
 }
 
 func TestDeleteWithRecoveryWindowThenPutRestores(t *testing.T) {
