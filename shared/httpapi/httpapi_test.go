@@ -733,6 +733,8 @@ func TestTokens(t *testing.T) {
 	require.True(t, strings.HasPrefix(token, identity.TokenPrefix))
 	assert.Len(t, out, 1)
 	assert.NotContains(t, h.logs.String(), token, "the token is never logged")
+	assert.Contains(t, h.logs.String(), `"op":"create_token","status":201`)
+	assert.Contains(t, h.logs.String(), `"token_for":"carol"`)
 
 	// The new token works, as a member.
 	h.tokens["carol"] = token

@@ -331,6 +331,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, rec *record) e
 	if err != nil {
 		return err
 	}
+	rec.tokenFor = p.Name
 	if err := a.tokens.SaveToken(r.Context(), hash, p); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 type record struct {
 	principal identity.Principal // set once authenticated
 	secretID  string
+	tokenFor  string // the user a minted token is for
 	err       error
 }
 
@@ -120,6 +121,9 @@ func (a *API) logRequest(ctx context.Context, op string, w *statusWriter, rec *r
 	}
 	if rec.secretID != "" {
 		attrs = append(attrs, slog.String("secret_id", rec.secretID))
+	}
+	if rec.tokenFor != "" {
+		attrs = append(attrs, slog.String("token_for", rec.tokenFor))
 	}
 	level := slog.LevelInfo
 	if rec.err != nil {
