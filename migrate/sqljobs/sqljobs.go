@@ -95,7 +95,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		if !driverLinked("pgx") {
 			return nil, errcode.New(errcode.InvalidArgument, "this build has no PostgreSQL driver; link github.com/jackc/pgx/v5/stdlib")
 		}
-		db, err = sql.Open("pgx", rawURL)
+		q := u.Query()
+		q.Del("max_conns") // the SQL backend's own pool setting, not a server parameter
+		u.RawQuery = q.Encode()
+		db, err = sql.Open("pgx", u.String())
 	default:
 		return nil, errcode.New(errcode.InvalidArgument, "job store URL scheme must be sqlite or postgres, got %q", u.Scheme)
 	}
