@@ -6,9 +6,11 @@ import _ "github.com/lockwell/lockwell/shared/valuestore/awssecretsmanager" // a
 
 // The Secrets Manager calls of each operation when values live there
 // (package valuestore/awssecretsmanager under valuestore.Indexed). Every
-// write tries CreateSecret (tagged, so TagResource too) and falls back to
-// DescribeSecret, RestoreSecret (an entry scheduled for deletion) and
-// PutSecretValue; a create whose index write fails removes the entry again;
+// write describes the entry first (DescribeSecret), then creates it
+// (CreateSecret, tagged, so TagResource too) when missing, restores it
+// (RestoreSecret) when scheduled for deletion, or adds a version
+// (PutSecretValue); a create whose index write fails (an idempotent replay
+// does) removes its entry again (DeleteSecret);
 // an update retires the older versions (ListSecretVersionIds,
 // UpdateSecretVersionStage); reading values is DescribeSecret (ownership
 // tags) and GetSecretValue. Listing never touches the value store.
