@@ -84,6 +84,28 @@
 // the secret item's write succeeded. If a retried write finds its own earlier
 // attempt already applied (same version, time and change key), it succeeds.
 //
+// # IAM actions
+//
+// What each method may call, for least-privilege policies (resources: the
+// table, and for Query its indexes, TABLE_ARN/index/*):
+//
+//	Get          dynamodb:GetItem                                  (+ kms:Decrypt through the Sealer)
+//	List         dynamodb:Query
+//	Create       dynamodb:PutItem, GetItem, DeleteItem             (+ kms:GenerateDataKey)
+//	Update       dynamodb:UpdateItem, GetItem, PutItem, DeleteItem (+ kms:GenerateDataKey)
+//	Delete       dynamodb:DeleteItem, GetItem
+//	SaveToken    dynamodb:PutItem
+//	TokenPrincipal dynamodb:GetItem
+//	create_table dynamodb:CreateTable, DescribeTable               (development only)
+//
+// GetItem serves the rare paths: telling a live name from a crashed
+// writer's leftover claim, and finding out why a condition failed where the
+// service does not return the item (dynalite). DeleteItem in Create repairs
+// such a leftover or releases the claim of a refused write. The portable
+// store adds its own reads: its Update and Delete first Get the secret
+// (GetItem, kms:Decrypt), and an idempotent Create replay lists by name and
+// gets (Query, GetItem, kms:Decrypt).
+//
 // # Retries and errors
 //
 // Every call is retried by the one retry policy (package retry: jittered

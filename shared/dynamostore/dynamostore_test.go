@@ -131,8 +131,19 @@ func rawClient(t *testing.T) *dynamodb.Client {
 func TestConformance(t *testing.T) {
 	setup(t)
 	opener := func(t *testing.T) backend.Backend { return open(t, newTable()) }
-	backendtest.Run(t, opener)
-	backendtest.RunIndex(t, opener)
+	t.Run("dynalite", func(t *testing.T) {
+		backendtest.Run(t, opener)
+		backendtest.RunIndex(t, opener)
+	})
+	// DynamoDB returns the item with a failed condition when asked
+	// (ReturnValuesOnConditionCheckFailure); dynalite does not, so the proxy
+	// adds it, and the backend's other path runs the suite too.
+	t.Run("old items on condition failures, as DynamoDB", func(t *testing.T) {
+		stack.proxy.ReturnOldItemOnConditionFailure(true)
+		defer stack.proxy.ReturnOldItemOnConditionFailure(false)
+		backendtest.Run(t, opener)
+		backendtest.RunIndex(t, opener)
+	})
 }
 
 // calls returns the DynamoDB calls since the last reset and resets.
@@ -180,7 +191,17 @@ func TestCallsPerOperation(t *testing.T) {
 	// dynalite does not return the item on a failed condition, so the
 	// rename costs one GetItem more here than on AWS.
 	assert.Equal(t, map[string]int{"UpdateItem": 2, "GetItem": 1, "PutItem": 1, "DeleteItem": 1}, calls(),
-		"rename: failed fast path, new claim, write, old claim released")
+		"rename on dynalite: failed fast path, its diagnosis, new claim, write, old claim released")
+	stack.proxy.ReturnOldItemOnConditionFailure(true)
+	renamed = backendtest.Next(renamed, func(n *secret.Secret) { n.Name = "counted" })
+	require.NoError(t, b.Update(ctx, renamed, 3))
+	assert.Equal(t, map[string]int{"UpdateItem": 2, "PutItem": 1, "DeleteItem": 1}, calls(),
+		"rename as on DynamoDB: failed fast path, new claim, write, old claim released")
+	err = b.Create(ctx, backendtest.New("counted", "bob", false, nil))
+	assert.Equal(t, errcode.AlreadyExists, errcode.Of(err))
+	assert.Equal(t, map[string]int{"PutItem": 1}, calls(),
+		"a clash with a recently claimed name: the refused claim, nothing more")
+	stack.proxy.ReturnOldItemOnConditionFailure(false)
 
 	require.NoError(t, b.Create(ctx, backendtest.New("mine", "alice", true, nil)))
 	calls()
@@ -193,7 +214,7 @@ func TestCallsPerOperation(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"Query": 1}, calls(), "list of public secrets only: one query")
 
-	require.NoError(t, b.Delete(ctx, s.ID, 3))
+	require.NoError(t, b.Delete(ctx, s.ID, 4))
 	assert.Equal(t, map[string]int{"DeleteItem": 2}, calls(), "delete: the secret, then its claim")
 }
 
