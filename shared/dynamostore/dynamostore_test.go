@@ -413,3 +413,62 @@ func TestOpenURLRules(t *testing.T) {
 	_, err = backend.Open(ctx, "dynamodb://lockwell-missing-table?region=us-east-1", backend.Options{Sealer: sealer})
 	require.NoError(t, err, "opening does not touch the table")
 }
+
+// openWith opens the backend on a table with explicit timings.
+func openWith(t *testing.T, table string, cfg dynamostore.Config) *dynamostore.Backend {
+	t.Helper()
+	ctx := context.Background()
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+	w, err := envelope.OpenWrapper(ctx, "awskms://alias/lockwell")
+	require.NoError(t, err)
+	cfg.Table, cfg.Sealer, cfg.CreateTable = table, envelope.NewSealer(w), true
+	b, err := dynamostore.New(ctx, client, cfg)
+	require.NoError(t, err)
+	return b
+}
+
+func TestWritersGiveUpAfterClaimHold(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	b := openWith(t, newTable(), dynamostore.Config{ClaimHold: 50 * time.Millisecond, OrphanGrace: 400 * time.Millisecond})
+	stack.proxy.Reset()
+	defer stack.proxy.Reset()
+
+	// The secret write is throttled past the hold: the writer gives up and
+	// its claim, which nobody may take before the grace period, blocks the
+	// name until then.
+	stack.proxy.Inject("PutItem", dynalite.Pass, 1)
+	stack.proxy.Inject("PutItem", dynalite.Throttled, 100)
+	s := backendtest.New("held", "alice", false, nil)
+	err := b.Create(ctx, s)
+	assert.Equal(t, errcode.Unavailable, errcode.Of(err), "%v", err)
+	stack.proxy.Reset()
+	_, err = b.Get(ctx, s.ID)
+	assert.Equal(t, errcode.NotFound, errcode.Of(err), "nothing visible")
+	assert.Equal(t, errcode.AlreadyExists, errcode.Of(b.Create(ctx, backendtest.New("held", "bob", false, nil))))
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, b.Create(ctx, backendtest.New("held", "bob", false, nil)), "free after the grace period")
+}
+
+func TestRefusedWritesReleaseTheirClaim(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	b := open(t, newTable())
+	stack.proxy.Reset()
+	defer stack.proxy.Reset()
+	stack.proxy.Inject("PutItem", dynalite.Pass, 1)
+	stack.proxy.Inject("PutItem", dynalite.Fault{Status: http.StatusBadRequest, Type: "AccessDeniedException"}, 1)
+	err := b.Create(ctx, backendtest.New("refused", "alice", false, nil))
+	assert.Equal(t, errcode.Internal, errcode.Of(err), "%v", err)
+	require.NoError(t, b.Create(ctx, backendtest.New("refused", "alice", false, nil)), "the claim was released at once")
+
+	s := backendtest.New("rename-me", "alice", false, nil)
+	require.NoError(t, b.Create(ctx, s))
+	stack.proxy.Inject("UpdateItem", dynalite.Pass, 1) // the fast path fails its condition as usual
+	stack.proxy.Inject("UpdateItem", dynalite.Fault{Status: http.StatusBadRequest, Type: "AccessDeniedException"}, 1)
+	err = b.Update(ctx, backendtest.Next(s, func(n *secret.Secret) { n.Name = "target" }), 1)
+	assert.Equal(t, errcode.Internal, errcode.Of(err), "%v", err)
+	require.NoError(t, b.Create(ctx, backendtest.New("target", "alice", false, nil)), "the rename's claim was released")
+}
