@@ -62,6 +62,12 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	if err != nil {
 		return err
 	}
+	return applyMigrations(ctx, db, d, all)
+}
+
+// applyMigrations applies those of all (in version order) that the database
+// has not applied yet.
+func applyMigrations(ctx context.Context, db *sql.DB, d *dialect, all []migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err, "begin migration")
