@@ -111,6 +111,8 @@ type Config struct {
 	ForceDelete bool
 	// Retry is the retry policy; the zero value is retry.Default.
 	Retry retry.Policy
+	// PageSize is ListSecrets' MaxResults (1-100); 0 means 100.
+	PageSize int
 }
 
 // Store is the AWS Secrets Manager value store. It is safe for concurrent
@@ -179,6 +181,12 @@ func New(api API, cfg Config) (*Store, error) {
 	}
 	if cfg.RecoveryWindowDays != 0 && (cfg.RecoveryWindowDays < 7 || cfg.RecoveryWindowDays > 30) {
 		return nil, errcode.New(errcode.InvalidArgument, "recovery window must be 7 to 30 days")
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > 100 {
+		return nil, errcode.New(errcode.InvalidArgument, "page size must be 1 to 100")
 	}
 	return &Store{api: api, cfg: cfg}, nil
 }
@@ -579,7 +587,7 @@ func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) err
 		var out *secretsmanager.ListSecretsOutput
 		err := s.do(ctx, func(ctx context.Context) error {
 			var err error
-			out, err = s.api.ListSecrets(ctx, &secretsmanager.ListSecretsInput{Filters: filters, MaxResults: aws.Int32(100), NextToken: next})
+			out, err = s.api.ListSecrets(ctx, &secretsmanager.ListSecretsInput{Filters: filters, MaxResults: aws.Int32(int32(s.cfg.PageSize)), NextToken: next})
 			return classify(err, "list")
 		})
 		if err != nil {

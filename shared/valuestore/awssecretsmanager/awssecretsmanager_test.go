@@ -217,6 +217,38 @@ func TestEntryNameTagsAndIdempotentToken(t *testing.T) {
 	valuestoretest.RequireSameValues(t, update, got, "values put again")
 }
 
+func TestEntriesPagesAndSkipsLookalikes(t *testing.T) {
+	_, client := setup(t)
+	s, err := asm.New(client, asm.Config{Prefix: "lockwell", Deployment: "dep", PageSize: 2})
+	require.NoError(t, err)
+	ctx := context.Background()
+	want := map[string]bool{}
+	for range 5 {
+		id := uuid.NewString()
+		_, err := s.Put(ctx, id, map[string]string{"a": "b"})
+		require.NoError(t, err)
+		want[id] = true
+		// Lookalikes the tag-prefix filters let through: a deployment id
+		// that merely starts with ours, and the right tags on a name
+		// outside the prefix.
+		other := uuid.NewString()
+		plantTagged(t, client, "lockwell/"+other, map[string]string{asm.TagDeployment: "dep-2", asm.TagSecretID: other})
+		plantTagged(t, client, "elsewhere/"+other, map[string]string{asm.TagDeployment: "dep", asm.TagSecretID: other})
+	}
+	got := map[string]bool{}
+	require.NoError(t, s.Entries(ctx, func(id string) error { got[id] = true; return nil }))
+	assert.Equal(t, want, got)
+}
+
+func plantTagged(t *testing.T, client *secretsmanager.Client, name string, tags map[string]string) {
+	var tt []types.Tag
+	for k, v := range tags {
+		tt = append(tt, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	_, err := client.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("{}"), Tags: tt})
+	require.NoError(t, err)
+}
+
 func TestRetireMovesAWSCURRENTBackOnlyFromOlderVersions(t *testing.T) {
 	_, client := setup(t)
 	s := openStore(t, "awssecretsmanager://?prefix=lockwell", "dep")
