@@ -208,6 +208,15 @@ func (s *Server) AddToken(ns string, ttl time.Duration, renewable bool) string {
 	return s.issueLocked(cleanNS(ns), ttl, 0, renewable, []string{"default"}, "token").id
 }
 
+// AddRootToken makes id a non-expiring token of the root namespace, as
+// "vault server -dev -dev-root-token-id" does, and returns it.
+func (s *Server) AddRootToken(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[id] = &token{id: id, accessor: randomHex(12), policies: []string{"root"}, displayName: "root", created: s.Now()}
+	return id
+}
+
 // RevokeToken makes the token invalid at once.
 func (s *Server) RevokeToken(id string) {
 	s.mu.Lock()
