@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -471,4 +472,20 @@ func TestRefusedWritesReleaseTheirClaim(t *testing.T) {
 	err = b.Update(ctx, backendtest.Next(s, func(n *secret.Secret) { n.Name = "target" }), 1)
 	assert.Equal(t, errcode.Internal, errcode.Of(err), "%v", err)
 	require.NoError(t, b.Create(ctx, backendtest.New("target", "alice", false, nil)), "the rename's claim was released")
+}
+
+// TestWorstCaseEncodingFits stores the secret whose sealed form is largest:
+// 64 KiB of control characters, each six bytes in the JSON that is sealed.
+// It must still fit DynamoDB's 400 KB item.
+func TestWorstCaseEncodingFits(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	b := open(t, newTable())
+	values := map[string]string{"k": strings.Repeat("\x01", secret.MaxTotalSize-1)}
+	require.NoError(t, secret.ValidateValues(values))
+	s := backendtest.New("worst-case", "alice", false, values)
+	require.NoError(t, b.Create(ctx, s))
+	got, err := b.Get(ctx, s.ID)
+	require.NoError(t, err)
+	backendtest.SameValues(t, values, got.Values)
 }
