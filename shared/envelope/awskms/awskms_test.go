@@ -142,8 +142,20 @@ func TestOpenURLRules(t *testing.T) {
 	srv := localKMS(t)
 	id, err := srv.CreateKey("k", "")
 	require.NoError(t, err)
-	w, err := envelope.OpenWrapper(ctx, "awskms:///arn:aws:kms:us-east-1:000000000000:key/"+id+"?region=us-east-1")
+	_, err = srv.CreateKey("aliased", "alias/lockwell")
 	require.NoError(t, err)
-	_, err = envelope.NewSealer(w).Seal(ctx, map[string]string{}, "id", 1)
-	require.NoError(t, err)
+	// The empty-host form takes every kind of key reference, so a template
+	// can write awskms:///${KeyRef} whatever the operator passes.
+	for _, u := range []string{
+		"awskms:///arn:aws:kms:us-east-1:000000000000:key/" + id + "?region=us-east-1",
+		"awskms:///" + id,
+		"awskms:///alias/lockwell",
+		"awskms:///arn:aws:kms:us-east-1:000000000000:alias/lockwell",
+		"awskms://" + id,
+	} {
+		w, err := envelope.OpenWrapper(ctx, u)
+		require.NoError(t, err, u)
+		_, err = envelope.NewSealer(w).Seal(ctx, map[string]string{}, "id", 1)
+		require.NoError(t, err, u)
+	}
 }
