@@ -68,34 +68,26 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 		serverLog = io.Discard
 	}
 
-	// The server under test.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ready := make(chan string, 1)
-	served := make(chan error, 1)
-	go func() {
-		served <- server.Run(ctx, server.Config{
-			Addr: "127.0.0.1:0", DataDir: cfg.DataDir,
-			Logger: slog.New(slog.NewJSONHandler(serverLog, nil)),
-			Ready:  func(addr string) { ready <- addr },
-		})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-served:
-		return res, fmt.Errorf("start the server: %w", err)
+	// Seed the small store directly, before the server starts, and keep its
+	// ids for get and update.
+	start := time.Now()
+	ids, err := seed(ctx, cfg.DataDir, 0, cfg.Small)
+	if err != nil {
+		return res, err
 	}
-	defer func() {
-		cancel()
-		<-served
-	}()
+	progress.Info("seeded", "secrets", cfg.Small, "took", time.Since(start).Round(time.Millisecond))
+
+	// The server under test.
+	lockwell, stopServer, err := startServer(ctx, cfg.DataDir, serverLog)
+	if err != nil {
+		return res, err
+	}
+	defer func() { _ = stopServer() }()
 	tokenBytes, err := os.ReadFile(filepath.Join(cfg.DataDir, server.AdminTokenFile))
 	if err != nil {
 		return res, err
 	}
 	token := strings.TrimSpace(string(tokenBytes))
-	lockwell := "http://" + addr
 
 	// The baseline: a bare handler with a fixed small JSON body.
 	baseLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -110,19 +102,6 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 	go func() { _ = baseSrv.Serve(baseLn) }()
 	defer baseSrv.Close()
 	baseline := "http://" + baseLn.Addr().String()
-
-	// Seed the small store directly and keep its ids for get and update.
-	seeder, err := newSeeder(ctx, cfg.DataDir)
-	if err != nil {
-		return res, err
-	}
-	defer seeder.close()
-	start := time.Now()
-	ids, err := seeder.seed(ctx, cfg.Small, "small")
-	if err != nil {
-		return res, err
-	}
-	progress.Info("seeded", "secrets", cfg.Small, "took", time.Since(start).Round(time.Millisecond))
 
 	client := &http.Client{Transport: &http.Transport{
 		MaxIdleConns: cfg.Workers * 2, MaxIdleConnsPerHost: cfg.Workers * 2,
@@ -172,17 +151,27 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 		*ph.into = ms[0]
 	}
 
-	// Grow the store to Large secrets and list again.
+	// Grow the store to Large secrets with the server stopped, as the small
+	// store was seeded, then start it again and list.
+	if err := stopServer(); err != nil {
+		return res, err
+	}
 	stored := cfg.Small + int(created.Load())
 	if more := cfg.Large - stored; more > 0 {
 		start := time.Now()
-		if _, err := seeder.seed(ctx, more, "large"); err != nil {
+		if _, err := seed(ctx, cfg.DataDir, cfg.Small, more); err != nil {
 			return res, err
 		}
 		progress.Info("seeded", "secrets", more, "took", time.Since(start).Round(time.Millisecond))
 		stored = cfg.Large
 	}
 	res.large = stored
+	if lockwell, stopServer, err = startServer(ctx, cfg.DataDir, serverLog); err != nil {
+		return res, err
+	}
+	listReq = func(*rand.Rand) request {
+		return request{method: "GET", url: lockwell + "/api/v1/secrets?page_size=50", want: 200}
+	}
 	name := fmt.Sprintf("list (50 of %d)", stored)
 	progress.Info("measuring", "op", name, "workers", cfg.Workers, "duration", cfg.Duration)
 	if ms, err = load.interleaved(ctx, 1, []workload{{name, listReq}}); err != nil {
@@ -193,36 +182,55 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 	return res, nil
 }
 
-// seeder creates secrets directly through the portable store over a second
-// handle on the server's database (SQLite lets several handles share it),
-// with synchronous=normal: durable against a crash of the process, which is
-// all a bulk load needs.
-type seeder struct {
-	st    *store.Store
-	batch int
+// startServer runs the local server on dir until stop is called, and
+// returns its base URL.
+func startServer(ctx context.Context, dir string, log io.Writer) (baseURL string, stop func() error, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- server.Run(ctx, server.Config{
+			Addr: "127.0.0.1:0", DataDir: dir,
+			Logger: slog.New(slog.NewJSONHandler(log, nil)),
+			Ready:  func(addr string) { ready <- addr },
+		})
+	}()
+	select {
+	case addr := <-ready:
+		var once sync.Once
+		var stopErr error
+		return "http://" + addr, func() error {
+			once.Do(func() {
+				cancel()
+				stopErr = <-served
+			})
+			return stopErr
+		}, nil
+	case err := <-served:
+		cancel()
+		return "", nil, fmt.Errorf("start the server: %w", err)
+	}
 }
 
-func newSeeder(ctx context.Context, dir string) (*seeder, error) {
+// seed creates n public secrets with three keys each directly through the
+// portable store, on its own handle of dir's database opened with
+// synchronous=normal (durable against a crash of the process, which is all
+// a bulk load needs), from several goroutines: sealing runs in parallel,
+// the database serialises the writes. Names continue from offset. It
+// returns the new secrets' ids.
+func seed(ctx context.Context, dir string, offset, n int) ([]string, error) {
 	b, err := server.OpenBackendURL(ctx, dir, "synchronous=normal")
 	if err != nil {
 		return nil, err
 	}
-	return &seeder{st: store.New(b)}, nil
-}
-
-func (s *seeder) close() { s.st.Close() }
-
-// seed creates n public secrets with three keys each, from several
-// goroutines (sealing runs in parallel; the database serialises the
-// writes), and returns their ids.
-func (s *seeder) seed(ctx context.Context, n int, prefix string) ([]string, error) {
+	st := store.New(b)
+	defer st.Close()
 	admin := identity.Principal{Name: server.AdminPrincipal, Role: identity.Admin}
 	ids := make([]string, n)
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
-	batch := s.batch
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
@@ -232,8 +240,8 @@ func (s *seeder) seed(ctx context.Context, n int, prefix string) ([]string, erro
 				if i >= n {
 					return
 				}
-				sec, err := s.st.Create(ctx, admin, store.CreateRequest{
-					Name: fmt.Sprintf("bench-%s-%07d", prefix, i+batch),
+				sec, err := st.Create(ctx, admin, store.CreateRequest{
+					Name: fmt.Sprintf("bench-seeded-%07d", offset+i),
 					Values: map[string]string{
 						"user": "app", "password": fmt.Sprintf("%016x", rand.Uint64()), "url": "postgres://db.internal:5432/app",
 					},
@@ -247,7 +255,6 @@ func (s *seeder) seed(ctx context.Context, n int, prefix string) ([]string, erro
 		}()
 	}
 	wg.Wait()
-	s.batch += n
 	return ids, firstErr
 }
 
