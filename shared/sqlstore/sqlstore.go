@@ -152,8 +152,9 @@ func (s *Store) Close() error {
 // statements are the fixed statements, written with ? and rebound to the
 // dialect's placeholders once.
 type statements struct {
-	insert, get, update, version, delete string
-	saveToken, tokenPrincipal            string
+	insert, get, update, version string
+	delete, deleteVersion        string
+	saveToken, tokenPrincipal    string
 }
 
 const secretColumns = "id, name, private, owner, keys, values_ref, version, created, updated, origin, change_key"
@@ -165,7 +166,8 @@ func (d *dialect) statements() statements {
 		update: d.rebind(`UPDATE secrets SET name = ?, private = ?, keys = ?, values_ref = ?, version = ?, updated = ?,
 			origin = ?, change_key = ?, sealed = ? WHERE id = ? AND version = ?`),
 		version:        d.rebind(`SELECT version FROM secrets WHERE id = ?`),
-		delete:         d.rebind(`DELETE FROM secrets WHERE id = ? AND (? = 0 OR version = ?)`),
+		delete:         d.rebind(`DELETE FROM secrets WHERE id = ?`),
+		deleteVersion:  d.rebind(`DELETE FROM secrets WHERE id = ? AND version = ?`),
 		saveToken:      d.rebind(`INSERT INTO tokens (hash, principal, role, created) VALUES (?, ?, ?, ?)`),
 		tokenPrincipal: d.rebind(`SELECT hash, principal, role FROM tokens WHERE hash = ?`),
 	}
@@ -363,7 +365,11 @@ func (s *Store) checkChanged(ctx context.Context, res sql.Result, id string, exp
 // Delete implements backend.Backend. Errors: not_found, failed_precondition,
 // unavailable, internal.
 func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) error {
-	res, err := s.w.exec(ctx, s.stmt.delete, id, expectedVersion, expectedVersion)
+	query, args := s.stmt.delete, []any{id}
+	if expectedVersion != 0 {
+		query, args = s.stmt.deleteVersion, []any{id, expectedVersion}
+	}
+	res, err := s.w.exec(ctx, query, args...)
 	if err != nil {
 		return classify(err, "delete secret")
 	}
