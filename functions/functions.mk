@@ -38,7 +38,8 @@ lambda_build = mkdir -p $(2) && CGO_ENABLED=0 GOOS=linux GOARCH=$(or $(4),$(LAMB
 ## build: every Lambda bootstrap (build/lambda/<op>/bootstrap)
 build: $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS))
 
-build-lambda-%:
+# A static pattern rule: make applies no implicit rules to .PHONY targets.
+$(addprefix build-lambda-,$(LAMBDA_FUNCTIONS)): build-lambda-%:
 	$(call lambda_build,$*,$(LAMBDA_BUILD_DIR)/$*)
 
 # SAM (Metadata: BuildMethod: makefile) runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
