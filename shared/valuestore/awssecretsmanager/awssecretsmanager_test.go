@@ -354,3 +354,49 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 	_, err := valuestore.Open(context.Background(), "awssecretsmanager://?prefix=x", valuestore.Options{Deployment: "d"})
 	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), "a region is required: %v", err)
 }
+
+func TestCallsPerOperation(t *testing.T) {
+	srv, _ := setup(t)
+	s := openStore(t, "awssecretsmanager://?prefix=lockwell&force_delete=true", "dep")
+	ctx := context.Background()
+	ops := []string{"CreateSecret", "DescribeSecret", "PutSecretValue", "GetSecretValue", "ListSecretVersionIds", "UpdateSecretVersionStage", "DeleteSecret", "ListSecrets"}
+	diff := func(op func()) map[string]int {
+		before := map[string]int{}
+		for _, o := range ops {
+			before[o] = srv.Calls(o)
+		}
+		op()
+		d := map[string]int{}
+		for _, o := range ops {
+			if n := srv.Calls(o) - before[o]; n > 0 {
+				d[o] = n
+			}
+		}
+		return d
+	}
+	id := uuid.NewString()
+	var ref string
+	put := func(v string) func() {
+		return func() {
+			var err error
+			ref, err = s.Put(ctx, id, map[string]string{"a": v})
+			require.NoError(t, err)
+		}
+	}
+	assert.Equal(t, map[string]int{"DescribeSecret": 1, "CreateSecret": 1}, diff(put("1")), "create")
+	time.Sleep(2 * time.Millisecond)
+	assert.Equal(t, map[string]int{"DescribeSecret": 1, "PutSecretValue": 1}, diff(put("2")), "update")
+	assert.Equal(t, map[string]int{"DescribeSecret": 1, "GetSecretValue": 1}, diff(func() {
+		_, err := s.Get(ctx, id, ref)
+		require.NoError(t, err)
+	}), "get")
+	assert.Equal(t, map[string]int{"DescribeSecret": 1, "ListSecretVersionIds": 1, "UpdateSecretVersionStage": 2}, diff(func() {
+		require.NoError(t, s.Retire(ctx, id, ref))
+	}), "retire: pin the kept version, unlabel the previous one")
+	assert.Equal(t, map[string]int{"ListSecrets": 1}, diff(func() {
+		require.NoError(t, s.Entries(ctx, func(string) error { return nil }))
+	}), "entries")
+	assert.Equal(t, map[string]int{"DescribeSecret": 1, "DeleteSecret": 1}, diff(func() {
+		require.NoError(t, s.Delete(ctx, id))
+	}), "delete")
+}

@@ -354,29 +354,49 @@ type entryData struct {
 
 // readVersion reads version n (0: the current one). found is false when it
 // does not exist, is deleted or destroyed. owned is false when it is not
-// this deployment's entry for id.
-func (s *Store) readVersion(ctx context.Context, id string, n int) (values map[string]string, found, owned bool, err error) {
+// this deployment's entry for id. exists is false when the path has no
+// versions at all; version is the number of the version read (also when it
+// is deleted), 0 if unknown.
+func (s *Store) readVersion(ctx context.Context, id string, n int) (r versionRead, err error) {
 	var sec *api.Secret
 	err = s.do(ctx, func(ctx context.Context) error {
 		var err error
 		sec, err = s.client.Logical().ReadWithDataWithContext(ctx, s.dataPath(id), map[string][]string{"version": {strconv.Itoa(n)}})
 		return classify(err, "read")
 	})
-	if err != nil || sec == nil || sec.Data == nil || sec.Data["data"] == nil {
-		return nil, false, false, err
+	if err != nil || sec == nil || sec.Data == nil {
+		return r, err
 	}
+	r.exists = true
+	if md, ok := sec.Data["metadata"].(map[string]any); ok {
+		if v, ok := md["version"].(json.Number); ok {
+			n, _ := v.Int64()
+			r.version = int(n)
+		}
+	}
+	if sec.Data["data"] == nil {
+		return r, nil // deleted or destroyed
+	}
+	r.found = true
 	raw, err := json.Marshal(sec.Data["data"])
 	if err != nil {
-		return nil, true, false, nil
+		return r, nil
 	}
 	var d entryData
 	if json.Unmarshal(raw, &d) != nil || d.Lockwell.Deployment != s.cfg.Deployment || d.Lockwell.SecretID != id {
-		return nil, true, false, nil // not ours (or not a Lockwell entry at all)
+		return r, nil // not ours (or not a Lockwell entry at all)
 	}
 	if d.Values == nil {
 		d.Values = map[string]string{}
 	}
-	return d.Values, true, true, nil
+	r.owned, r.values = true, d.Values
+	return r, nil
+}
+
+type versionRead struct {
+	exists, found, owned bool
+	version              int
+	values               map[string]string
 }
 
 type metadata struct {
@@ -414,28 +434,53 @@ func (s *Store) readMetadata(ctx context.Context, id string) (*metadata, error) 
 	return md, nil
 }
 
-// owns reports whether the entry for id is this deployment's, judged by its
-// newest readable version. An entry with no readable version cannot be
-// proven ours and is treated as foreign.
-func (s *Store) owns(ctx context.Context, id string, md *metadata) (bool, error) {
+// entryState is what inspect learns about the entry for an id.
+type entryState struct {
+	exists  bool // the path has versions
+	owned   bool // this deployment's entry for the id
+	current int  // the current version, for check-and-set
+}
+
+// inspect reads the current version to learn whether the entry exists, is
+// this deployment's, and its current version: one read in the common case.
+// When the current version is deleted or destroyed, it judges by the newest
+// readable version instead; an entry with none cannot be proven ours and
+// counts as foreign.
+func (s *Store) inspect(ctx context.Context, id string) (entryState, error) {
+	cur, err := s.readVersion(ctx, id, 0)
+	if err != nil || !cur.exists {
+		return entryState{}, err
+	}
+	if cur.found {
+		return entryState{exists: true, owned: cur.owned, current: cur.version}, nil
+	}
+	md, err := s.readMetadata(ctx, id)
+	if err != nil {
+		return entryState{}, err
+	}
+	if md == nil {
+		return entryState{}, nil // deleted meanwhile
+	}
 	var live []int
 	for n, ok := range md.versions {
 		if ok {
 			live = append(live, n)
 		}
 	}
+	st := entryState{exists: true, current: md.current}
 	if len(live) == 0 {
-		return false, nil
+		return st, nil
 	}
 	sort.Sort(sort.Reverse(sort.IntSlice(live)))
-	_, found, owned, err := s.readVersion(ctx, id, live[0])
+	newest, err := s.readVersion(ctx, id, live[0])
 	if err != nil {
-		return false, err
+		return entryState{}, err
 	}
-	if !found { // deleted between the two reads: look again next time
-		return false, errcode.New(errcode.Unavailable, "the %s entry for secret %s changed while being read; retry", storeName, id)
+	if !newest.found { // deleted between the two reads: look again next time
+		return entryState{}, errcode.New(errcode.Unavailable, "the %s entry for secret %s changed while being read; retry", storeName, id)
 	}
-	return owned, nil
+	st.owned = newest.owned
+	return st, nil
 }
 
 // Put implements valuestore.Store: a check-and-set write of a new version.
@@ -462,21 +507,14 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 		"lockwell": map[string]string{"deployment": s.cfg.Deployment, "secret_id": id},
 	}
 	for range 8 {
-		md, err := s.readMetadata(ctx, id)
+		st, err := s.inspect(ctx, id)
 		if err != nil {
 			return "", err
 		}
-		cas := 0
-		if md != nil {
-			owned, err := s.owns(ctx, id, md)
-			if err != nil {
-				return "", err
-			}
-			if !owned {
-				return "", errcode.New(errcode.AlreadyExists, "%s already holds an entry at %s that is not this deployment's", storeName, s.key(id))
-			}
-			cas = md.current
+		if st.exists && !st.owned {
+			return "", errcode.New(errcode.AlreadyExists, "%s already holds an entry at %s that is not this deployment's", storeName, s.key(id))
 		}
+		cas := st.current
 		var sec *api.Secret
 		err = s.do(ctx, func(ctx context.Context) error {
 			var err error
@@ -532,14 +570,14 @@ func (s *Store) Get(ctx context.Context, id, ref string) (map[string]string, err
 	if checkID(id) != nil || !ok {
 		return nil, errcode.New(errcode.NotFound, "no version %q of the values of secret %s", ref, id)
 	}
-	values, found, owned, err := s.readVersion(ctx, id, n)
+	r, err := s.readVersion(ctx, id, n)
 	if err != nil {
 		return nil, err
 	}
-	if !found || !owned {
+	if !r.found || !r.owned {
 		return nil, errcode.New(errcode.NotFound, "no version %s of the values of secret %s", ref, id)
 	}
-	return values, nil
+	return r.values, nil
 }
 
 // Retire implements valuestore.Store: it destroys (permanently) every
@@ -550,11 +588,11 @@ func (s *Store) Retire(ctx context.Context, id, keep string) error {
 	if checkID(id) != nil || !ok {
 		return notFound(id)
 	}
-	_, found, owned, err := s.readVersion(ctx, id, k)
+	r, err := s.readVersion(ctx, id, k)
 	if err != nil {
 		return err
 	}
-	if !found || !owned {
+	if !r.found || !r.owned {
 		return notFound(id)
 	}
 	md, err := s.readMetadata(ctx, id)
@@ -583,18 +621,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if checkID(id) != nil {
 		return notFound(id)
 	}
-	md, err := s.readMetadata(ctx, id)
+	st, err := s.inspect(ctx, id)
 	if err != nil {
 		return err
 	}
-	if md == nil {
-		return notFound(id)
-	}
-	owned, err := s.owns(ctx, id, md)
-	if err != nil {
-		return err
-	}
-	if !owned {
+	if !st.exists || !st.owned {
 		return notFound(id)
 	}
 	return s.do(ctx, func(ctx context.Context) error {
@@ -605,8 +636,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // Entries implements valuestore.Store: it lists the paths under the prefix
 // and calls fn with each id whose newest readable version carries this
-// deployment's tags. Vault cannot filter by content, so this reads one
-// version per entry.
+// deployment's tags. Vault cannot filter by content, so this reads the
+// current version of each entry.
 func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) error {
 	var sec *api.Secret
 	err := s.do(ctx, func(ctx context.Context) error {
@@ -623,19 +654,12 @@ func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) err
 		if checkID(id) != nil {
 			continue
 		}
-		md, err := s.readMetadata(ctx, id)
+		st, err := s.inspect(ctx, id)
 		if err != nil {
 			return err
 		}
-		if md == nil {
-			continue // deleted since the listing
-		}
-		owned, err := s.owns(ctx, id, md)
-		if err != nil {
-			return err
-		}
-		if !owned {
-			continue
+		if !st.exists || !st.owned {
+			continue // not ours, or deleted since the listing
 		}
 		if err := fn(id); err != nil {
 			return err

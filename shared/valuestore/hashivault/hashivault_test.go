@@ -282,7 +282,7 @@ func TestErrorsAreSanitizedAndUnreachableIsUnavailable(t *testing.T) {
 	t.Setenv("VAULT_TOKEN", srv.RootToken)
 	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false", "dep")
 	defer s.Close()
-	srv.InjectFault(localvault.MetadataRead, localvault.Fault{Status: 400, Errors: []string{"echo of pa55-SECRET"}})
+	srv.InjectFault(localvault.DataRead, localvault.Fault{Status: 400, Errors: []string{"echo of pa55-SECRET"}})
 	_, err := s.Put(context.Background(), uuid.NewString(), map[string]string{"k": "pa55-SECRET"})
 	require.Error(t, err)
 	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err))
@@ -315,4 +315,60 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		}
 	}
 	_ = hashivault.Scheme
+}
+
+func TestCallsPerOperation(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	t.Setenv("VAULT_TOKEN", srv.RootToken)
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false", "dep")
+	defer s.Close()
+	ctx := context.Background()
+	kinds := []localvault.Kind{localvault.DataRead, localvault.DataWrite, localvault.MetadataRead, localvault.MetadataDelete, localvault.Destroy, localvault.MetadataList}
+	count := func() map[localvault.Kind]int {
+		m := map[localvault.Kind]int{}
+		for _, k := range kinds {
+			if n := srv.Calls(k); n > 0 {
+				m[k] = n
+			}
+		}
+		return m
+	}
+	diff := func(op func()) map[localvault.Kind]int {
+		before := count()
+		op()
+		after := count()
+		for k, n := range before {
+			after[k] -= n
+			if after[k] == 0 {
+				delete(after, k)
+			}
+		}
+		return after
+	}
+	id := uuid.NewString()
+	var ref string
+	assert.Equal(t, map[localvault.Kind]int{localvault.DataRead: 1, localvault.DataWrite: 1}, diff(func() {
+		var err error
+		ref, err = s.Put(ctx, id, map[string]string{"a": "1"})
+		require.NoError(t, err)
+	}), "create")
+	assert.Equal(t, map[localvault.Kind]int{localvault.DataRead: 1, localvault.DataWrite: 1}, diff(func() {
+		var err error
+		ref, err = s.Put(ctx, id, map[string]string{"a": "2"})
+		require.NoError(t, err)
+	}), "update")
+	assert.Equal(t, map[localvault.Kind]int{localvault.DataRead: 1}, diff(func() {
+		_, err := s.Get(ctx, id, ref)
+		require.NoError(t, err)
+	}), "get")
+	assert.Equal(t, map[localvault.Kind]int{localvault.DataRead: 1, localvault.MetadataRead: 1, localvault.Destroy: 1}, diff(func() {
+		require.NoError(t, s.Retire(ctx, id, ref))
+	}), "retire")
+	assert.Equal(t, map[localvault.Kind]int{localvault.DataRead: 1, localvault.MetadataList: 1}, diff(func() {
+		require.NoError(t, s.Entries(ctx, func(string) error { return nil }))
+	}), "entries of one")
+	assert.Equal(t, map[localvault.Kind]int{localvault.DataRead: 1, localvault.MetadataDelete: 1}, diff(func() {
+		require.NoError(t, s.Delete(ctx, id))
+	}), "delete")
 }
