@@ -14,7 +14,8 @@
 //	                     azurekeyvault://NAME, hashivault://host:8200/secret, or a custom scheme
 //	LOCKWELL_DEPLOYMENT  this deployment's id; required with LOCKWELL_VALUES (value entries are tagged with it)
 //	LOCKWELL_KEY         key that wraps data keys: localkey:///path/store.key or awskms://alias/name?region=R;
-//	                     required whenever the backend stores values itself (encryption at rest is not optional)
+//	                     always required: encryption at rest is not optional (an index paired with an external
+//	                     value store holds no values, but the backends refuse to open without a key all the same)
 //	LOCKWELL_ADMINS      comma-separated principals with the admin role (for platform identities)
 //	LOCKWELL_AUTH        how callers authenticate to functions: "platform" (the API Gateway authorizer or the
 //	                     verified Google identity; default) or "bearer" (Lockwell API tokens)
@@ -81,7 +82,7 @@ func (c *Config) Check() error {
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_STORE is not set: name the backend, e.g. dynamodb://lockwell-secrets")
 	case c.ValuesURL != "" && c.Deployment == "":
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_DEPLOYMENT must be set with LOCKWELL_VALUES: value entries are tagged with it")
-	case c.ValuesURL == "" && c.KeyURL == "":
+	case c.KeyURL == "":
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_KEY is not set: values are always encrypted at rest; use localkey:///path/store.key or awskms://KEY")
 	case c.Auth != AuthPlatform && c.Auth != AuthBearer:
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_AUTH must be %q or %q", AuthPlatform, AuthBearer)
