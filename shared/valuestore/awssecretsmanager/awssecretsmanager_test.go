@@ -2,6 +2,7 @@ package awssecretsmanager_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -399,4 +400,32 @@ func TestCallsPerOperation(t *testing.T) {
 	assert.Equal(t, map[string]int{"DescribeSecret": 1, "DeleteSecret": 1}, diff(func() {
 		require.NoError(t, s.Delete(ctx, id))
 	}), "delete")
+}
+
+// BenchmarkUpdateAndGet measures an update plus a read of 1 KiB of values
+// through the SDK against the local server (both on this machine).
+func BenchmarkUpdateAndGet(b *testing.B) {
+	_, endpoint := localsm.Start(b)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint, "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
+		"AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		b.Setenv(k, v)
+	}
+	s, err := valuestore.Open(context.Background(), "awssecretsmanager://?prefix=lockwell", valuestore.Options{Deployment: "dep"})
+	require.NoError(b, err)
+	ctx := context.Background()
+	id := uuid.NewString()
+	values := valuestoretest.ValuesOfSize(b, 1024)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		values["k0"] = fmt.Sprintf("%08d", i) + values["k0"][8:]
+		ref, err := s.Put(ctx, id, values)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Get(ctx, id, ref); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

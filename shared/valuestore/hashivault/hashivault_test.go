@@ -3,6 +3,7 @@ package hashivault_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -371,4 +372,29 @@ func TestCallsPerOperation(t *testing.T) {
 	assert.Equal(t, map[localvault.Kind]int{localvault.DataRead: 1, localvault.MetadataDelete: 1}, diff(func() {
 		require.NoError(t, s.Delete(ctx, id))
 	}), "delete")
+}
+
+// BenchmarkUpdateAndGet measures an update plus a read of 1 KiB of values
+// through the official client against the local server (both on this
+// machine).
+func BenchmarkUpdateAndGet(b *testing.B) {
+	srv, addr := localvault.Start(b)
+	b.Setenv("VAULT_TOKEN", srv.RootToken)
+	b.Setenv("VAULT_ROLE_ID", "")
+	s, err := valuestore.Open(context.Background(), "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false", valuestore.Options{Deployment: "dep"})
+	require.NoError(b, err)
+	defer s.Close()
+	ctx := context.Background()
+	id := uuid.NewString()
+	values := valuestoretest.ValuesOfSize(b, 1024)
+	for i := 0; b.Loop(); i++ {
+		values["k0"] = fmt.Sprintf("%08d", i) + values["k0"][8:]
+		ref, err := s.Put(ctx, id, values)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Get(ctx, id, ref); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
