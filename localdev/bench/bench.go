@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,6 +45,7 @@ func (m measurement) opsPerSec() float64 { return float64(m.ops) / m.elapsed.Sec
 // results are the measurements of a run.
 type results struct {
 	baseline, get, create, update, listSmall, listLarge measurement
+	listDeep                                            measurement // zero when the store has one page
 	small, large                                        int
 }
 
@@ -178,8 +180,51 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 		return res, err
 	}
 	res.listLarge = ms[0]
+
+	// A deep page: keyset pagination should make it cost what the first does.
+	token, skipped, err := pageTokenAt(ctx, load, lockwell, stored/2)
+	if err != nil {
+		return res, err
+	}
+	if token != "" {
+		name := fmt.Sprintf("list (50 after %d of %d)", skipped, stored)
+		progress.Info("measuring", "op", name, "workers", cfg.Workers, "duration", cfg.Duration)
+		deep := lockwell + "/api/v1/secrets?page_size=50&page_token=" + url.QueryEscape(token)
+		if ms, err = load.interleaved(ctx, 1, []workload{{name, func(*rand.Rand) request {
+			return request{method: "GET", url: deep, want: 200}
+		}}}); err != nil {
+			return res, err
+		}
+		res.listDeep = ms[0]
+	}
 	report(out, cfg, res)
 	return res, nil
+}
+
+// pageTokenAt pages through the default listing, 1,000 at a time, until at
+// least n secrets are behind, and returns the page token there (page tokens
+// do not depend on the page size) and how many secrets it skips.
+func pageTokenAt(ctx context.Context, g loadGen, base string, n int) (string, int, error) {
+	token, skipped := "", 0
+	for skipped < n {
+		u := base + "/api/v1/secrets?page_size=1000"
+		if token != "" {
+			u += "&page_token=" + url.QueryEscape(token)
+		}
+		var page struct {
+			Items         []json.RawMessage `json:"items"`
+			NextPageToken string            `json:"next_page_token"`
+		}
+		if err := g.getJSON(ctx, u, &page); err != nil {
+			return "", 0, err
+		}
+		skipped += len(page.Items)
+		if page.NextPageToken == "" {
+			return "", skipped, nil
+		}
+		token = page.NextPageToken
+	}
+	return token, skipped, nil
 }
 
 // startServer runs the local server on dir until stop is called, and
@@ -367,6 +412,24 @@ func (g loadGen) loop(ctx context.Context, d time.Duration, next func(rng *rand.
 	return out, nil
 }
 
+// getJSON GETs u and decodes the JSON answer into v.
+func (g loadGen) getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+g.token)
+	res, err := g.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", u, res.StatusCode)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
 func (g loadGen) do(ctx context.Context, r request) error {
 	var body io.Reader
 	if r.body != "" {
@@ -405,7 +468,10 @@ func report(out io.Writer, cfg config, r results) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\tops/s\tp50\tp99\terrors\tops/s vs baseline\tp50 vs baseline\t")
 	base := r.baseline
-	for _, m := range []measurement{r.baseline, r.get, r.create, r.update, r.listSmall, r.listLarge} {
+	for _, m := range []measurement{r.baseline, r.get, r.create, r.update, r.listSmall, r.listLarge, r.listDeep} {
+		if m.ops == 0 {
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%.2f\t%.1fx\t\n", m.name, m.opsPerSec(), round(m.p50), round(m.p99), m.errors,
 			m.opsPerSec()/base.opsPerSec(), float64(m.p50)/float64(base.p50))
 	}

@@ -14,16 +14,17 @@ import (
 // keeps working: every measurement succeeds and the report has its rows and
 // targets.
 func TestBenchRuns(t *testing.T) {
-	cfg := config{Duration: 150 * time.Millisecond, Warmup: 20 * time.Millisecond, Workers: 2, Small: 20, Large: 80, DataDir: t.TempDir()}
+	cfg := config{Duration: 150 * time.Millisecond, Warmup: 20 * time.Millisecond, Workers: 2, Small: 20, Large: 1100, DataDir: t.TempDir()}
 	var out bytes.Buffer
 	res, err := run(context.Background(), cfg, &out)
 	require.NoError(t, err)
-	for _, m := range []measurement{res.baseline, res.get, res.create, res.update, res.listSmall, res.listLarge} {
+	for _, m := range []measurement{res.baseline, res.get, res.create, res.update, res.listSmall, res.listLarge, res.listDeep} {
 		assert.Positive(t, m.ops, m.name)
 		assert.Zero(t, m.errors, m.name)
 		assert.Contains(t, out.String(), m.name)
 	}
-	assert.Equal(t, 80, res.large)
+	assert.Equal(t, 1100, res.large)
+	assert.Contains(t, out.String(), "list (50 after 1000 of 1100)")
 	assert.Contains(t, out.String(), "target: get throughput")
 	assert.Contains(t, out.String(), "target: list p50")
 }
