@@ -48,8 +48,11 @@
 //   - create: two conditional PutItems (the claim, then the secret), plus one
 //     KMS GenerateDataKey.
 //   - update, same name and visibility: one conditional UpdateItem (plus one
-//     GenerateDataKey). A rename or a change of visibility: the new claim
-//     (PutItem), the secret (UpdateItem), the old claim released (DeleteItem).
+//     GenerateDataKey). A rename or a change of visibility (rare): that
+//     UpdateItem fails its condition (the claim changed) and returns the old
+//     item, then the new claim (PutItem), the secret (UpdateItem), the old
+//     claim released (DeleteItem); dynalite, which does not return the old
+//     item, costs one GetItem more.
 //   - delete: two DeleteItems (the secret, then its claim).
 //
 // # Uniqueness without transactions
