@@ -11,9 +11,9 @@
 //   - tls: "false" to speak plain HTTP (local development only); default
 //     true. The CA bundle comes from VAULT_CACERT / VAULT_CAPATH, as for the
 //     Vault CLI.
-//   - max_versions: set on each new entry's metadata; otherwise the mount's
-//     setting (Vault's default: 10). Keep it at 2 or more: a value store
-//     must keep the version the index points at while a newer one is being
+//   - max_versions: 2-1000, set on each new entry's metadata; otherwise the
+//     mount's setting (Vault's default: 10). Not 1 (ZenML's default): the
+//     version the index points at must survive while a newer one is being
 //     written.
 //   - namespace: the Vault Enterprise namespace; default VAULT_NAMESPACE.
 //
@@ -142,8 +142,10 @@ func open(ctx context.Context, u *url.URL, opts valuestore.Options) (valuestore.
 	cfg.Address = scheme + "://" + u.Host
 	if v := q.Get("max_versions"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, errcode.New(errcode.InvalidArgument, "max_versions must be a whole number from 1 to 1000")
+		if err != nil || n < 2 || n > 1000 {
+			// 1 would destroy the version the index points at the moment a
+			// concurrent writer adds one.
+			return nil, errcode.New(errcode.InvalidArgument, "max_versions must be a whole number from 2 to 1000")
 		}
 		cfg.MaxVersions = n
 	}

@@ -303,7 +303,7 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		"hashivault://127.0.0.1:8200/secret?colour=blue",
 		"hashivault:///secret",
 		"hashivault://127.0.0.1:8200",
-		"hashivault://127.0.0.1:8200/secret?max_versions=0",
+		"hashivault://127.0.0.1:8200/secret?max_versions=1",
 		"hashivault://127.0.0.1:8200/secret?tls=maybe",
 		"hashivault://127.0.0.1:8200/secret?prefix=a/b",
 		"hashivault://127.0.0.1:8200/sec ret",
