@@ -17,7 +17,15 @@
 // Every failure is answered with {"error": {"code", "message"}}, the status
 // coming from one table (statusOf) keyed by errcode code; the message is
 // errcode.Message, which never carries a value, and internal errors get a
-// generic message while their cause goes to the log.
+// generic message while their cause goes to the log. Two failures of HTTP
+// itself have statuses beyond the table, with code invalid_argument: 405 (with
+// Allow) for a method the path does not serve and 415 for a body that is not
+// application/json.
+//
+// Bodies are decoded strictly: one JSON object, no unknown or repeated
+// fields, no data after it, values that are strings (or, in an update, null
+// to remove a key). Every response carries Cache-Control: no-store and
+// X-Content-Type-Options: nosniff.
 //
 // Each request is logged as one line (operation, status, latency, principal,
 // secret id, error code); never a value, a token, a header value or a body.
