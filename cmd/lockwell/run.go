@@ -174,9 +174,6 @@ func childEnv(parent []string, env map[string]string) []string {
 	return out
 }
 
-// forwardedSignals are passed on to the child.
-var forwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
-
 // runCommand is "lockwell run ... -- CMD ARGS".
 func runCommand(a *app) *cobra.Command {
 	var secrets, envFlags []string
