@@ -90,6 +90,7 @@ type harness struct {
 	logs   *syncBuffer
 	tokens map[string]string // user -> token
 	seen   []string          // every response body, to scan for values
+	noVals []string          // bodies of responses that must not carry values (all but GETs of one secret)
 	mu     sync.Mutex
 }
 
@@ -171,6 +172,9 @@ func (h *harness) do(req request) response {
 	res := response{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
 	h.mu.Lock()
 	h.seen = append(h.seen, string(res.body))
+	if req.method != "GET" || !strings.HasPrefix(req.path, "/api/v1/secrets/") {
+		h.noVals = append(h.noVals, string(res.body))
+	}
 	h.mu.Unlock()
 	return res
 }
@@ -225,13 +229,18 @@ func sameValues(t *testing.T, want, got map[string]string) {
 	assert.True(t, len(differ) == 0, "values of keys %v differ", differ)
 }
 
-// assertNoValues fails if any response except GETs' or any log line holds
-// one of the values.
+// assertNoValues fails if any response except a GET of one secret, or any
+// log line, holds one of the values.
 func (h *harness) assertNoValues(values ...string) {
 	h.t.Helper()
 	logs := h.logs.String()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for i, v := range values {
 		assert.False(h.t, strings.Contains(logs, v), "log holds test value #%d", i)
+		for _, body := range h.noVals {
+			assert.False(h.t, strings.Contains(body, v), "a response other than a GET holds test value #%d", i)
+		}
 	}
 }
 
