@@ -134,7 +134,6 @@ func (a *app) valueArgs(args []string, interactive bool) (values map[string]stri
 	values = map[string]string{}
 	for _, arg := range args {
 		k, v, hasValue := strings.Cut(arg, "=")
-		k = strings.TrimPrefix(k, "--") // zenml's --key=value style
 		if err := secret.ValidateKey(k); err != nil {
 			return nil, nil, err
 		}

@@ -21,7 +21,11 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/retry"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/secretref"
 )
+
+// A Client resolves references: secretref.Source is LookupSecret.
+var _ secretref.Source = (*Client)(nil)
 
 // These tests pin the client's side of the wire protocol of issue 2 with
 // small handlers; the CLI's end-to-end tests run the client against the real
