@@ -47,7 +47,7 @@ func TestCreateGetDescribeWithARNsAndStages(t *testing.T) {
 	for _, id := range []string{"zenml/abc", arn, strings.TrimSuffix(arn, arn[len(arn)-7:])} {
 		got, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 		require.NoError(t, err, id)
-		assert.Equal(t, `{"a":"b"}`, aws.ToString(got.SecretString))
+		assert.True(t, aws.ToString(got.SecretString) == `{"a":"b"}`, "SecretString of %s differs", id)
 		assert.Equal(t, []string{"AWSCURRENT"}, got.VersionStages)
 	}
 
@@ -68,7 +68,7 @@ func TestCreateGetDescribeWithARNsAndStages(t *testing.T) {
 
 	prev, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionStage: aws.String("AWSPREVIOUS")})
 	require.NoError(t, err)
-	assert.Equal(t, `{"a":"b"}`, aws.ToString(prev.SecretString))
+	assert.True(t, aws.ToString(prev.SecretString) == `{"a":"b"}`, "SecretString of AWSPREVIOUS differs")
 
 	// Removing AWSPREVIOUS deprecates the first version: listed only with
 	// IncludeDeprecated, still readable by id.

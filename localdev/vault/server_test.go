@@ -50,10 +50,10 @@ func TestKVv2VersionsThroughTheOfficialClient(t *testing.T) {
 
 	got, err := kv.Get(ctx, "app/db")
 	require.NoError(t, err)
-	assert.Equal(t, "two", got.Data["password"])
+	assert.True(t, got.Data["password"] == "two", "current version's password differs")
 	old, err := kv.GetVersion(ctx, "app/db", 1)
 	require.NoError(t, err)
-	assert.Equal(t, "one", old.Data["password"])
+	assert.True(t, old.Data["password"] == "one", "version 1's password differs")
 
 	// Soft delete, undelete, destroy.
 	// A deleted version answers 404 with its metadata and no data, which the
