@@ -120,3 +120,11 @@ func CursorAfter(s *secret.Secret, field SortField) *Cursor {
 	}
 	return c
 }
+
+// MetadataGetter is implemented by backends that can read a secret without
+// its values more cheaply than Get: without decrypting, or without a call to
+// an external value store. The store uses it where values are not needed
+// (delete). It returns what Get returns, with Values nil. Errors: not_found.
+type MetadataGetter interface {
+	GetMetadata(ctx context.Context, id string) (*secret.Secret, error)
+}

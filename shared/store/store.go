@@ -178,6 +178,23 @@ func (s *Store) visible(ctx context.Context, p identity.Principal, id string) (*
 	return sec, nil
 }
 
+// visibleMetadata is visible without the values, for operations that do not
+// need them, when the backend can read metadata more cheaply.
+func (s *Store) visibleMetadata(ctx context.Context, p identity.Principal, id string) (*secret.Secret, error) {
+	m, ok := s.b.(backend.MetadataGetter)
+	if !ok {
+		return s.visible(ctx, p, id)
+	}
+	sec, err := m.GetMetadata(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !sec.VisibleTo(p.Name) {
+		return nil, notFound(id)
+	}
+	return sec, nil
+}
+
 func notFound(id string) error { return errcode.New(errcode.NotFound, "secret %s not found", id) }
 
 // Lookup returns the secret named name as p sees it, values included: p's
@@ -360,7 +377,7 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifM
 		return errcode.New(errcode.InvalidArgument, "If-Match version must be positive")
 	}
 	for attempt := 1; ; attempt++ {
-		current, err := s.visible(ctx, p, id)
+		current, err := s.visibleMetadata(ctx, p, id)
 		if err != nil {
 			return err
 		}

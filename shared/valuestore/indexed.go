@@ -81,6 +81,12 @@ func (x *indexed) Get(ctx context.Context, id string) (*secret.Secret, error) {
 	return s, nil
 }
 
+// GetMetadata implements backend.MetadataGetter: the index alone, without a
+// call to the value store.
+func (x *indexed) GetMetadata(ctx context.Context, id string) (*secret.Secret, error) {
+	return x.index.Get(ctx, id)
+}
+
 func (x *indexed) List(ctx context.Context, q backend.Query) ([]*secret.Secret, error) {
 	return x.index.List(ctx, q)
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/store"
 	"github.com/lockwell/lockwell/shared/valuestore"
 	"github.com/lockwell/lockwell/shared/valuestore/example"
 )
@@ -118,4 +120,25 @@ func TestSweepSparesACreateThatFinishesDuringTheGrace(t *testing.T) {
 	assert.Zero(t, n)
 	_, err = values.Get(ctx, s.ID, ref)
 	require.NoError(t, err)
+}
+
+// countingValues counts reads of the value store.
+type countingValues struct {
+	valuestore.Store
+	gets int
+}
+
+func (c *countingValues) Get(ctx context.Context, id, ref string) (map[string]string, error) {
+	c.gets++
+	return c.Store.Get(ctx, id, ref)
+}
+
+func TestDeleteDoesNotReadTheValueStore(t *testing.T) {
+	values := &countingValues{Store: fileValues(t)}
+	st := store.New(valuestore.Indexed(memstore.New(), values))
+	alice := identity.Principal{Name: "alice"}
+	s, err := st.Create(context.Background(), alice, store.CreateRequest{Name: "x", Values: map[string]string{"k": "v"}})
+	require.NoError(t, err)
+	require.NoError(t, st.Delete(context.Background(), alice, s.ID, 0))
+	assert.Zero(t, values.gets, "a delete needs no values")
 }
