@@ -78,6 +78,14 @@ func (s *Server) InjectFault(operation string, e *Error) {
 	s.faults[operation] = append(s.faults[operation], e)
 }
 
+// ClearFaults drops every fault still queued, so one test's leftovers do not
+// fail the next.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = map[string][]*Error{}
+}
+
 // Calls returns how many requests for the operation arrived, faults included.
 func (s *Server) Calls(operation string) int {
 	s.mu.Lock()
