@@ -2,7 +2,13 @@ package migrate
 
 import (
 	"context"
+	"net/url"
+	"os"
+	"strings"
 	"time"
+
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/openurl"
 )
 
 // Job is one queue-driven migration: what the CLI's start created.
@@ -75,4 +81,44 @@ type Queue interface {
 	// Send enqueues the messages; it returns only when every one was
 	// accepted, or an error (unavailable when the queue is down).
 	Send(ctx context.Context, msgs []Message) error
+}
+
+// JobStoreOpener opens a job store from its URL. It must reject unknown
+// parameters and credentials in the URL.
+type JobStoreOpener func(ctx context.Context, u *url.URL) (JobStore, error)
+
+var jobStores = openurl.NewRegistry[JobStoreOpener]("job store")
+
+// RegisterJobStore makes a job store available under a URL scheme; call it
+// from an init function (packages migrate/sqljobs: sqlite, postgres;
+// migrate/dynamojobs: dynamodb).
+func RegisterJobStore(scheme string, open JobStoreOpener) { jobStores.Register(scheme, open) }
+
+// OpenJobStore opens the job store rawURL names by its scheme. Errors:
+// invalid_argument for a bad URL or a scheme not linked into this binary.
+func OpenJobStore(ctx context.Context, rawURL string) (JobStore, error) {
+	if rawURL == "" {
+		return nil, errcode.New(errcode.InvalidArgument, "no job store: set LOCKWELL_MIGRATE_JOBS (sqlite:///PATH.db, postgres://HOST/DB or dynamodb://TABLE)")
+	}
+	open, u, err := jobStores.Lookup(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, u)
+}
+
+// JobStoreURLFromEnv returns the job store URL of a deployment whose store
+// URL is storeURL: LOCKWELL_MIGRATE_JOBS, or else the store URL itself when
+// it is a SQL store, so that jobs live in the same database as the secrets.
+// "" when neither applies (a DynamoDB deployment names its jobs table).
+func JobStoreURLFromEnv(storeURL string) string {
+	if u := os.Getenv("LOCKWELL_MIGRATE_JOBS"); u != "" {
+		return u
+	}
+	for _, p := range []string{"sqlite:", "postgres:", "postgresql:"} {
+		if strings.HasPrefix(storeURL, p) {
+			return storeURL
+		}
+	}
+	return ""
 }

@@ -316,4 +316,4 @@ func (p *progress) finish() {
 	}
 }
 
-var errNoJobs = errors.New("no job store: pass --jobs or set LOCKWELL_MIGRATE_JOBS (sqlite:///PATH.db or postgres://HOST/DB, the deployment's SQL store)")
+var errNoJobs = errors.New("no job store: pass --jobs or set LOCKWELL_MIGRATE_JOBS (sqlite:///PATH.db or postgres://HOST/DB, the deployment's SQL store; dynamodb://TABLE, its jobs table)")

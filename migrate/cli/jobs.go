@@ -12,8 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lockwell/lockwell/migrate"
+	_ "github.com/lockwell/lockwell/migrate/dynamojobs" // dynamodb://
 	"github.com/lockwell/lockwell/migrate/legacy"
-	"github.com/lockwell/lockwell/migrate/sqljobs"
+	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
 	"github.com/lockwell/lockwell/migrate/sqsqueue"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/secret"
@@ -36,7 +37,7 @@ func (f *queueFlags) openJobs(ctx context.Context, e *env) (migrate.JobStore, er
 	if u == "" {
 		return nil, errNoJobs
 	}
-	return sqljobs.Open(ctx, u)
+	return migrate.OpenJobStore(ctx, u)
 }
 
 func (f *queueFlags) openQueue(ctx context.Context, e *env) (migrate.Queue, error) {

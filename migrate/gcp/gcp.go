@@ -25,7 +25,7 @@ import (
 
 	"github.com/lockwell/lockwell/migrate"
 	_ "github.com/lockwell/lockwell/migrate/legacy/all"
-	"github.com/lockwell/lockwell/migrate/sqljobs"
+	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
 	"github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/errcode"
 )
@@ -103,7 +103,7 @@ func openFromEnv(ctx context.Context) (*migrate.Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := sqljobs.Open(ctx, sqljobs.URLFromEnv(cfg.StoreURL))
+	jobs, err := migrate.OpenJobStore(ctx, migrate.JobStoreURLFromEnv(cfg.StoreURL))
 	if err != nil {
 		d.Close()
 		return nil, err

@@ -2,10 +2,15 @@
 // legacy entry per message into the deployment's store (shared/config reads
 // LOCKWELL_* as every function does) and records outcomes in the job store.
 //
+// It links the store backends as every function does (package
+// functions/backends: the AWS set by default, build tags choose), the
+// DynamoDB job store, and with the tag lockwell_sql the SQL job store.
+//
 // Variables besides shared/config's:
 //
-//	LOCKWELL_MIGRATE_JOBS          job store URL (sqlite:///..., postgres://...); default LOCKWELL_STORE
-//	                               when that is a SQL store, so jobs live in the same database
+//	LOCKWELL_MIGRATE_JOBS          job store URL: dynamodb://TABLE (the AWS deployment's jobs table),
+//	                               or sqlite:///..., postgres://...; default LOCKWELL_STORE when that is
+//	                               a SQL store, so jobs live in the same database
 //	LOCKWELL_MIGRATE_MAX_RECEIVES  the queue's maxReceiveCount (default 5): on that delivery a
 //	                               transient failure is recorded as failed before the message moves
 //	                               to the dead-letter queue
@@ -23,12 +28,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	_ "github.com/lockwell/lockwell/functions/backends" // the deployment's store, by build tags
 	"github.com/lockwell/lockwell/migrate"
+	_ "github.com/lockwell/lockwell/migrate/dynamojobs" // dynamodb://
 	_ "github.com/lockwell/lockwell/migrate/legacy/all"
-	"github.com/lockwell/lockwell/migrate/sqljobs"
 	"github.com/lockwell/lockwell/migrate/sqsevent"
 	"github.com/lockwell/lockwell/shared/config"
-	_ "github.com/lockwell/lockwell/shared/sqlstore"
 )
 
 func main() {
@@ -42,7 +47,7 @@ func main() {
 	if err != nil {
 		fatal(log, "open store", err)
 	}
-	jobs, err := sqljobs.Open(ctx, sqljobs.URLFromEnv(cfg.StoreURL))
+	jobs, err := migrate.OpenJobStore(ctx, migrate.JobStoreURLFromEnv(cfg.StoreURL))
 	if err != nil {
 		fatal(log, "open job store", err)
 	}

@@ -16,7 +16,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +54,13 @@ type Store struct {
 }
 
 var _ migrate.JobStore = (*Store)(nil)
+
+func init() {
+	open := func(ctx context.Context, u *url.URL) (migrate.JobStore, error) { return Open(ctx, u.String()) }
+	for _, scheme := range []string{"sqlite", "postgres", "postgresql"} {
+		migrate.RegisterJobStore(scheme, open)
+	}
+}
 
 // Open opens the job store the URL names and creates its tables. Errors:
 // invalid_argument (bad URL, credentials in it), unavailable.
@@ -311,17 +317,4 @@ func (s *Store) ResetFailed(ctx context.Context, jobID string) ([]string, error)
 		}
 	}
 	return names, nil
-}
-
-// URLFromEnv returns the job store URL of a deployment: LOCKWELL_MIGRATE_JOBS,
-// or else the deployment's store URL when that is a SQL store, so that jobs
-// live in the same database as the secrets. "" when neither applies.
-func URLFromEnv(storeURL string) string {
-	if u := os.Getenv("LOCKWELL_MIGRATE_JOBS"); u != "" {
-		return u
-	}
-	if strings.HasPrefix(storeURL, "sqlite:") || strings.HasPrefix(storeURL, "postgres:") || strings.HasPrefix(storeURL, "postgresql:") {
-		return storeURL
-	}
-	return ""
 }

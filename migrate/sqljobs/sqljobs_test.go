@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/migrate/jobstoretest"
 	"github.com/lockwell/lockwell/migrate/sqljobs"
 	"github.com/lockwell/lockwell/shared/errcode"
-	"github.com/lockwell/lockwell/shared/secret"
 )
 
 // stores returns the job store URLs to test: SQLite always, PostgreSQL
@@ -51,47 +51,10 @@ func stores(t *testing.T) map[string]string {
 func TestJobStore(t *testing.T) {
 	for name, u := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			js, err := sqljobs.Open(ctx, u)
+			js, err := sqljobs.Open(context.Background(), u)
 			require.NoError(t, err)
 			defer js.Close()
-			job := migrate.Job{ID: "j1", Created: secret.Now(), Owner: "alice", Source: "zenml-aws://?region=r&scope=global",
-				Options: migrate.Options{Private: true, OnConflict: migrate.Rename, DeleteSource: true}}
-			require.NoError(t, js.CreateJob(ctx, job, []migrate.EntryStatus{
-				{Name: "a", Outcome: migrate.Pending}, {Name: "b", Outcome: migrate.Pending},
-				{Name: "c", Outcome: migrate.Skipped, Reason: "not a ZenML entry"},
-			}))
-			require.Equal(t, errcode.AlreadyExists, errcode.Of(js.CreateJob(ctx, job, nil)))
-			got, err := js.Job(ctx, "j1")
-			require.NoError(t, err)
-			require.Equal(t, job.Options, got.Options)
-			require.True(t, job.Created.Equal(got.Created))
-			_, err = js.Job(ctx, "nope")
-			require.Equal(t, errcode.NotFound, errcode.Of(err))
-
-			require.NoError(t, js.Record(ctx, "j1", migrate.EntryStatus{Name: "a", Outcome: migrate.Migrated, Target: "a", TargetID: "id-a", Updated: secret.Now()}))
-			require.NoError(t, js.Record(ctx, "j1", migrate.EntryStatus{Name: "a", Outcome: migrate.Failed, Reason: "late duplicate", Updated: secret.Now()}))
-			a, err := js.Entry(ctx, "j1", "a")
-			require.NoError(t, err)
-			require.Equal(t, migrate.Migrated, a.Outcome, "a final outcome is never replaced")
-			require.Equal(t, 1, a.Attempts)
-			require.NoError(t, js.Record(ctx, "j1", migrate.EntryStatus{Name: "b", Outcome: migrate.Failed, Reason: "conflict", Updated: secret.Now()}))
-			require.Equal(t, errcode.NotFound, errcode.Of(js.Record(ctx, "j1", migrate.EntryStatus{Name: "zz", Outcome: migrate.Failed})))
-
-			counts, err := js.Counts(ctx, "j1")
-			require.NoError(t, err)
-			require.Equal(t, migrate.Counts{migrate.Migrated: 1, migrate.Failed: 1, migrate.Skipped: 1}, counts)
-			failed, err := js.Entries(ctx, "j1", migrate.Failed)
-			require.NoError(t, err)
-			require.Len(t, failed, 1)
-			require.Equal(t, "conflict", failed[0].Reason)
-			names, err := js.ResetFailed(ctx, "j1")
-			require.NoError(t, err)
-			require.Equal(t, []string{"b"}, names)
-			all, err := js.Entries(ctx, "j1", "")
-			require.NoError(t, err)
-			require.Equal(t, []string{"a", "b", "c"}, []string{all[0].Name, all[1].Name, all[2].Name})
-			require.Equal(t, migrate.Pending, all[1].Outcome)
+			jobstoretest.Exercise(t, js)
 		})
 	}
 }
@@ -102,8 +65,11 @@ func TestURLs(t *testing.T) {
 		require.Equal(t, errcode.InvalidArgument, errcode.Of(err), bad)
 	}
 	t.Setenv("LOCKWELL_MIGRATE_JOBS", "")
-	require.Equal(t, "sqlite:///d/l.db", sqljobs.URLFromEnv("sqlite:///d/l.db"))
-	require.Equal(t, "", sqljobs.URLFromEnv("dynamodb://table"))
+	require.Equal(t, "sqlite:///d/l.db", migrate.JobStoreURLFromEnv("sqlite:///d/l.db"))
+	require.Equal(t, "", migrate.JobStoreURLFromEnv("dynamodb://table"))
 	t.Setenv("LOCKWELL_MIGRATE_JOBS", "postgres://h/jobs")
-	require.Equal(t, "postgres://h/jobs", sqljobs.URLFromEnv("dynamodb://table"))
+	require.Equal(t, "postgres://h/jobs", migrate.JobStoreURLFromEnv("dynamodb://table"))
+	js, err := migrate.OpenJobStore(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "j.db"))
+	require.NoError(t, err)
+	js.Close()
 }
