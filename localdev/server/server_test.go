@@ -186,6 +186,8 @@ func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
 	tokenPath := filepath.Join(dir, server.AdminTokenFile)
 	assert.Contains(t, srv.logs.String(), tokenPath, "the log says where the admin token is")
 	assert.Contains(t, srv.logs.String(), "created an admin API token")
+	assert.Contains(t, srv.logs.String(), "created the store key")
+	assert.Contains(t, srv.logs.String(), filepath.Join(dir, server.KeyFile))
 	assert.NotContains(t, srv.logs.String(), srv.token, "the log never holds the token")
 	keyBefore, err := os.ReadFile(filepath.Join(dir, server.KeyFile))
 	require.NoError(t, err)
@@ -211,6 +213,7 @@ func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(keyBefore, keyAfter), "restart keeps the store key")
 	assert.NotContains(t, again.logs.String(), "created an admin API token")
+	assert.NotContains(t, again.logs.String(), "created the store key")
 	assert.Contains(t, again.logs.String(), tokenPath)
 
 	status, body = again.call(t, "GET", "/api/v1/secrets/"+created.ID, "")
