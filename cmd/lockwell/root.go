@@ -43,7 +43,8 @@ The server and credentials come from flags, then the environment
 		exportCommand(a),
 		importCommand(a),
 		serveCommand(a),
-		// migratecli.Command(...) and adminCommand(a) join here.
+		adminCommand(a),
+		// migratecli.Command(...) joins here.
 	)
 	return root
 }
