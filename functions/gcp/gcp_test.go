@@ -331,3 +331,16 @@ func TestFunctionsServeTheirRoutes(t *testing.T) {
 	fn["ListSecrets"](w, r)
 	assert.Equal(t, http.StatusUnauthorized, w.Code, "no token")
 }
+
+func TestIDTokenAcceptsAnyConfiguredAudience(t *testing.T) {
+	g := newGoogle(t)
+	a, err := gcp.NewGoogleAuthenticator(context.Background(), gcp.AuthConfig{Mode: gcp.AuthIDToken,
+		Audience: "https://region-project.cloudfunctions.net/ListSecrets, " + audience, Validator: g.validator(t)})
+	require.NoError(t, err)
+	for aud, ok := range map[string]bool{audience: true, "https://region-project.cloudfunctions.net/ListSecrets": true, "https://elsewhere": false} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+g.idToken(t, claims(map[string]any{"aud": aud})))
+		_, err := a.Authenticate(r)
+		assert.Equal(t, ok, err == nil, "audience %s: %v", aud, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -22,7 +23,8 @@ type AuthMode string
 const (
 	// AuthIDToken (the default) verifies the Google ID token in
 	// "Authorization: Bearer": signature against Google's keys, audience
-	// (LOCKWELL_AUDIENCE, required), issuer, expiry, and a verified email.
+	// (one of LOCKWELL_AUDIENCE's comma-separated values, required), issuer,
+	// expiry, and a verified email.
 	AuthIDToken AuthMode = "idtoken"
 	// AuthIAP trusts Identity-Aware Proxy: the principal is the email IAP
 	// forwards in X-Goog-Authenticated-User-Email. With LOCKWELL_AUDIENCE
@@ -56,7 +58,9 @@ type TokenValidator interface {
 // AuthConfig configures a GoogleAuthenticator.
 type AuthConfig struct {
 	Mode     AuthMode // AuthIDToken, AuthIAP or AuthAPIGateway
-	Audience string   // the ID token's or IAP's audience; required for AuthIDToken
+	// Audience is the accepted audiences, comma-separated (the functions'
+	// URLs): the ID token's, required for AuthIDToken, or IAP's.
+	Audience string
 	Admins   []string // principal names (emails) with the admin role
 	// Validator verifies tokens; nil uses idtoken's validator, which fetches
 	// Google's public keys over HTTPS and caches them.
@@ -68,7 +72,7 @@ type AuthConfig struct {
 // use. Errors are unauthenticated and never contain a token.
 type GoogleAuthenticator struct {
 	mode      AuthMode
-	audience  string
+	audiences map[string]bool
 	admins    map[string]bool
 	validator TokenValidator
 }
@@ -85,7 +89,12 @@ func NewGoogleAuthenticator(ctx context.Context, cfg AuthConfig) (*GoogleAuthent
 	default:
 		return nil, errcode.New(errcode.InvalidArgument, "auth mode %q is not a Google identity mode", cfg.Mode)
 	}
-	a := &GoogleAuthenticator{mode: cfg.Mode, audience: cfg.Audience, admins: map[string]bool{}, validator: cfg.Validator}
+	a := &GoogleAuthenticator{mode: cfg.Mode, audiences: map[string]bool{}, admins: map[string]bool{}, validator: cfg.Validator}
+	for _, aud := range strings.Split(cfg.Audience, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			a.audiences[aud] = true
+		}
+	}
 	for _, n := range cfg.Admins {
 		if n = strings.TrimSpace(n); n != "" {
 			a.admins[n] = true
@@ -137,7 +146,7 @@ func (a *GoogleAuthenticator) idToken(r *http.Request) (string, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return "", errcode.New(errcode.Unauthenticated, "send a Google ID token: Authorization: Bearer <token>")
 	}
-	payload, err := a.validator.Validate(r.Context(), strings.TrimSpace(token), a.audience)
+	payload, err := a.validate(r.Context(), strings.TrimSpace(token))
 	if err != nil {
 		return "", errcode.Wrap(errcode.Unauthenticated, err, "the Google ID token is not valid for this function")
 	}
@@ -152,14 +161,14 @@ func (a *GoogleAuthenticator) iap(r *http.Request) (string, error) {
 	if !ok || email == "" {
 		return "", errcode.New(errcode.Unauthenticated, "no identity from Identity-Aware Proxy")
 	}
-	if a.audience == "" {
+	if len(a.audiences) == 0 {
 		return email, nil
 	}
 	assertion := r.Header.Get("X-Goog-Iap-Jwt-Assertion")
 	if assertion == "" {
 		return "", errcode.New(errcode.Unauthenticated, "no Identity-Aware Proxy assertion")
 	}
-	payload, err := a.validator.Validate(r.Context(), assertion, a.audience)
+	payload, err := a.validate(r.Context(), assertion)
 	if err != nil {
 		return "", errcode.Wrap(errcode.Unauthenticated, err, "the Identity-Aware Proxy assertion is not valid for this function")
 	}
@@ -170,6 +179,19 @@ func (a *GoogleAuthenticator) iap(r *http.Request) (string, error) {
 		return "", errcode.New(errcode.Unauthenticated, "the Identity-Aware Proxy assertion names another user")
 	}
 	return email, nil
+}
+
+// validate checks the token's signature and expiry, then that its audience
+// is one of the configured ones.
+func (a *GoogleAuthenticator) validate(ctx context.Context, token string) (*idtoken.Payload, error) {
+	payload, err := a.validator.Validate(ctx, token, "")
+	if err != nil {
+		return nil, err
+	}
+	if !a.audiences[payload.Audience] {
+		return nil, errors.New("idtoken: the aud claim is not an audience of this deployment")
+	}
+	return payload, nil
 }
 
 // apiGatewayUser reads the claims API Gateway forwards: base64url JSON, with
