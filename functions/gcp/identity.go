@@ -57,7 +57,7 @@ type TokenValidator interface {
 
 // AuthConfig configures a GoogleAuthenticator.
 type AuthConfig struct {
-	Mode     AuthMode // AuthIDToken, AuthIAP or AuthAPIGateway
+	Mode AuthMode // AuthIDToken, AuthIAP or AuthAPIGateway
 	// Audience is the accepted audiences, comma-separated (the functions'
 	// URLs): the ID token's, required for AuthIDToken, or IAP's.
 	Audience string
