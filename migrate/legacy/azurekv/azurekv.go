@@ -29,6 +29,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -124,7 +126,17 @@ func open(ctx context.Context, u *url.URL, d legacy.Descriptor) (legacy.Source, 
 type Source struct {
 	client *azsecrets.Client
 	desc   legacy.Descriptor
+
+	// The per-key groups of the last listing, so that reading N legacy
+	// secrets lists the vault about once instead of N times (Key Vault has
+	// no tag filter). Refreshed when older than groupsTTL or when a name is
+	// missing from it; dropped by Delete.
+	mu       sync.Mutex
+	groups   map[string][]property
+	groupsAt time.Time
 }
+
+const groupsTTL = time.Minute
 
 // New returns a source over client (Location is the vault name).
 func New(client *azsecrets.Client, d legacy.Descriptor) *Source {
@@ -249,17 +261,28 @@ func (s *Source) get(ctx context.Context, name string) (azsecrets.GetSecretRespo
 
 // members returns the names and keys of the per-key secrets of group name.
 func (s *Source) members(ctx context.Context, name string) ([]property, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.groups[name]; ok && time.Since(s.groupsAt) < groupsTTL {
+		return m, nil
+	}
 	props, err := s.properties(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []property
+	s.groups, s.groupsAt = map[string][]property{}, time.Now()
 	for _, p := range props {
-		if p.tags[groupTag] == name {
-			out = append(out, p)
+		if g, ok := p.tags[groupTag]; ok {
+			s.groups[g] = append(s.groups[g], p)
 		}
 	}
-	return out, nil
+	return s.groups[name], nil
+}
+
+func (s *Source) forgetGroups() {
+	s.mu.Lock()
+	s.groups = nil
+	s.mu.Unlock()
 }
 
 // Read implements legacy.Source.
@@ -331,6 +354,7 @@ func (s *Source) Delete(ctx context.Context, name string) error {
 			names = append(names, m.name)
 		}
 	}
+	defer s.forgetGroups()
 	for _, n := range names {
 		err := retry.Do(ctx, retry.Default, func(ctx context.Context) error {
 			_, err := s.client.DeleteSecret(ctx, n, nil)
