@@ -14,9 +14,10 @@
 //     as API Gateway forwards it (path_translation APPEND_PATH_TO_ADDRESS) or
 //     as a client appends it to the function's URL.
 //   - Otherwise the path is taken relative to the secrets collection, after
-//     dropping a leading /<FunctionName> segment (the local framework server
-//     and first-generation URLs keep it): "/" is /api/v1/secrets and "/<id>"
-//     is /api/v1/secrets/<id>.
+//     dropping a leading segment that names the function (its entry point,
+//     as the local framework server keeps it, or its deployed name, K_SERVICE,
+//     as cloudfunctions.net URLs may): "/" is /api/v1/secrets and "/<id>" is
+//     /api/v1/secrets/<id>.
 //
 // So GET https://…/GetSecret/<id>, GET https://…/GetSecret/api/v1/secrets/<id>
 // and GET https://gateway/api/v1/secrets/<id> all reach the same handler.
@@ -42,6 +43,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 
@@ -112,11 +114,12 @@ func (s *Server) Handler(f Function) http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, errcode.Unavailable, "the secrets store is not available; retry later")
 			return
 		}
+		names := []string{f.Name, os.Getenv("K_SERVICE")}
 		r2 := r.Clone(r.Context())
-		r2.URL.Path = RESTPath(f.Name, r.URL.Path)
+		r2.URL.Path = RESTPath(r.URL.Path, names...)
 		r2.URL.RawPath = ""
 		if raw := r.URL.EscapedPath(); raw != r.URL.Path {
-			r2.URL.RawPath = RESTPath(f.Name, raw)
+			r2.URL.RawPath = RESTPath(raw, names...)
 		}
 		r2.RequestURI = r2.URL.RequestURI()
 		ops(f.Operation).ServeHTTP(w, r2)
@@ -141,13 +144,20 @@ func (s *Server) operations(ctx context.Context) (Operations, error) {
 const apiPrefix = "/api/v1/"
 
 // RESTPath maps the path a Cloud Function receives to the REST path (see
-// the package doc).
-func RESTPath(function, path string) string {
+// the package doc); names are the function's names, of which a leading
+// segment is dropped.
+func RESTPath(path string, names ...string) string {
 	if i := strings.Index(path, apiPrefix); i >= 0 {
 		return path[i:]
 	}
-	if rest, ok := strings.CutPrefix(path, "/"+function); ok && (rest == "" || rest[0] == '/') {
-		path = rest
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(path, "/"+name); ok && (rest == "" || rest[0] == '/') {
+			path = rest
+			break
+		}
 	}
 	path = strings.TrimRight(path, "/")
 	if path == "" {

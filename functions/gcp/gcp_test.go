@@ -46,9 +46,10 @@ func TestRESTPath(t *testing.T) {
 		{"CreateSecret", "/CreateSecret", "/api/v1/secrets"},
 		{"CreateSecret", "/api/v1/secrets", "/api/v1/secrets"},
 		{"GetSecret", "/GetSecretX", "/api/v1/secrets/GetSecretX"},
+		{"GetSecret", "/lockwell-getsecret/abc", "/api/v1/secrets/abc"},
 	}
 	for _, tc := range cases {
-		assert.Equal(t, tc.want, gcp.RESTPath(tc.function, tc.in), "%s %q", tc.function, tc.in)
+		assert.Equal(t, tc.want, gcp.RESTPath(tc.in, tc.function, "lockwell-getsecret"), "%s %q", tc.function, tc.in)
 	}
 }
 

@@ -1,0 +1,130 @@
+# Lockwell on Google Cloud Functions (2nd gen): one HTTP function per API
+# operation, all built from the source infra/gcp/stage.sh lays out.
+
+locals {
+  # Entry point (registered in functions/gcp) => API operation.
+  functions = {
+    CreateSecret = "create"
+    GetSecret    = "get"
+    ListSecrets  = "list"
+    UpdateSecret = "update"
+    DeleteSecret = "delete"
+  }
+  # 2nd gen function names are lower case; the entry point keeps its name.
+  names = { for entry, op in local.functions : entry => "lockwell-${lower(entry)}" }
+  audiences = length(var.audiences) > 0 ? var.audiences : [
+    for entry, name in local.names : "https://${var.region}-${var.project}.cloudfunctions.net/${name}"
+  ]
+  environment = merge({
+    LOCKWELL_STORE        = var.store_url
+    LOCKWELL_VALUES       = var.values_url
+    LOCKWELL_KEY          = var.key_url
+    LOCKWELL_DEPLOYMENT   = var.deployment
+    LOCKWELL_ADMINS       = join(",", var.admins)
+    LOCKWELL_AUTH         = var.auth
+    LOCKWELL_GCP_IDENTITY = var.gcp_identity
+    LOCKWELL_AUDIENCE     = join(",", local.audiences)
+  }, var.extra_env)
+  invoker_bindings = {
+    for pair in setproduct(keys(local.functions), var.invokers) : "${pair[0]} ${pair[1]}" => { entry = pair[0], member = pair[1] }
+  }
+}
+
+resource "google_service_account" "functions" {
+  account_id   = "lockwell-functions"
+  display_name = "Lockwell functions"
+}
+
+# The value store: Secret Manager entries named <prefix>-<uuid> (default
+# prefix "lockwell"), and nothing else.
+resource "google_project_iam_member" "secret_values" {
+  count   = startswith(var.values_url, "gcpsecretmanager://") ? 1 : 0
+  project = var.project
+  role    = "roles/secretmanager.admin"
+  member  = google_service_account.functions.member
+  condition {
+    title      = "lockwell-entries-only"
+    expression = "resource.name.startsWith(\"projects/${data.google_project.this.number}/secrets/lockwell-\")"
+  }
+}
+
+# Secrets read into the environment (secret_env).
+resource "google_secret_manager_secret_iam_member" "env" {
+  for_each  = var.secret_env
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.functions.member
+}
+
+data "google_project" "this" {}
+
+resource "google_storage_bucket" "source" {
+  name                        = "${var.project}-lockwell-functions-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "lockwell-${filemd5(var.source_zip)}.zip"
+  bucket = google_storage_bucket.source.name
+  source = var.source_zip
+}
+
+resource "google_cloudfunctions2_function" "lockwell" {
+  for_each    = local.functions
+  name        = local.names[each.key]
+  location    = var.region
+  description = "Lockwell: the ${each.value} operation of /api/v1/secrets"
+
+  build_config {
+    runtime     = var.go_runtime
+    entry_point = each.key
+    environment_variables = {
+      GOFLAGS = "-tags=${var.backend_tags}"
+    }
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory               = "256M"
+    timeout_seconds                = 30
+    max_instance_count             = var.max_instances
+    ingress_settings               = var.gcp_identity == "idtoken" ? "ALLOW_ALL" : "ALLOW_INTERNAL_AND_GCLB"
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.functions.email
+    environment_variables          = local.environment
+
+    dynamic "secret_environment_variables" {
+      for_each = var.secret_env
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
+  }
+
+  depends_on = [google_project_iam_member.secret_values, google_secret_manager_secret_iam_member.env]
+}
+
+# Who may call the functions. No allUsers: Cloud Run checks the caller's
+# ID token before the function checks it again.
+resource "google_cloud_run_service_iam_member" "invoker" {
+  for_each = local.invoker_bindings
+  location = var.region
+  service  = google_cloudfunctions2_function.lockwell[each.value.entry].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value.member
+}
+
+# MERGE POINT (migration issue): MigrateSecrets, a CloudEvent function
+# registered by package migrate/gcp (stage.sh imports it when present),
+# deploys from the same source with an event_trigger on the migration
+# Pub/Sub topic; its resources go here.
