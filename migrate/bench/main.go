@@ -25,16 +25,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"gopkg.in/yaml.v3"
 
 	localsm "github.com/lockwell/lockwell/localdev/awssecretsmanager"
@@ -45,6 +42,7 @@ import (
 	_ "github.com/lockwell/lockwell/migrate/legacy/local"
 	"github.com/lockwell/lockwell/migrate/sqljobs"
 	"github.com/lockwell/lockwell/migrate/sqsevent"
+	"github.com/lockwell/lockwell/migrate/sqspoll"
 	"github.com/lockwell/lockwell/migrate/sqsqueue"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/envelope"
@@ -145,57 +143,15 @@ func run(n int, sourceKind string, consumers, concurrency int, sameDB bool) erro
 	owner := identity.Principal{Name: "bench", Role: identity.Member}
 	h := sqsevent.Handler{Concurrency: concurrency, Proc: &migrate.Processor{Jobs: jobs, MaxDeliveries: 5,
 		Target: func(*migrate.Job) migrate.Target { return migrate.StoreTarget{Store: st, Principal: owner} }}}
-	var processed, failures atomic.Int64
 	t1 := time.Now()
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	for range consumers {
-		wg.Go(func() {
-			idle := 0
-			for idle < 2 && processed.Load() < int64(len(msgs)) {
-				out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-					MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
-				if len(out.Messages) == 0 {
-					idle++
-					continue
-				}
-				idle = 0
-				ev, err := lambdaEvent(arn, out.Messages)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
-				resp, _ := h.Handle(ctx, ev)
-				failed := map[string]bool{}
-				for _, f := range resp.BatchItemFailures {
-					failed[f.ItemIdentifier] = true
-				}
-				failures.Add(int64(len(failed)))
-				var del []types.DeleteMessageBatchRequestEntry
-				for i, m := range out.Messages {
-					if !failed[aws.ToString(m.MessageId)] {
-						del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle})
-					}
-				}
-				if len(del) > 0 {
-					if _, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &queueURL, Entries: del}); err != nil {
-						errOnce.Do(func() { firstErr = err })
-						return
-					}
-				}
-				processed.Add(int64(len(del)))
-			}
-		})
-	}
-	wg.Wait()
+	stats, err := sqspoll.Run(ctx, sqspoll.Options{Client: client, QueueURL: queueURL, QueueARN: arn, Handler: h, Consumers: consumers,
+		Until: func() bool {
+			c, err := jobs.Counts(ctx, job.ID)
+			return err == nil && c[migrate.Pending] == 0
+		}})
 	consumed := time.Since(t1)
-	if firstErr != nil {
-		return firstErr
+	if err != nil {
+		return err
 	}
 
 	counts, err := jobs.Counts(ctx, job.ID)
@@ -220,7 +176,7 @@ func run(n int, sourceKind string, consumers, concurrency int, sameDB bool) erro
 	fmt.Printf("migration: %d legacy entries (%s source) -> SQLite store, jobs in %s, %d consumers x %d concurrent, %d CPUs\n",
 		n, sourceKind, map[bool]string{true: "the same database", false: "their own database"}[sameDB], consumers, concurrency, numCPU())
 	fmt.Printf("  start (list + create job + enqueue): %v (%.0f entries/s)\n", started.Round(time.Millisecond), float64(n)/started.Seconds())
-	fmt.Printf("  migrate (receive + handler + delete): %v (%.0f entries/s), %d redeliveries\n", consumed.Round(time.Millisecond), float64(n)/consumed.Seconds(), failures.Load())
+	fmt.Printf("  migrate (receive + handler + delete): %v (%.0f entries/s), %d redeliveries\n", consumed.Round(time.Millisecond), float64(n)/consumed.Seconds(), stats.Failed)
 	fmt.Printf("  end to end: %v, %.0f entries/s; every entry migrated exactly once\n", total.Round(time.Millisecond), float64(n)/total.Seconds())
 	return nil
 }
@@ -284,23 +240,6 @@ func plant(ctx context.Context, dir, kind string, n int) (string, error) {
 		return "zenml-aws://?region=us-east-1&scope=none", nil
 	}
 	return "", fmt.Errorf("-source must be local or aws")
-}
-
-// lambdaEvent builds the event Lambda's SQS event source mapping delivers.
-func lambdaEvent(arn string, msgs []types.Message) (events.SQSEvent, error) {
-	var ev events.SQSEvent
-	for _, m := range msgs {
-		ev.Records = append(ev.Records, events.SQSMessage{
-			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-			Attributes: m.Attributes, Md5OfBody: aws.ToString(m.MD5OfBody), EventSource: "aws:sqs", EventSourceARN: arn, AWSRegion: "us-east-1",
-		})
-	}
-	raw, err := json.Marshal(ev) // through JSON, as the runtime decodes it
-	if err != nil {
-		return ev, err
-	}
-	var out events.SQSEvent
-	return out, json.Unmarshal(raw, &out)
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
