@@ -10,6 +10,19 @@
 // the options and the owner, and one versioned Message per entry carries
 // the job id and a reference to the legacy entry, never values. Processor
 // handles one message with at-least-once semantics.
+//
+// # Job tracking
+//
+// Jobs live behind the small JobStore interface, opened by URL scheme
+// (OpenJobStore): package migrate/sqljobs keeps them in two tables of the
+// deployment's own SQL database (SQLite or PostgreSQL; by default the same
+// database as the secrets, so a SQL deployment needs nothing more), and
+// package migrate/dynamojobs in a DynamoDB table of their own for the AWS
+// deployment, whose store is DynamoDB. Both pass one conformance suite
+// (migrate/jobstoretest). A job record is not the source of truth for what
+// was migrated (the central store's origins are), only for what to report
+// and retry; so its one hard rule is that a final outcome is never replaced,
+// which both implementations enforce with a single conditional write.
 package migrate
 
 import (
