@@ -16,6 +16,12 @@
 //
 // Tokens are checked against the database through an httpapi.TokenCache, so
 // a request costs one token lookup per token per 30 seconds, not one each.
+//
+// With Config.Deployment set, the server opens that deployment
+// configuration instead (for example DynamoDB with a KMS key, or an index
+// with an external value store, as localdev/stack does for `make dev
+// STORE=... VALUES=...`) and keeps only admin.token in the data directory;
+// the configuration's backend must keep API tokens (identity.TokenStore).
 package server
 
 import (
@@ -33,6 +39,7 @@ import (
 	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
@@ -75,9 +82,15 @@ type Config struct {
 	// Ready, if set, is called once with the address the server listens on,
 	// when it accepts connections.
 	Ready func(addr string)
+	// Deployment, if set, is the store to serve instead of the SQLite store
+	// in DataDir (which then holds only admin.token). Its backend must keep
+	// API tokens; its StoreURL and KeyURL are required, its Auth and Admins
+	// are ignored (the server authenticates bearer tokens).
+	Deployment *config.Config
 }
 
-// Run opens the data directory and serves the API until ctx ends, then stops
+// Run opens the data directory and the store (the SQLite store in it, or
+// cfg.Deployment) and serves the API until ctx ends, then stops
 // accepting connections, waits up to ShutdownTimeout for in-flight requests
 // and closes the store. It returns nil after a clean shutdown and an error
 // when the data directory, the store or the address cannot be opened.
@@ -96,27 +109,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	_, keyErr := os.Stat(filepath.Join(dir, KeyFile))
-	b, err := OpenBackend(ctx, dir)
+	st, stored, closer, err := openStore(ctx, cfg.Deployment, dir, log)
 	if err != nil {
 		return err
 	}
-	closeStore := sync.OnceValue(b.Close)
+	closeStore := sync.OnceValue(closer)
 	defer closeStore()
-	if errors.Is(keyErr, fs.ErrNotExist) {
-		log.Info("created the store key (mode 0600); back it up: without it no value can be decrypted", "path", filepath.Join(dir, KeyFile))
-	}
-	stored, ok := b.(identity.TokenStore)
-	if !ok {
-		return errors.New("the sqlite store does not keep API tokens")
-	}
 	tokens := httpapi.NewTokenCache(stored, 0, 0)
 	if err := ensureAdminToken(ctx, dir, tokens, log); err != nil {
 		return err
 	}
-	// The request log's one line per request names operation, principal,
-	// secret id and outcome, so the store's own audit line would say it twice.
-	st := store.New(b)
 	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: log, Tokens: tokens})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -160,6 +162,53 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info("server stopped")
 	return nil
+}
+
+// openStore opens the deployment d, or the SQLite store in dir when d is
+// nil, and returns the store to serve, where API tokens are kept and how to
+// close both.
+func openStore(ctx context.Context, d *config.Config, dir string, log *slog.Logger) (*store.Store, identity.TokenStore, func() error, error) {
+	if d != nil {
+		c := *d
+		c.Auth, c.Admins = config.AuthBearer, nil
+		// A nil audit logger: the request log's one line per request names
+		// operation, principal, secret id and outcome already.
+		dep, err := c.Open(ctx, nil)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if dep.Tokens == nil {
+			dep.Close()
+			return nil, nil, nil, fmt.Errorf("the store %s keeps no API tokens, which the local server needs; use a sqlite:, postgres: or dynamodb: store", schemeOf(c.StoreURL))
+		}
+		return dep.Store, dep.Tokens, dep.Close, nil
+	}
+	_, keyErr := os.Stat(filepath.Join(dir, KeyFile))
+	b, err := OpenBackend(ctx, dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if errors.Is(keyErr, fs.ErrNotExist) {
+		log.Info("created the store key (mode 0600); back it up: without it no value can be decrypted", "path", filepath.Join(dir, KeyFile))
+	}
+	tokens, ok := b.(identity.TokenStore)
+	if !ok {
+		b.Close()
+		return nil, nil, nil, errors.New("the sqlite store does not keep API tokens")
+	}
+	// The request log's one line per request names operation, principal,
+	// secret id and outcome, so the store's own audit line would say it twice.
+	st := store.New(b)
+	return st, tokens, st.Close, nil
+}
+
+// schemeOf returns the scheme of a store URL ("dynamodb:"), never the rest,
+// which may name hosts or paths.
+func schemeOf(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme != "" {
+		return u.Scheme + ":"
+	}
+	return "URL"
 }
 
 // prepareDataDir creates dir (0700) if missing and returns its absolute path.
