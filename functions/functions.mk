@@ -71,9 +71,12 @@ invoke:
 	  -event $(EVENT) -data-dir $(LAMBDA_DATA_DIR) $(if $(ID),-id $(ID))
 
 ## bench-lambda: per bootstrap: size (AWS build, $(LAMBDA_GOARCH)), cold start and idle RSS under the emulator
+## (the SQLite build, and the AWS build for this machine against dynalite and the local KMS)
 bench-lambda:
 	@for fn in $(LAMBDA_FUNCTIONS); do \
 	  $(call lambda_build,$$fn,$(LAMBDA_BUILD_DIR)/aws/$$fn) || exit 1; \
+	  $(call lambda_build,$$fn,$(LAMBDA_BUILD_DIR)/aws-host/$$fn,,$(shell $(GO) env GOARCH)) || exit 1; \
 	  $(call lambda_build,$$fn,$(LAMBDA_BUILD_DIR)/local/$$fn,$(LAMBDA_LOCAL_TAGS),$(shell $(GO) env GOARCH)) || exit 1; \
 	done
-	@$(GO) run ./localdev/lambdarun bench -aws $(LAMBDA_BUILD_DIR)/aws -local $(LAMBDA_BUILD_DIR)/local
+	@$(GO) run ./localdev/lambdarun bench -aws $(LAMBDA_BUILD_DIR)/aws -aws-host $(LAMBDA_BUILD_DIR)/aws-host \
+	  -local $(LAMBDA_BUILD_DIR)/local
