@@ -14,6 +14,7 @@ import (
 	"github.com/lockwell/lockwell/migrate"
 	_ "github.com/lockwell/lockwell/migrate/dynamojobs" // dynamodb://
 	"github.com/lockwell/lockwell/migrate/legacy"
+	"github.com/lockwell/lockwell/migrate/pubsubqueue"
 	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
 	"github.com/lockwell/lockwell/migrate/sqsqueue"
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -28,7 +29,7 @@ type queueFlags struct {
 func (f *queueFlags) bind(cmd *cobra.Command, queue bool) {
 	cmd.Flags().StringVar(&f.jobs, "jobs", "", "job store URL (default $LOCKWELL_MIGRATE_JOBS): the deployment's SQL database")
 	if queue {
-		cmd.Flags().StringVar(&f.queueURL, "queue-url", "", "the migrator's SQS queue URL (default $LOCKWELL_MIGRATE_QUEUE_URL)")
+		cmd.Flags().StringVar(&f.queueURL, "queue-url", "", "the migrator's SQS queue URL, or pubsub://PROJECT/TOPIC on Google Cloud (default $LOCKWELL_MIGRATE_QUEUE_URL)")
 	}
 }
 
@@ -44,6 +45,9 @@ func (f *queueFlags) openQueue(ctx context.Context, e *env) (migrate.Queue, erro
 	u := first(f.queueURL, e.getenv("LOCKWELL_MIGRATE_QUEUE_URL"))
 	if u == "" {
 		return nil, errcode.New(errcode.InvalidArgument, "no queue: pass --queue-url or set LOCKWELL_MIGRATE_QUEUE_URL")
+	}
+	if strings.HasPrefix(u, "pubsub://") { // the Google Cloud deployment's topic
+		return pubsubqueue.Open(ctx, u)
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
