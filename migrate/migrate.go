@@ -267,7 +267,8 @@ func failed(res Result, reason string) Result {
 // leaves everything else (unavailable, internal) to be retried.
 func permanentOrRetry(res Result, err error) (Result, error) {
 	switch errcode.Of(err) {
-	case errcode.InvalidArgument, errcode.TooLarge, errcode.PermissionDenied, errcode.Unauthenticated, errcode.AlreadyExists:
+	case errcode.InvalidArgument, errcode.TooLarge, errcode.PermissionDenied, errcode.Unauthenticated, errcode.AlreadyExists,
+		errcode.FailedPrecondition: // e.g. two secrets of one name and visibility: needs a person
 		return failed(res, errcode.Message(err)), nil
 	}
 	return res, err
