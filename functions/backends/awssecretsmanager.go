@@ -13,7 +13,9 @@ import _ "github.com/lockwell/lockwell/shared/valuestore/awssecretsmanager" // a
 // does) removes its entry again (DeleteSecret);
 // an update retires the older versions (ListSecretVersionIds,
 // UpdateSecretVersionStage); reading values is DescribeSecret (ownership
-// tags) and GetSecretValue. Listing never touches the value store.
+// tags) and GetSecretValue. Delete checks visibility on the index alone and
+// removes the entry (DescribeSecret, DeleteSecret). Listing never touches
+// the value store.
 func init() {
 	write := []string{"secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret",
 		"secretsmanager:RestoreSecret", "secretsmanager:PutSecretValue"}
@@ -21,5 +23,5 @@ func init() {
 	need("create", append(append(write, read...), "secretsmanager:DeleteSecret")...)
 	need("get", read...)
 	need("update", append(append(write, read...), "secretsmanager:ListSecretVersionIds", "secretsmanager:UpdateSecretVersionStage")...)
-	need("delete", append(read, "secretsmanager:DeleteSecret")...)
+	need("delete", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret") // delete reads no values
 }
