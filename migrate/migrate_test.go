@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -143,10 +144,14 @@ func TestDeleteSourceOnlyAfterVerifiedCopy(t *testing.T) {
 
 func TestSkippedAndInvalidEntries(t *testing.T) {
 	f := newFixture(t, []legacytest.Secret{{Name: "bad key", Schema: "arbitrary", Values: map[string]any{"k": "v"}},
-		{Name: "badkeys", Schema: "arbitrary", Values: map[string]any{"has space": "v"}}})
+		{Name: "badkeys", Schema: "arbitrary", Values: map[string]any{"has space": "v"}},
+		{Name: "huge", Schema: "arbitrary", Values: map[string]any{"blob": strings.Repeat("x", 70*1024)}}})
+	res := f.migrate(t, migrate.Options{}, "huge")
+	require.Equal(t, migrate.Failed, res.Outcome)
+	require.Contains(t, res.Reason, "64 KiB")
 	require.Equal(t, migrate.Skipped, f.migrate(t, migrate.Options{}, "not_zenml").Outcome)
 	require.Equal(t, migrate.Failed, f.migrate(t, migrate.Options{}, "bad key").Outcome)
-	res := f.migrate(t, migrate.Options{}, "badkeys")
+	res = f.migrate(t, migrate.Options{}, "badkeys")
 	require.Equal(t, migrate.Failed, res.Outcome)
 	require.Contains(t, res.Reason, "has space")
 	require.Equal(t, migrate.Failed, f.migrate(t, migrate.Options{}, "missing").Outcome)
