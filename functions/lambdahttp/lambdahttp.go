@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -262,9 +263,15 @@ func (a *Adapter) run(req *http.Request) (resp events.APIGatewayV2HTTPResponse) 
 
 func (a *Adapter) reject(status int, code errcode.Code, msg string, cause error) events.APIGatewayV2HTTPResponse {
 	attrs := []any{"status", status, "code", string(code), "reason", msg}
-	if cause != nil {
-		// Decoding errors name offsets and types, never the event's content.
-		attrs = append(attrs, "cause", cause.Error())
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(cause, &syntax): // its text quotes a character of the event
+		attrs = append(attrs, "cause", fmt.Sprintf("JSON syntax error at offset %d", syntax.Offset))
+	case errors.As(cause, &typ):
+		attrs = append(attrs, "cause", fmt.Sprintf("JSON %s where %s.%s needs %s", typ.Value, typ.Struct, typ.Field, typ.Type))
+	case cause != nil && errcode.Of(cause) != errcode.Internal:
+		attrs = append(attrs, "cause", errcode.Message(cause))
 	}
 	a.log.Warn("rejected event", attrs...)
 	return errorResponse(status, code, msg)

@@ -1,10 +1,12 @@
 package lambdahttp_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"testing"
 
@@ -242,4 +244,22 @@ func TestHandlerPanicIs500WithoutDetail(t *testing.T) {
 	resp := invoke(t, lambdahttp.New(echo, lambdahttp.Options{}), iamEvent("GET", "/panic"))
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
 	assert.NotContains(t, resp.Body, "boom")
+}
+
+func TestRejectionLogsCarryNoEventContent(t *testing.T) {
+	var logs bytes.Buffer
+	a := lambdahttp.New(echo, lambdahttp.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	wrongType := iamEvent("GET", "/api/v1/secrets")
+	wrongType["headers"] = map[string]any{"x-token": []string{"s3cr3t-in-header"}}
+	for _, payload := range [][]byte{
+		[]byte(`{"body": "s3cr3t-in-body", "requestContext": s3cr3t}`),
+		[]byte(`s3cr3t-at-start`),
+	} {
+		resp := invoke(t, a, payload)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	}
+	resp := invoke(t, a, wrongType)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.NotContains(t, logs.String(), "s3cr3t")
+	assert.Contains(t, logs.String(), "rejected event")
 }
