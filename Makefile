@@ -10,7 +10,7 @@ DATA_DIR ?= ./.lockwell
 STORE ?= sqlite
 NODE_MODULES := localdev/node_modules/.package-lock.json
 
-.PHONY: dev test test-go deps bench lint fmt
+.PHONY: dev test deps bench install lint fmt
 
 ## deps: download Go modules and install the npm stand-ins (dynalite, fauxqs, Node 22) under localdev/
 deps: $(NODE_MODULES)
@@ -37,10 +37,26 @@ test: deps
 	fi; \
 	$(GO) test -race -timeout 20m ./...
 
-## bench: performance figures (never asserted by tests): server vs bare net/http, SQL list depth,
-## DynamoDB/KMS calls per operation, Lambda bootstrap size/cold start/RSS, migration throughput
+## bench: performance figures (never asserted by tests): the local server against a bare net/http
+## handler, SQL list cost at 1k vs 100k secrets, DynamoDB and KMS calls per operation, Lambda bootstrap
+## size / cold start / idle RSS, and migration throughput for 10,000 legacy entries.
 bench: deps
-	$(GO) run ./localdev/bench
+	@echo "== local server vs bare net/http (localdev/bench) =="
+	$(GO) run ./localdev/bench $(BENCH_FLAGS)
+	@echo "== SQL list page at 1k and 100k secrets (shared/sqlstore) =="
+	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
+	$(GO) test -run '^$$' -bench 'ListPage' -benchtime 2000x ./shared/sqlstore/
+	@echo "== DynamoDB backend on dynalite: throughput and calls per operation =="
+	$(GO) run ./localdev/dynamobench/cmd/dynamobench
+	@echo "== Lambda bootstraps: size, cold start, idle RSS =="
+	$(MAKE) --no-print-directory bench-lambda
+	@echo "== migration of 10,000 legacy entries =="
+	$(GO) run ./migrate/bench -n 10000
+
+## install: the lockwell CLI into $GOBIN
+install:
+	$(GO) install ./cmd/lockwell
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
