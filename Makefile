@@ -20,12 +20,16 @@ $(NODE_MODULES): localdev/package.json localdev/package-lock.json
 	npm ci --prefix localdev --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## dev: the local server on the embedded store (STORE=dynamodb runs it against dynalite and a local KMS)
+## dev: the local server on the embedded store; STORE=dynamodb|postgres and VALUES=awssecretsmanager|
+## gcpsecretmanager|azurekeyvault|hashivault run it on the local stand-ins instead (localdev/README.md)
 dev: deps
-ifeq ($(STORE),sqlite)
+ifeq ($(STORE)$(VALUES),sqlite)
 	$(GO) run ./cmd/lockwell serve --addr $(ADDR) --data-dir $(DATA_DIR)
+else ifeq ($(STORE),postgres)
+	if [ -z "$$LOCKWELL_TEST_POSTGRES_URL" ]; then eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
+	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 else
-	$(GO) run ./localdev/stack --store $(STORE) --addr $(ADDR) --data-dir $(DATA_DIR)
+	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 endif
 
 ## test: every test, with the race detector. PostgreSQL is started on loopback when it is installed
