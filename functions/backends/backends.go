@@ -10,6 +10,8 @@
 //	lockwell_awssecretsmanager   shared/valuestore/awssecretsmanager     awssecretsmanager://
 //	lockwell_sql                 shared/sqlstore                         sqlite://, postgres://
 //	lockwell_gcpsecretmanager    shared/valuestore/gcpsecretmanager      gcpsecretmanager://
+//	lockwell_azurekeyvault       shared/valuestore/azurekeyvault         azurekeyvault://
+//	lockwell_hashivault          shared/valuestore/hashivault            hashivault://
 //
 // Without the tag lockwell_only a build links the AWS deployment's set:
 // DynamoDB, KMS and Secrets Manager (the value store a template parameter

@@ -1,0 +1,5 @@
+//go:build lockwell_hashivault
+
+package backends
+
+import _ "github.com/lockwell/lockwell/shared/valuestore/hashivault" // hashivault://
