@@ -180,11 +180,14 @@ func TestCLIAgainstEachStack(t *testing.T) {
 		{"sqlite", "awssecretsmanager"},
 		{"sqlite", "hashivault"},
 		{"dynamodb", "gcpsecretmanager"},
+		{"dynamodb", "awssecretsmanager"},
 		{"sqlite", "azurekeyvault"},
 		{"postgres", "hashivault"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.store+"+"+tc.values, func(t *testing.T) {
+			// A profile of the developer's shell must not take over.
+			t.Setenv("AWS_PROFILE", "lockwell-test-no-such-profile")
 			ctx := context.Background()
 			root := t.TempDir()
 			r := startStack(t, options{Store: tc.store, Values: tc.values, DataDir: root})
