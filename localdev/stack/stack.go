@@ -277,7 +277,7 @@ func (s *stack) startValues(which string, cfg *config.Config, env map[string]str
 	return nil
 }
 
-// Close stops the stand-ins, last started first.
+// Close stops the stand-ins, last started first; calling it again does nothing.
 func (s *stack) Close() error {
 	var errs []error
 	for i := len(s.closers) - 1; i >= 0; i-- {
