@@ -9,7 +9,16 @@
 //	PATCH  /api/v1/secrets/{id}   update: 200 with metadata; If-Match, merge of values
 //	DELETE /api/v1/secrets/{id}   delete: 204; If-Match
 //	POST   /api/v1/tokens         create_token (admins): 201 {"token": "..."}
+//	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
 //	GET    /healthz               200 without authentication
+//
+// A create body is {"name", "private"?, "values"?, "origin"?}; an update
+// body is {"name"?, "private"?, "values"?, "replace_values"?, "origin"?}.
+// In an update, values are merged (a null removes a key) unless
+// replace_values is true: then values is required and its entries are the
+// complete new set of values, and a null in it is invalid_argument. origin
+// (at most store.MaxOriginLength bytes) records where a migrated secret came
+// from; it is returned in the metadata and never holds a value.
 //
 // The handlers parse and check HTTP (methods, headers, strict JSON bodies of
 // at most 1 MiB, query parameters) and leave everything about secrets
@@ -75,6 +84,7 @@ const (
 	OpUpdate      = "update"
 	OpDelete      = "delete"
 	OpCreateToken = "create_token"
+	OpWhoAmI      = "whoami"
 	OpHealth      = "healthz"
 )
 
@@ -92,6 +102,7 @@ const (
 	pathSecrets = "/api/v1/secrets"
 	pathSecret  = "/api/v1/secrets/{id}"
 	pathTokens  = "/api/v1/tokens"
+	pathWhoAmI  = "/api/v1/whoami"
 	pathHealth  = "/healthz"
 )
 
@@ -102,6 +113,7 @@ var routes = []route{
 	{OpUpdate, http.MethodPatch, pathSecret, true, (*API).update},
 	{OpDelete, http.MethodDelete, pathSecret, true, (*API).delete},
 	{OpCreateToken, http.MethodPost, pathTokens, true, (*API).createToken},
+	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, (*API).whoami},
 	{OpHealth, http.MethodGet, pathHealth, false, (*API).health},
 }
 
@@ -114,7 +126,7 @@ func (a *API) Handler() http.Handler {
 
 // Operation returns a handler serving only the routes of one operation:
 // "create", "get", "list", "update" or "delete" (and "create_token" for the
-// token route). Every other request gets 404 in the API's error format. It is
+// token route, "whoami" for the caller's identity). Every other request gets 404 in the API's error format. It is
 // what a function deployed per operation serves. Operation panics on an
 // unknown name, a programming error.
 func (a *API) Operation(name string) http.Handler {

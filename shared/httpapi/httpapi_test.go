@@ -375,6 +375,8 @@ func TestErrorCodes(t *testing.T) {
 		{"too many keys", request{user: "alice", method: "POST", path: "/api/v1/secrets", body: manyKeys(1001)}, 413, "too_large", "1000 keys"},
 		{"body too large", request{user: "alice", method: "POST", path: "/api/v1/secrets", body: `{"name":"big","values":{"k":"` + strings.Repeat("x", 1<<20) + `"}}`}, 413, "too_large", "1 MiB"},
 		{"wrong method", request{user: "alice", method: "PUT", path: "/api/v1/secrets/" + sec.ID}, 405, "invalid_argument", "PUT is not allowed"},
+		{"replace_values on create", request{user: "alice", method: "POST", path: "/api/v1/secrets", body: `{"name":"rv","values":{},"replace_values":true}`}, 400, "invalid_argument", `unknown field "replace_values"`},
+		{"whoami without token", request{method: "GET", path: "/api/v1/whoami"}, 401, "unauthenticated", "Authorization"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -496,6 +498,9 @@ func TestStrictDecoding(t *testing.T) {
 		{"name not string", `{"name":12}`, "", 400, "name must be a string", false},
 		{"name null", `{"name":null}`, "", 400, "name must be a string", false},
 		{"private not bool", `{"name":"x","private":"yes"}`, "", 400, "private must be true or false", false},
+		{"origin not string", `{"name":"x","origin":12}`, "", 400, "origin must be a string", false},
+		{"origin null", `{"name":"x","origin":null}`, "", 400, "origin must be a string", false},
+		{"origin too long", `{"name":"x","origin":"` + strings.Repeat("o", store.MaxOriginLength+1) + `"}`, "", 400, "origin is longer than 1024 bytes", false},
 		{"invalid utf-8", "{\"name\":\"x\",\"values\":{\"k\":\"\xff\"}}", "", 400, "not valid UTF-8", false},
 		{"wrong content type", `{"name":"x"}`, "text/plain", 415, "Content-Type must be application/json", false},
 		{"form content type", `name=x`, "application/x-www-form-urlencoded", 415, "Content-Type must be application/json", false},
@@ -557,6 +562,12 @@ func TestPatchStrict(t *testing.T) {
 		{"idempotency key too long", `{"name":"q"}`, map[string]string{"Idempotency-Key": strings.Repeat("a", 256)}, "1 to 255 characters"},
 		{"idempotency key with space", `{"name":"q"}`, map[string]string{"Idempotency-Key": "a b"}, "printable ASCII"},
 		{"private null", `{"private":null}`, nil, "private must be true or false"},
+		{"replace_values not bool", `{"replace_values":"yes","values":{}}`, nil, "replace_values must be true or false"},
+		{"replace_values null", `{"replace_values":null,"values":{}}`, nil, "replace_values must be true or false"},
+		{"replace_values without values", `{"replace_values":true}`, nil, "replace_values needs values"},
+		{"replace_values with null value", `{"replace_values":true,"values":{"k":"VALUE-patch-1","gone":null}}`, nil, `value of key "gone" is null, but with replace_values true`},
+		{"replace_values false alone", `{"replace_values":false}`, nil, "changes nothing"},
+		{"origin alone too long", `{"origin":"` + strings.Repeat("o", store.MaxOriginLength+1) + `"}`, nil, "origin is longer than"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -565,10 +576,14 @@ func TestPatchStrict(t *testing.T) {
 			code, msg := res.errorOf(t)
 			assert.Equal(t, "invalid_argument", code)
 			assert.Contains(t, msg, tc.message)
+			assert.NotContains(t, msg, "VALUE-patch")
 		})
 	}
+	res := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID})
+	assert.Equal(t, `"1"`, res.header.Get("ETag"), "no refused patch changed anything")
+	h.assertNoValues("VALUE-patch")
 	// If-Match without quotes and * are accepted.
-	res := h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + sec.ID, body: `{"name":"q"}`, headers: map[string]string{"If-Match": "1"}})
+	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + sec.ID, body: `{"name":"q"}`, headers: map[string]string{"If-Match": "1"}})
 	assert.Equal(t, http.StatusOK, res.status, string(res.body))
 	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + sec.ID, body: `{"name":"r"}`, headers: map[string]string{"If-Match": "*"}})
 	assert.Equal(t, http.StatusOK, res.status, string(res.body))
@@ -808,8 +823,9 @@ func TestOperationServesOnlyItsRoutes(t *testing.T) {
 		"get":    {method: "GET", path: "/api/v1/secrets/" + sec.ID},
 		"update": {method: "PATCH", path: "/api/v1/secrets/" + sec.ID, body: `{"values":{"k":"w"}}`},
 		"delete": {method: "DELETE", path: "/api/v1/secrets/" + sec.ID},
+		"whoami": {method: "GET", path: "/api/v1/whoami"},
 	}
-	for _, op := range []string{"list", "get", "update", "create", "delete"} { // delete last
+	for _, op := range []string{"list", "get", "update", "create", "whoami", "delete"} { // delete last
 		handler := h.api.Operation(op)
 		for other, req := range routes {
 			r := httptest.NewRequest(req.method, req.path, strings.NewReader(req.body))
@@ -912,4 +928,92 @@ func TestParallelRequests(t *testing.T) {
 	assert.Len(t, got.Keys, workers*each, "every concurrent merge applied")
 	assert.Equal(t, int64(1+workers*each), got.Version)
 	assert.True(t, reflect.DeepEqual(len(got.Values), workers*each))
+}
+
+// TestOriginAndReplaceValues: origin is accepted on create and update and
+// comes back in every metadata (create, get, list, update); replace_values
+// makes the given values the complete new set.
+func TestOriginAndReplaceValues(t *testing.T) {
+	h := newHarness(t)
+	const origin = "zenml-local:///tmp/secrets.yaml#none/db"
+	res := h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets",
+		body: `{"name":"migrated","values":{"user":"app","password":"VALUE-origin-1"},"origin":"` + origin + `"}`})
+	require.Equal(t, http.StatusCreated, res.status, string(res.body))
+	id := decodeSecret(t, res).ID
+	assert.Equal(t, origin, jsonString(t, mustField(t, res.body, "origin")), "create returns the origin")
+	originOf := func() (got string, listed string) {
+		res := h.do(request{user: "bob", method: "GET", path: "/api/v1/secrets/" + id})
+		require.Equal(t, http.StatusOK, res.status)
+		got = jsonString(t, mustField(t, res.body, "origin"))
+		res = h.do(request{user: "bob", method: "GET", path: "/api/v1/secrets?name=migrated"})
+		require.Equal(t, http.StatusOK, res.status)
+		var page struct {
+			Items []map[string]json.RawMessage `json:"items"`
+		}
+		require.NoError(t, json.Unmarshal(res.body, &page))
+		require.Len(t, page.Items, 1)
+		return got, jsonString(t, page.Items[0]["origin"])
+	}
+	got, listed := originOf()
+	assert.Equal(t, origin, got, "GET returns the origin")
+	assert.Equal(t, origin, listed, "list returns the origin")
+
+	// A user's secret has no origin at all in its metadata.
+	plain := h.create("alice", "plain", false, map[string]string{"k": "v"})
+	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + plain.ID})
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(res.body, &m))
+	assert.NotContains(t, m, "origin")
+
+	// replace_values: exactly the given keys remain, origin changes with it.
+	const origin2 = "zenml-local:///tmp/secrets.yaml#global/db"
+	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + id, headers: map[string]string{"If-Match": `"1"`},
+		body: `{"replace_values":true,"values":{"password":"VALUE-origin-2","host":"db"},"origin":"` + origin2 + `"}`})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	updated := decodeSecret(t, res)
+	assert.Equal(t, []string{"host", "password"}, updated.Keys, "user was removed by the replace")
+	assert.Equal(t, int64(2), updated.Version)
+	assert.Equal(t, origin2, jsonString(t, mustField(t, res.body, "origin")), "update returns the new origin")
+	got, listed = originOf()
+	assert.Equal(t, origin2, got)
+	assert.Equal(t, origin2, listed)
+	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + id})
+	sameValues(t, map[string]string{"password": "VALUE-origin-2", "host": "db"}, decodeSecret(t, res).Values)
+
+	// replace_values with {} removes every key; false merges as usual.
+	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + id, body: `{"replace_values":false,"values":{"extra":"x"}}`})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	assert.Equal(t, []string{"extra", "host", "password"}, decodeSecret(t, res).Keys, "replace_values false merges")
+	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + id, body: `{"replace_values":true,"values":{}}`})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	assert.Equal(t, []string{}, decodeSecret(t, res).Keys)
+
+	// An origin alone is a change; "" clears it.
+	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + id, body: `{"origin":""}`})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	require.NoError(t, json.Unmarshal(res.body, &m))
+	assert.NotContains(t, m, "origin")
+	h.assertNoValues("VALUE-origin-1", "VALUE-origin-2")
+}
+
+func jsonString(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	var s string
+	require.NoError(t, json.Unmarshal(raw, &s))
+	return s
+}
+
+func TestWhoAmI(t *testing.T) {
+	h := newHarness(t)
+	for user, role := range map[string]string{"admin": "admin", "alice": "member", "bob": "member"} {
+		res := h.do(request{user: user, method: "GET", path: "/api/v1/whoami"})
+		require.Equal(t, http.StatusOK, res.status, string(res.body))
+		assert.JSONEq(t, `{"user":"`+user+`","role":"`+role+`"}`, string(res.body))
+		assert.Equal(t, "no-store", res.header.Get("Cache-Control"))
+	}
+	res := h.do(request{user: "alice", method: "POST", path: "/api/v1/whoami", body: `{}`})
+	assert.Equal(t, http.StatusMethodNotAllowed, res.status)
+	assert.Equal(t, "GET", res.header.Get("Allow"))
+	assert.Contains(t, h.logs.String(), `"op":"whoami"`)
+	h.assertNoValues(h.tokens["alice"], h.tokens["admin"])
 }

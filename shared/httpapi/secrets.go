@@ -75,8 +75,10 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, rec *record) error 
 					req.Values[k] = *v
 				}
 			}
+		case "origin":
+			req.Origin, err = readString(dec, "origin")
 		default:
-			err = unknownField(name, "name, private and values")
+			err = unknownField(name, "name, private, values and origin")
 		}
 		return err
 	})
@@ -207,11 +209,22 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, rec *record) error 
 			values, err := readValues(dec, true)
 			req.Values = values
 			return err
+		case "replace_values":
+			b, err := readBool(dec, "replace_values")
+			req.ReplaceValues = b
+			return err
+		case "origin":
+			s, err := readString(dec, "origin")
+			req.Origin = &s
+			return err
 		default:
-			return unknownField(name, "name, private and values")
+			return unknownField(name, "name, private, values, replace_values and origin")
 		}
 	})
 	if err != nil {
+		return err
+	}
+	if err := checkReplaceValues(req); err != nil {
 		return err
 	}
 	if req.IfMatch, err = ifMatch(r); err != nil {
@@ -227,6 +240,39 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, rec *record) error 
 	rec.secretID = sec.ID
 	w.Header().Set("ETag", etag(sec.Version))
 	writeJSON(w, http.StatusOK, metadataOf(sec))
+	return nil
+}
+
+// checkReplaceValues checks an update with replace_values true: its values
+// are the complete new set, so they must be given (an empty object removes
+// every key) and a null, which would remove a key, means nothing there.
+func checkReplaceValues(req store.UpdateRequest) error {
+	if !req.ReplaceValues {
+		return nil
+	}
+	if req.Values == nil {
+		return errcode.New(errcode.InvalidArgument, `replace_values needs values: the complete new set of values ({} removes every key)`)
+	}
+	nulls := make([]string, 0, len(req.Values))
+	for k, v := range req.Values {
+		if v == nil {
+			nulls = append(nulls, k)
+		}
+	}
+	if len(nulls) > 0 {
+		sort.Strings(nulls) // name the first deterministically
+		return errcode.New(errcode.InvalidArgument, "value of key %s is null, but with replace_values true values are the complete new set: leave the key out instead of null", quote(nulls[0]))
+	}
+	return nil
+}
+
+// whoami serves GET /api/v1/whoami: the authenticated principal, so that
+// tools can learn who they act as (the owner of what they create).
+func (a *API) whoami(w http.ResponseWriter, _ *http.Request, rec *record) error {
+	writeJSON(w, http.StatusOK, struct {
+		User string        `json:"user"`
+		Role identity.Role `json:"role"`
+	}{rec.principal.Name, rec.principal.Role})
 	return nil
 }
 
