@@ -214,7 +214,7 @@ func connectionFromEnv(vaultName string) (Connection, error) {
 	}
 	cred, err := azidentity.NewDefaultAzureCredential(&credOpts)
 	if err != nil {
-		return Connection{}, errcode.Wrap(errcode.Unauthenticated, errors.New(sanitize(err.Error())), "%s: no Azure credentials in the environment", storeName)
+		return Connection{}, errcode.Wrap(errcode.Internal, errors.New(sanitize(err.Error())), "%s: no Azure credentials in the environment", storeName)
 	}
 	conn.Credential = cred
 	return conn, nil
@@ -659,7 +659,7 @@ func retryAfter(err error) time.Duration {
 // statusMap is the one table from HTTP statuses to error codes.
 var statusMap = map[int]errcode.Code{
 	http.StatusBadRequest:            errcode.InvalidArgument,
-	http.StatusUnauthorized:          errcode.Unauthenticated,
+	http.StatusUnauthorized:          errcode.Internal, // the store refused Lockwell, not the API caller
 	http.StatusForbidden:             errcode.PermissionDenied,
 	http.StatusNotFound:              errcode.NotFound,
 	http.StatusConflict:              errcode.AlreadyExists,
@@ -714,7 +714,7 @@ func classify(err error, what string) error {
 	}
 	var credErr *credentialError
 	if errors.As(err, &credErr) {
-		return errcode.Wrap(errcode.Unauthenticated, errors.New(sanitize(err.Error())), "%s: the Azure credential was refused", storeName)
+		return errcode.Wrap(errcode.Internal, errors.New(sanitize(err.Error())), "%s refused Lockwell's Azure credential", storeName)
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

@@ -494,7 +494,7 @@ var codeMap = map[codes.Code]errcode.Code{
 	codes.NotFound:           errcode.NotFound,
 	codes.AlreadyExists:      errcode.AlreadyExists,
 	codes.PermissionDenied:   errcode.PermissionDenied,
-	codes.Unauthenticated:    errcode.Unauthenticated,
+	codes.Unauthenticated:    errcode.Internal, // the store refused Lockwell, not the API caller
 	codes.InvalidArgument:    errcode.InvalidArgument,
 	codes.OutOfRange:         errcode.InvalidArgument,
 	codes.FailedPrecondition: errcode.NotFound, // a disabled or destroyed version cannot be read (Delete handles a stale etag itself)
