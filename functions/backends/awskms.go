@@ -7,12 +7,11 @@ import _ "github.com/lockwell/lockwell/shared/envelope/awskms" // awskms://
 // The KMS calls of each operation when values are sealed in the backend
 // (package envelope/awskms, cold data-key cache): a new version seals with
 // a fresh data key (GenerateDataKey); reading a secret opens its data key
-// (Decrypt), which update and delete do to check visibility and merge, and
-// an idempotent create replay does to return the first result. Listing
-// never opens values.
+// (Decrypt), which update does to merge, and an idempotent create replay
+// does to return the first result. Delete reads metadata only
+// (backend.MetadataGetter) and listing never opens values.
 func init() {
 	need("create", "kms:GenerateDataKey", "kms:Decrypt")
 	need("get", "kms:Decrypt")
 	need("update", "kms:Decrypt", "kms:GenerateDataKey")
-	need("delete", "kms:Decrypt")
 }

@@ -93,6 +93,7 @@
 // table, and for Query its indexes, TABLE_ARN/index/*):
 //
 //	Get          dynamodb:GetItem                                  (+ kms:Decrypt through the Sealer)
+//	GetMetadata  dynamodb:GetItem                                  (no KMS call)
 //	List         dynamodb:Query
 //	Create       dynamodb:PutItem, GetItem, DeleteItem             (+ kms:GenerateDataKey)
 //	Update       dynamodb:UpdateItem, GetItem, PutItem, DeleteItem (+ kms:GenerateDataKey)
@@ -105,9 +106,9 @@
 // writer's leftover claim, and finding out why a condition failed where the
 // service does not return the item (dynalite). DeleteItem in Create repairs
 // such a leftover or releases the claim of a refused write. The portable
-// store adds its own reads: its Update and Delete first Get the secret
-// (GetItem, kms:Decrypt), and an idempotent Create replay lists by name and
-// gets (Query, GetItem, kms:Decrypt).
+// store adds its own reads: its Update first Gets the secret (GetItem,
+// kms:Decrypt), its Delete reads the metadata (GetItem), and an idempotent
+// Create replay lists by name and gets (Query, GetItem, kms:Decrypt).
 //
 // # Retries and errors
 //
@@ -333,14 +334,7 @@ func clash(s *secret.Secret) error {
 // are opened (at most one KMS Decrypt on a cold key cache). Errors:
 // not_found; unavailable; internal for an item that does not decode or open.
 func (b *Backend) Get(ctx context.Context, id string) (*secret.Secret, error) {
-	item, err := b.getItem(ctx, secretPK(id), "read the secret")
-	if err != nil {
-		return nil, err
-	}
-	if item == nil {
-		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
-	}
-	st, err := decodeSecret(item)
+	st, err := b.read(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -350,6 +344,28 @@ func (b *Backend) Get(ctx context.Context, id string) (*secret.Secret, error) {
 		}
 	}
 	return st.secret, nil
+}
+
+// GetMetadata implements backend.MetadataGetter: one consistent GetItem and
+// no KMS call, since the sealed values are not opened. Errors: not_found;
+// unavailable.
+func (b *Backend) GetMetadata(ctx context.Context, id string) (*secret.Secret, error) {
+	st, err := b.read(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return st.secret, nil
+}
+
+func (b *Backend) read(ctx context.Context, id string) (*stored, error) {
+	item, err := b.getItem(ctx, secretPK(id), "read the secret")
+	if err != nil {
+		return nil, err
+	}
+	if item == nil {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	return decodeSecret(item)
 }
 
 // Create implements backend.Backend: the name's claim, then the secret item
