@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,4 +122,48 @@ func TestClientVersionsAndPages(t *testing.T) {
 	require.NoError(t, err)
 	_, err = bad.ListSecrets(ctx, client.ListOptions{}, "")
 	assert.Equal(t, errcode.Unauthenticated, errcode.Of(err))
+}
+
+// TestClientOriginReplaceAndWhoAmI: the migrator's calls through the real
+// server: origin on create and update, replace_values, and whoami.
+func TestClientOriginReplaceAndWhoAmI(t *testing.T) {
+	srv := startServer(t)
+	ctx := context.Background()
+	admin, err := client.New(srv.url, client.BearerToken(srv.adminToken))
+	require.NoError(t, err)
+	me, err := admin.WhoAmI(ctx)
+	require.NoError(t, err)
+	assert.True(t, me.IsAdmin(), "the local server's first token is an admin's")
+	tok, err := admin.CreateToken(ctx, "carol@example.com", "member")
+	require.NoError(t, err)
+	carol, err := client.New(srv.url, client.BearerToken(tok))
+	require.NoError(t, err)
+	me, err = carol.WhoAmI(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "carol@example.com", me.Name)
+	assert.False(t, me.IsAdmin())
+
+	const origin = "zenml-local:///legacy/secrets.yaml#none/db"
+	s, err := carol.CreateSecret(ctx, client.NewSecret{Name: "db", Private: true, Values: map[string]string{"user": "u", "password": "VALUE-e2e-1"}, Origin: origin})
+	require.NoError(t, err)
+	assert.Equal(t, origin, s.Origin)
+	assert.Equal(t, "carol@example.com", s.Owner)
+	got, err := carol.GetSecret(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Equal(t, origin, got.Origin, "GET returns the origin")
+	listed, err := carol.FindSecretByName(ctx, "db", client.OnlyPrivate)
+	require.NoError(t, err)
+	assert.Equal(t, origin, listed.Origin, "list returns the origin")
+
+	u, err := carol.UpdateSecret(ctx, s.ID, client.Update{Values: map[string]*string{"password": client.Set("VALUE-e2e-2")}, ReplaceValues: true, Origin: client.Set(origin + "2"), IfMatch: 1})
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, u.Version)
+	assert.Equal(t, origin+"2", u.Origin)
+	got, err = carol.GetSecret(ctx, s.ID)
+	require.NoError(t, err)
+	sameValues(t, map[string]string{"password": "VALUE-e2e-2"}, got.Values)
+	assert.Equal(t, origin+"2", got.Origin)
+
+	_, err = carol.UpdateSecret(ctx, s.ID, client.Update{Origin: client.Set(strings.Repeat("o", 1025))})
+	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), "the server bounds origins")
 }

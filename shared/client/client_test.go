@@ -373,3 +373,70 @@ func TestTokenSourceAndGoogleIDToken(t *testing.T) {
 	_, err = GoogleIDToken(context.Background(), "")
 	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err))
 }
+
+func TestOriginAndReplaceValuesOnTheWire(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []map[string]any
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		mu.Lock()
+		bodies = append(bodies, body)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": id1, "name": "db", "version": 1, "keys": []string{"k"}, "origin": "zenml-local:///x#none/db"})
+	})
+	ctx := context.Background()
+	s, err := c.CreateSecret(ctx, NewSecret{Name: "db", Values: map[string]string{"k": "v"}, Origin: "zenml-local:///x#none/db"})
+	require.NoError(t, err)
+	assert.Equal(t, "zenml-local:///x#none/db", s.Origin, "the origin is decoded from the metadata")
+	_, err = c.CreateSecret(ctx, NewSecret{Name: "db2"})
+	require.NoError(t, err)
+	_, err = c.UpdateSecret(ctx, id1, Update{Values: map[string]*string{"k": Set("w")}, ReplaceValues: true, Origin: Set("o2")})
+	require.NoError(t, err)
+	_, err = c.UpdateSecret(ctx, id1, Update{Origin: Set("")})
+	require.NoError(t, err)
+	require.Len(t, bodies, 4)
+	assert.Equal(t, "zenml-local:///x#none/db", bodies[0]["origin"])
+	assert.NotContains(t, bodies[1], "origin", "no origin is sent for a user's secret")
+	assert.Equal(t, true, bodies[2]["replace_values"])
+	assert.Equal(t, "o2", bodies[2]["origin"])
+	assert.Equal(t, map[string]any{"origin": ""}, bodies[3], "an empty origin is sent (it clears); replace_values false is left out")
+}
+
+func TestReplaceValuesNeedsACompleteSet(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) { t.Error("request sent") })
+	for name, u := range map[string]Update{
+		"nil values": {ReplaceValues: true},
+		"nil entry":  {ReplaceValues: true, Values: map[string]*string{"k": Set("v"), "gone": nil}},
+	} {
+		_, err := c.UpdateSecret(context.Background(), id1, u)
+		assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), name)
+	}
+}
+
+func TestWhoAmI(t *testing.T) {
+	var calls atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, http.MethodGet, r.Method)
+		assert.Equal(t, "/api/v1/whoami", r.URL.Path)
+		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"))
+		if calls.Add(1) == 1 {
+			writeAPIError(w, 503, "unavailable", "busy")
+			return
+		}
+		_, _ = io.WriteString(w, `{"user":"alice@example.com","role":"admin"}`)
+	})
+	p, err := c.WhoAmI(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "alice@example.com", p.Name)
+	assert.True(t, p.IsAdmin())
+	assert.EqualValues(t, 2, calls.Load(), "a read is retried")
+
+	c = newTestClient(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, `{}`) })
+	_, err = c.WhoAmI(context.Background())
+	assert.Equal(t, errcode.Internal, errcode.Of(err))
+	c = newTestClient(t, func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, 404, "not_found", "no such route") })
+	_, err = c.WhoAmI(context.Background())
+	assert.Equal(t, errcode.NotFound, errcode.Of(err))
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
 )
 
@@ -17,6 +18,9 @@ type NewSecret struct {
 	Name    string            `json:"name"`
 	Private bool              `json:"private"`
 	Values  map[string]string `json:"values"`
+	// Origin records where a migrated secret came from (at most 1,024
+	// bytes, checked by the server); empty for secrets users make.
+	Origin string `json:"origin,omitempty"`
 }
 
 // CreateSecret stores a new secret and returns its metadata (no values).
@@ -143,11 +147,18 @@ func (c *Client) AllSecrets(ctx context.Context, opts ListOptions) iter.Seq2[*se
 
 // Update is a change to a secret. Nil fields are left alone. Values is
 // merged: a key set to a string is added or replaced, a key set to nil is
-// removed, keys not mentioned stay.
+// removed, keys not mentioned stay; unless ReplaceValues is set.
 type Update struct {
 	Name    *string
 	Private *bool
 	Values  map[string]*string
+	// ReplaceValues makes Values the complete new set of values: keys not
+	// in it are removed. Values must then be non-nil (an empty map removes
+	// every key) and hold no nil entry.
+	ReplaceValues bool
+	// Origin, when not nil, sets where a migrated secret came from ("" clears
+	// it).
+	Origin *string
 	// IfMatch, when not 0, applies the update only if the secret's version
 	// is still IfMatch (failed_precondition otherwise).
 	IfMatch int64
@@ -166,6 +177,12 @@ func (u Update) MarshalJSON() ([]byte, error) {
 	if u.Values != nil {
 		body["values"] = u.Values
 	}
+	if u.ReplaceValues {
+		body["replace_values"] = true
+	}
+	if u.Origin != nil {
+		body["origin"] = *u.Origin
+	}
 	return json.Marshal(body)
 }
 
@@ -174,12 +191,16 @@ func Set[T any](v T) *T { return &v }
 
 // UpdateSecret applies u to the secret with the id and returns the new
 // metadata. It is retried safely with an Idempotency-Key. Errors:
-// invalid_argument, not_found, failed_precondition (IfMatch is stale),
-// already_exists (the new name clashes), too_large, and the common ones.
+// invalid_argument (also ReplaceValues with nil Values or a nil entry),
+// not_found, failed_precondition (IfMatch is stale), already_exists (the new
+// name clashes), too_large, and the common ones.
 func (c *Client) UpdateSecret(ctx context.Context, id string, u Update) (*secret.Secret, error) {
 	p, err := idPath(id)
 	if err != nil {
 		return nil, err
+	}
+	if u.ReplaceValues && u.Values == nil {
+		return nil, errcode.New(errcode.InvalidArgument, "ReplaceValues needs Values, the complete new set (an empty map removes every key)")
 	}
 	if u.Name != nil {
 		if err := secret.ValidateName(*u.Name); err != nil {
@@ -194,6 +215,8 @@ func (c *Client) UpdateSecret(ctx context.Context, id string, u Update) (*secret
 			if err := secret.ValidateValues(map[string]string{k: *v}); err != nil {
 				return nil, err
 			}
+		} else if u.ReplaceValues {
+			return nil, errcode.New(errcode.InvalidArgument, "key %q is nil, but with ReplaceValues the values are the complete new set: leave the key out", k)
 		}
 	}
 	h := http.Header{}
@@ -205,6 +228,21 @@ func (c *Client) UpdateSecret(ctx context.Context, id string, u Update) (*secret
 		return nil, err
 	}
 	return &out, nil
+}
+
+// WhoAmI returns the principal the server authenticates the client as
+// (GET /api/v1/whoami): the owner of what the client creates. Errors:
+// unauthenticated, not_found (a deployment that does not serve the route,
+// such as one function per operation), and the common ones.
+func (c *Client) WhoAmI(ctx context.Context) (identity.Principal, error) {
+	var p identity.Principal
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/whoami", retry: true}, &p); err != nil {
+		return identity.Principal{}, err
+	}
+	if p.Name == "" {
+		return identity.Principal{}, errcode.New(errcode.Internal, "the server's whoami response names no user")
+	}
+	return p, nil
 }
 
 // DeleteSecret deletes the secret with the id. A retry that finds the
