@@ -39,12 +39,12 @@ variable "values_url" {
 
 variable "key_url" {
   description = <<-EOT
-    LOCKWELL_KEY. With values_url set the SQL index stores no values but still opens only with a key:
-    a file under /tmp, created per instance and never used, is enough. Without values_url the key
-    must be the same for every instance (see README.md).
+    LOCKWELL_KEY. Leave empty with values_url set: the SQL index then holds no values and refuses to
+    store any. Without values_url the key must be the same for every instance: envkey://VARIABLE with
+    the variable injected from Secret Manager (see README.md).
   EOT
   type        = string
-  default     = "localkey:///tmp/lockwell/index.key"
+  default     = ""
 }
 
 variable "deployment" {

@@ -13,9 +13,9 @@
 //	LOCKWELL_VALUES      optional external value store URL: awssecretsmanager://?region=..., gcpsecretmanager://projects/P,
 //	                     azurekeyvault://NAME, hashivault://host:8200/secret, or a custom scheme
 //	LOCKWELL_DEPLOYMENT  this deployment's id; required with LOCKWELL_VALUES (value entries are tagged with it)
-//	LOCKWELL_KEY         key that wraps data keys: localkey:///path/store.key or awskms://alias/name?region=R;
-//	                     always required: encryption at rest is not optional (an index paired with an external
-//	                     value store holds no values, but the backends refuse to open without a key all the same)
+//	LOCKWELL_KEY         key that wraps data keys: localkey:///path/store.key, envkey://VARIABLE or
+//	                     awskms://alias/name?region=R; required unless LOCKWELL_VALUES is set (then the backend is
+//	                     an index that holds no values, and it refuses to store any)
 //	LOCKWELL_ADMINS      comma-separated principals with the admin role (for platform identities)
 //	LOCKWELL_AUTH        how callers authenticate to functions: "platform" (the API Gateway authorizer or the
 //	                     verified Google identity; default) or "bearer" (Lockwell API tokens)
@@ -82,7 +82,7 @@ func (c *Config) Check() error {
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_STORE is not set: name the backend, e.g. dynamodb://lockwell-secrets")
 	case c.ValuesURL != "" && c.Deployment == "":
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_DEPLOYMENT must be set with LOCKWELL_VALUES: value entries are tagged with it")
-	case c.KeyURL == "":
+	case c.KeyURL == "" && c.ValuesURL == "":
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_KEY is not set: values are always encrypted at rest; use localkey:///path/store.key or awskms://KEY")
 	case c.Auth != AuthPlatform && c.Auth != AuthBearer:
 		return errcode.New(errcode.InvalidArgument, "LOCKWELL_AUTH must be %q or %q", AuthPlatform, AuthBearer)
@@ -114,7 +114,9 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 	if err := c.Check(); err != nil {
 		return nil, err
 	}
-	var opts backend.Options
+	// Without a key (allowed only with an external value store) the index
+	// gets a sealer that refuses, so no value is ever stored in the clear.
+	opts := backend.Options{Sealer: envelope.NewSealer(envelope.NoKey{})}
 	if c.KeyURL != "" {
 		w, err := envelope.OpenWrapper(ctx, c.KeyURL)
 		if err != nil {

@@ -51,7 +51,7 @@ func TestConfigErrors(t *testing.T) {
 		msg  string
 	}{
 		{"no store", config.Config{KeyURL: "localkey:///k"}, "LOCKWELL_STORE"},
-		{"no key", config.Config{StoreURL: "configtest://x"}, "encrypted at rest"},
+		{"no key", config.Config{StoreURL: "configtest://x"}, "LOCKWELL_KEY"},
 		{"values without deployment", config.Config{StoreURL: "configtest://x", KeyURL: "localkey:///k", ValuesURL: "filevalues:///tmp/x"}, "LOCKWELL_DEPLOYMENT"},
 		{"bad auth", config.Config{StoreURL: "configtest://x", KeyURL: "localkey:///k", Auth: "none"}, "LOCKWELL_AUTH"},
 		{"bad admin", config.Config{StoreURL: "configtest://x", KeyURL: "localkey:///k", Admins: []string{"a b"}}, "LOCKWELL_ADMINS"},
@@ -69,7 +69,7 @@ func TestConfigErrors(t *testing.T) {
 
 func TestValuesGoToTheExternalStore(t *testing.T) {
 	dir := t.TempDir()
-	c := config.Config{StoreURL: "configtest://x", ValuesURL: "filevalues://" + dir, Deployment: "dep-1", KeyURL: "localkey://" + filepath.Join(dir, "k")}
+	c := config.Config{StoreURL: "configtest://x", ValuesURL: "filevalues://" + dir, Deployment: "dep-1"}
 	d, err := c.Open(context.Background(), nil)
 	require.NoError(t, err)
 	defer d.Close()

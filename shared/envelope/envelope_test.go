@@ -3,6 +3,7 @@ package envelope_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,4 +86,30 @@ func TestWrongStoreKeyCannotOpen(t *testing.T) {
 func TestKeyURLRejectsParameters(t *testing.T) {
 	_, err := envelope.OpenWrapper(context.Background(), "localkey:///tmp/x.key?mode=weak")
 	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err))
+}
+
+func TestEnvKeyReadsTheNamedVariable(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, envelope.KeySize)
+	t.Setenv("LOCKWELL_TEST_KEY", base64.StdEncoding.EncodeToString(key))
+	w, err := envelope.OpenWrapper(context.Background(), "envkey://LOCKWELL_TEST_KEY")
+	require.NoError(t, err)
+	s := envelope.NewSealer(w)
+	blob, err := s.Seal(context.Background(), map[string]string{"k": "v"}, "id", 1)
+	require.NoError(t, err)
+	local, err := envelope.NewLocalKey(key)
+	require.NoError(t, err)
+	_, err = envelope.NewSealer(local).Open(context.Background(), blob, "id", 1)
+	require.NoError(t, err, "the same key opens it")
+
+	t.Setenv("LOCKWELL_TEST_KEY", "short")
+	_, err = envelope.OpenWrapper(context.Background(), "envkey://LOCKWELL_TEST_KEY")
+	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err))
+	assert.NotContains(t, err.Error(), "short", "the variable's content is never echoed")
+	_, err = envelope.OpenWrapper(context.Background(), "envkey://LOCKWELL_NO_SUCH_VARIABLE")
+	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err))
+}
+
+func TestNoKeyRefusesToSeal(t *testing.T) {
+	_, err := envelope.NewSealer(envelope.NoKey{}).Seal(context.Background(), map[string]string{"k": "v"}, "id", 1)
+	assert.Equal(t, errcode.Internal, errcode.Of(err))
 }
