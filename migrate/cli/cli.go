@@ -8,7 +8,13 @@
 //     with a progress bar and a summary; it exits non-zero when an entry
 //     failed.
 //   - start creates a job and enqueues one message per entry on the
-//     migrator's SQS queue; status and retry read and re-enqueue a job.
+//     migrator's SQS queue (or Pub/Sub topic); the job's secrets belong to
+//     --owner, else LOCKWELL_MIGRATE_OWNER, else the caller as the server's
+//     whoami names it. status and retry read and re-enqueue a job.
+//
+// Through the API (ClientTarget) the migrated secrets record their origin
+// and an overwrite replaces values exactly, as in process (StoreTarget), so
+// a re-run after a legacy entry changed updates its earlier copy.
 //
 // A source is a URL (zenml-aws://?region=R&scope=global, ...; see package
 // migrate/legacy) or a ZenML component given as --component-flavor,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -188,7 +189,7 @@ func TestStartStatusRetry(t *testing.T) {
 	w.env["LOCKWELL_MIGRATE_JOBS"] = jobsURL
 	w.env["LOCKWELL_MIGRATE_QUEUE_URL"] = queueURL
 
-	out, _, err := w.run("start", "--source", w.source, "--owner", "alice")
+	out, _, err := w.run("start", "--source", w.source) // no --owner: the caller, as whoami says
 	require.NoError(t, err)
 	jobID := strings.TrimSpace(out)
 
@@ -216,6 +217,7 @@ func TestStartStatusRetry(t *testing.T) {
 
 	out, _, err = w.run("status", jobID)
 	require.NoError(t, err)
+	require.Contains(t, out, "owner alice,", "the owner defaulted to the caller")
 	require.Contains(t, out, "2 migrated, 1 skipped, 1 failed")
 	require.Contains(t, out, "openai")
 	requireNoValues(t, out, secrets)
@@ -235,4 +237,124 @@ func TestStartStatusRetry(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &status))
 	require.Equal(t, migrate.Counts{migrate.Migrated: 3, migrate.Skipped: 1}, status.Counts)
 	legacytest.RequireSameValues(t, legacytest.Reference()[2].Want(), w.values(t, "openai"), "openai")
+
+	// The owner comes from --owner, then LOCKWELL_MIGRATE_OWNER, then whoami.
+	for _, tc := range []struct {
+		args  []string
+		env   map[string]string
+		owner string
+	}{
+		{[]string{"--owner", "carol"}, map[string]string{"LOCKWELL_MIGRATE_OWNER": "dave"}, "carol"},
+		{nil, map[string]string{"LOCKWELL_MIGRATE_OWNER": "dave"}, "dave"},
+		{nil, map[string]string{"LOCKWELL_TOKEN": ""}, ""}, // no identity to default to
+	} {
+		base := w.env
+		w.env = maps.Clone(base)
+		maps.Copy(w.env, tc.env)
+		out, _, err := w.run(append([]string{"start", "--source", w.source, "openai"}, tc.args...)...)
+		w.env = base
+		if tc.owner == "" {
+			require.Error(t, err)
+			require.Equal(t, errcode.InvalidArgument, errcode.Of(err))
+			require.Contains(t, errcode.Message(err), "pass --owner")
+			continue
+		}
+		require.NoError(t, err)
+		job, err := jobs.Job(ctx, strings.TrimSpace(out))
+		require.NoError(t, err)
+		require.Equal(t, tc.owner, job.Owner, "%v %v", tc.args, tc.env)
+	}
+}
+
+// TestRerunAfterLegacyChangeSameThroughClientAndStore: a re-run after legacy
+// entries changed updates the earlier copies (found by their origin) and
+// creates no duplicates, with the default policy and with overwrite, and the
+// CLI's run through the HTTP API reports exactly what the migrator reports
+// on the store in process.
+func TestRerunAfterLegacyChangeSameThroughClientAndStore(t *testing.T) {
+	ctx := context.Background()
+	before := legacytest.Reference()
+	after := legacytest.Reference()
+	after[0].Values = map[string]any{"username": "admin2"}                        // mlflow_basic: password removed, username changed
+	after[2].Values = map[string]any{"api_key": "sk-rotated-456", "org": "org-1"} // openai: rotated, a key added
+	extra := map[string]map[string]string{"not_zenml": {"x": "eQ=="}}
+
+	for _, policy := range []string{"", "overwrite"} {
+		name := "on-conflict=" + policy
+		if policy == "" {
+			name = "on-conflict default (fail)"
+		}
+		t.Run(name, func(t *testing.T) {
+			// runs migrates the whole source once and returns its results
+			// (target ids left out: they differ between the two stores).
+			type runner func(w *world) []migrate.Result
+			viaStore := func(w *world) []migrate.Result {
+				src, err := legacy.Open(ctx, w.source)
+				require.NoError(t, err)
+				defer src.Close()
+				opts := migrate.Options{OnConflict: migrate.ConflictPolicy(policy)} // "" is fail
+				res, err := migrate.Run(ctx, src, migrate.StoreTarget{Store: w.store, Principal: alice}, opts, nil, 2, nil)
+				require.NoError(t, err)
+				return res
+			}
+			viaClient := func(w *world) []migrate.Result {
+				args := []string{"run", "--source", w.source, "-o", "json"}
+				if policy != "" {
+					args = append(args, "--on-conflict", policy)
+				}
+				out, _, err := w.run(args...)
+				require.NoError(t, err, "the re-run succeeds through the API too")
+				requireNoValues(t, out, append(before, after...))
+				var res []migrate.Result
+				require.NoError(t, json.Unmarshal([]byte(out), &res))
+				return res
+			}
+			rounds := map[string][][]migrate.Result{}
+			for name, run := range map[string]runner{"store": viaStore, "client": viaClient} {
+				w := newWorld(t, before)
+				src, err := legacy.Open(ctx, w.source)
+				require.NoError(t, err)
+				describe := src.Describe()
+				src.Close()
+				var results [][]migrate.Result
+				for round := range 3 { // first run; re-run after the change; re-run again
+					if round == 1 {
+						legacytest.WriteLocal(t, w.path, after, extra)
+					}
+					res := run(w)
+					for i := range res {
+						res[i].TargetID = ""
+					}
+					results = append(results, res)
+				}
+				page, err := w.store.List(ctx, alice, store.ListRequest{PageSize: 100})
+				require.NoError(t, err)
+				require.Len(t, page.Items, len(after), "%s: no duplicates", name)
+				for _, s := range after {
+					got, err := w.store.Lookup(ctx, alice, s.Name)
+					require.NoError(t, err)
+					legacytest.RequireSameValues(t, s.Want(), got.Values, name+": "+s.Name)
+					require.Equal(t, describe.Origin(s.Name), got.Origin, "%s: %s records its origin", name, s.Name)
+					want := int64(1)
+					if s.Name != "aws_creds" {
+						want = 2 // updated once, by the first re-run only
+					}
+					require.Equal(t, want, got.Version, "%s: %s", name, s.Name)
+				}
+				rounds[name] = results
+			}
+			require.Equal(t, rounds["store"], rounds["client"], "the client-backed target behaves as the store-backed one")
+			outcome := map[string]string{}
+			for _, r := range rounds["client"][1] {
+				outcome[r.Name] = string(r.Outcome) + ": " + r.Reason
+			}
+			require.Equal(t, map[string]string{
+				"mlflow_basic": "migrated: updated earlier copy",
+				"openai":       "migrated: updated earlier copy",
+				"aws_creds":    "migrated: already migrated",
+				"not_zenml":    outcome["not_zenml"],
+			}, outcome)
+			require.Contains(t, outcome["not_zenml"], "skipped")
+		})
+	}
 }

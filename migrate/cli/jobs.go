@@ -18,6 +18,7 @@ import (
 	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
 	"github.com/lockwell/lockwell/migrate/sqsqueue"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
 )
 
@@ -106,7 +107,7 @@ func startCommand(e *env) *cobra.Command {
 	var qf queueFlags
 	var owner string
 	cmd := &cobra.Command{
-		Use:   "start --source SRC --owner PRINCIPAL [--jobs URL] [--queue-url URL] [options] [NAME ...]",
+		Use:   "start --source SRC [--owner PRINCIPAL] [--jobs URL] [--queue-url URL] [options] [NAME ...]",
 		Short: "Create a migration job and enqueue one message per entry; prints the job id",
 		RunE: func(cmd *cobra.Command, names []string) error {
 			ctx := cmd.Context()
@@ -114,9 +115,8 @@ func startCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			owner = first(owner, e.getenv("LOCKWELL_MIGRATE_OWNER"))
-			if owner == "" {
-				return errcode.New(errcode.InvalidArgument, "--owner is required: the principal that will own the migrated secrets")
+			if owner, err = e.owner(ctx, owner); err != nil {
+				return err
 			}
 			src, sourceURL, err := sf.open(ctx)
 			if err != nil {
@@ -159,8 +159,25 @@ func startCommand(e *env) *cobra.Command {
 	sf.bind(cmd)
 	of.bind(cmd, true)
 	qf.bind(cmd, true)
-	cmd.Flags().StringVar(&owner, "owner", "", "principal that owns the secrets the job creates (default $LOCKWELL_MIGRATE_OWNER)")
+	cmd.Flags().StringVar(&owner, "owner", "", "principal that owns the secrets the job creates (default $LOCKWELL_MIGRATE_OWNER, then you, as the server's whoami says)")
 	return cmd
+}
+
+// owner returns the principal a job's secrets belong to: flag, then
+// LOCKWELL_MIGRATE_OWNER, then the caller as the server knows it (whoami),
+// the same principal that "migrate run" creates secrets as.
+func (e *env) owner(ctx context.Context, flag string) (string, error) {
+	if o := first(flag, e.getenv("LOCKWELL_MIGRATE_OWNER")); o != "" {
+		return o, nil
+	}
+	c, err := e.client(ctx)
+	if err == nil {
+		var p identity.Principal
+		if p, err = c.WhoAmI(ctx); err == nil {
+			return p.Name, nil
+		}
+	}
+	return "", errcode.New(errcode.Of(err), "no --owner or LOCKWELL_MIGRATE_OWNER, and the owner cannot default to you: %s; pass --owner PRINCIPAL", errcode.Message(err))
 }
 
 // jobEntries returns the job's entries (skipped and not migratable ones

@@ -9,13 +9,12 @@ import (
 )
 
 // ClientTarget is a migrate.Target over the HTTP API, acting as the
-// client's principal.
-//
-// The API does not yet accept an origin on create or update, so secrets
-// migrated through it record no Origin; re-runs are still no-ops (the same
-// name with the same values is skipped), and overwrite replaces values
-// exactly by setting every legacy key and removing the others, conditional
-// on the version read.
+// client's principal. It behaves as migrate.StoreTarget does: Create records
+// the origin, and Replace is one conditional PATCH (If-Match the version
+// read) with replace_values, which makes the legacy values the complete new
+// set, and the origin. So a re-run after a legacy entry changed finds its
+// earlier copy by origin and updates it, through the API as in process.
+// Safe for concurrent use.
 type ClientTarget struct {
 	Client *client.Client
 }
@@ -36,27 +35,18 @@ func (t ClientTarget) Find(ctx context.Context, name string, private bool) (*sec
 }
 
 // Create implements migrate.Target.
-func (t ClientTarget) Create(ctx context.Context, name string, private bool, values map[string]string, _ string) (*secret.Secret, error) {
-	return t.Client.CreateSecret(ctx, client.NewSecret{Name: name, Private: private, Values: values})
+func (t ClientTarget) Create(ctx context.Context, name string, private bool, values map[string]string, origin string) (*secret.Secret, error) {
+	return t.Client.CreateSecret(ctx, client.NewSecret{Name: name, Private: private, Values: values, Origin: origin})
 }
 
-// Replace implements migrate.Target: a conditional PATCH that sets every
-// new key and removes every other key of the version read.
-func (t ClientTarget) Replace(ctx context.Context, id string, version int64, values map[string]string, _ string) (*secret.Secret, error) {
-	current, err := t.Client.GetSecret(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	change := map[string]*string{}
-	for k := range current.Values {
-		if _, keep := values[k]; !keep {
-			change[k] = nil
-		}
-	}
+// Replace implements migrate.Target: a PATCH with replace_values and the
+// origin, conditional on version.
+func (t ClientTarget) Replace(ctx context.Context, id string, version int64, values map[string]string, origin string) (*secret.Secret, error) {
+	change := make(map[string]*string, len(values)) // never nil: no values replaces them with none
 	for k, v := range values {
 		change[k] = &v
 	}
-	return t.Client.UpdateSecret(ctx, id, client.Update{Values: change, IfMatch: version})
+	return t.Client.UpdateSecret(ctx, id, client.Update{Values: change, ReplaceValues: true, Origin: &origin, IfMatch: version})
 }
 
 // Get implements migrate.Target.
