@@ -33,7 +33,7 @@ lambda_build = mkdir -p $(2) && CGO_ENABLED=0 GOOS=linux GOARCH=$(or $(4),$(LAMB
 
 .PHONY: build package invoke bench-lambda $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS)) \
 	build-CreateSecretFunction build-GetSecretFunction build-ListSecretsFunction \
-	build-UpdateSecretFunction build-DeleteSecretFunction
+	build-UpdateSecretFunction build-DeleteSecretFunction build-MigrateSecretsFunction
 
 ## build: every Lambda bootstrap (build/lambda/<op>/bootstrap)
 build: $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS))
@@ -53,6 +53,11 @@ build-UpdateSecretFunction:
 	$(call lambda_build,update,$(ARTIFACTS_DIR))
 build-DeleteSecretFunction:
 	$(call lambda_build,delete,$(ARTIFACTS_DIR))
+# The legacy-secrets migrator (migrate/lambda), an SQS-triggered function.
+build-MigrateSecretsFunction:
+	mkdir -p $(ARTIFACTS_DIR) && CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) \
+	$(GO) build -tags $(call lambda_tags,$(LAMBDA_BACKEND_TAGS)) -trimpath -ldflags='-s -w' \
+	-o $(ARTIFACTS_DIR)/bootstrap ./migrate/lambda
 
 ## package: one zip per function in dist/ (dist/<op>.zip with bootstrap at its root)
 package: build

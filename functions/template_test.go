@@ -321,7 +321,11 @@ func TestTemplateGrantsWhatTheCodeCalls(t *testing.T) {
 		t.Run("ValueStore="+valueStore, func(t *testing.T) {
 			tpl := loadTemplate(t, map[string]any{"ValueStore": valueStore})
 			for id, fn := range tpl.GetAllServerlessFunctionResources() {
-				op := operation(functionPackage(t, id))
+				pkg := functionPackage(t, id)
+				if !strings.HasPrefix(pkg, "./functions/") {
+					continue // the migrator: migrate/lambda's own test checks its grants
+				}
+				op := operation(pkg)
 				var want []string
 				for _, a := range backends.Actions(op) {
 					service, _, _ := strings.Cut(a, ":")

@@ -12,7 +12,7 @@ import (
 	"github.com/lockwell/lockwell/migrate/dynamojobs"
 )
 
-// fragment is the part of template.fragment.yaml the test reads.
+// fragment is the part of the top-level template.yaml the test reads.
 type fragment struct {
 	Resources struct {
 		MigrationQueue struct {
@@ -59,7 +59,7 @@ type fragment struct {
 }
 
 func TestTemplateFragment(t *testing.T) {
-	raw, err := os.ReadFile("template.fragment.yaml")
+	raw, err := os.ReadFile("../../template.yaml")
 	require.NoError(t, err)
 	var f fragment
 	require.NoError(t, yaml.Unmarshal(raw, &f))
