@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	migratecli "github.com/lockwell/lockwell/migrate/cli"
 )
 
 // newRootCommand builds the command tree. Each command group is built by a
@@ -44,7 +46,7 @@ The server and credentials come from flags, then the environment
 		importCommand(a),
 		serveCommand(a),
 		adminCommand(a),
-		// migratecli.Command(...) joins here.
+		migratecli.Command(migratecli.WithClient(a.client), migratecli.WithGetenv(a.getenv)),
 	)
 	return root
 }
