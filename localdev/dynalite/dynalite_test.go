@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -31,9 +32,15 @@ func TestStartServesTheSDKAndStops(t *testing.T) {
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
 	})
 	require.NoError(t, err)
-	d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("things")})
+	// With --createTableMs 0 dynalite activates the table on its next tick,
+	// not within the CreateTable call: wait as a client of AWS would.
+	in := &dynamodb.DescribeTableInput{TableName: aws.String("things")}
+	require.NoError(t, dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 50*time.Millisecond
+	}).Wait(ctx, in, 2*time.Second), "the table becomes active within moments")
+	d, err := client.DescribeTable(ctx, in)
 	require.NoError(t, err)
-	assert.Equal(t, types.TableStatusActive, d.Table.TableStatus, "tables are active at once")
+	assert.Equal(t, types.TableStatusActive, d.Table.TableStatus)
 
 	require.NoError(t, p.Stop())
 	require.NoError(t, p.Stop(), "stop twice is fine")
