@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/localdev/rie"
+	"github.com/lockwell/lockwell/localdev/testenv"
 )
 
 // emulatorPath finds the Runtime Interface Emulator, installing it (go
@@ -29,8 +30,8 @@ func emulatorPath(t *testing.T) string {
 	if p, err := rie.Find(bin); err == nil {
 		return p
 	}
-	if os.Getenv("CI") != "true" {
-		t.Skipf("skipping: the Lambda Runtime Interface Emulator is not installed; run: GOBIN=$PWD/localdev/rie/bin go install %s", rie.Package)
+	if !testenv.InCI() {
+		testenv.Missing(t, "the Lambda Runtime Interface Emulator is not installed; run: GOBIN=$PWD/localdev/rie/bin go install %s", rie.Package)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

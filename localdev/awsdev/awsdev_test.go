@@ -11,6 +11,7 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/awsdev"
 	"github.com/lockwell/lockwell/localdev/dynalite"
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	_ "github.com/lockwell/lockwell/shared/dynamostore"
@@ -24,8 +25,8 @@ func start(t *testing.T, dir string) (*awsdev.Stack, backend.Backend) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := awsdev.Start(ctx, dir)
-	if errors.Is(err, dynalite.ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("skipping: %v", err)
+	if errors.Is(err, dynalite.ErrNotInstalled) {
+		testenv.Missing(t, "%v", err)
 	}
 	require.NoError(t, err)
 	for k, v := range st.Env {

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lockwell/lockwell/localdev/testenv"
 )
 
 // Options configure Start. The zero value runs in memory from the
@@ -212,8 +214,8 @@ func (p *Process) Stop() error {
 func ForTest(t testing.TB) *Process {
 	t.Helper()
 	p, err := Start(context.Background(), Options{})
-	if errors.Is(err, ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("skipping: %v", err)
+	if errors.Is(err, ErrNotInstalled) {
+		testenv.Missing(t, "%v", err)
 	}
 	if err != nil {
 		t.Fatalf("dynalite: %v", err)

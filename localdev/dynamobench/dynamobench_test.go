@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/dynalite"
 	"github.com/lockwell/lockwell/localdev/dynamobench"
+	"github.com/lockwell/lockwell/localdev/testenv"
 )
 
 // TestRunReportsCallBudgets runs a small bench and holds the call counts to
@@ -20,8 +20,8 @@ import (
 func TestRunReportsCallBudgets(t *testing.T) {
 	var out bytes.Buffer
 	res, err := dynamobench.Run(context.Background(), &out, dynamobench.Options{Secrets: 20, Concurrency: 2, PageSize: 5})
-	if errors.Is(err, dynalite.ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("skipping: %v", err)
+	if errors.Is(err, dynalite.ErrNotInstalled) {
+		testenv.Missing(t, "%v", err)
 	}
 	require.NoError(t, err)
 	t.Log("\n" + out.String())

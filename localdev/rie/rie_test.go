@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/localdev/rie"
+	"github.com/lockwell/lockwell/localdev/testenv"
 )
 
 // emulator finds the emulator, installing it in CI; outside CI a missing
@@ -22,8 +23,8 @@ func emulator(t *testing.T) string {
 	if err == nil {
 		return p
 	}
-	if os.Getenv("CI") != "true" {
-		t.Skipf("skipping: %v", err)
+	if !testenv.InCI() {
+		testenv.Missing(t, "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/dynalite"
 	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/client"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/valuestore"
@@ -60,10 +61,7 @@ type running struct {
 func startStack(t *testing.T, o options) *running {
 	t.Helper()
 	if o.Store == "postgres" {
-		o.PostgresURL = os.Getenv("LOCKWELL_TEST_POSTGRES_URL")
-		if o.PostgresURL == "" && os.Getenv("CI") != "true" {
-			t.Skip(`skipping: no PostgreSQL; run eval "$(localdev/scripts/postgres.sh start)"`)
-		}
+		o.PostgresURL = testenv.PostgresURL(t)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := start(ctx, o, func(k, v string) error {
@@ -73,9 +71,9 @@ func startStack(t *testing.T, o options) *running {
 		}
 		return nil
 	})
-	if errors.Is(err, dynalite.ErrNotInstalled) && os.Getenv("CI") != "true" {
+	if errors.Is(err, dynalite.ErrNotInstalled) {
 		cancel()
-		t.Skipf("skipping: %v", err)
+		testenv.Missing(t, "%v", err)
 	}
 	require.NoError(t, err)
 	r := &running{stack: s, output: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}

@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/migrate/jobstoretest"
 	"github.com/lockwell/lockwell/migrate/sqljobs"
@@ -23,14 +24,11 @@ import (
 // when LOCKWELL_TEST_POSTGRES_URL names a server (in a fresh schema).
 func stores(t *testing.T) map[string]string {
 	urls := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")}
-	pg := os.Getenv("LOCKWELL_TEST_POSTGRES_URL")
-	if pg == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("LOCKWELL_TEST_POSTGRES_URL is required in CI")
-		}
-		t.Log("LOCKWELL_TEST_POSTGRES_URL not set: PostgreSQL not tested")
+	if os.Getenv(testenv.PostgresURLVar) == "" && !testenv.InCI() {
+		t.Log(testenv.PostgresURLVar + " not set: PostgreSQL not tested")
 		return urls
 	}
+	pg := testenv.PostgresURL(t) // in CI, fails without a database
 	db, err := sql.Open("pgx", pg)
 	require.NoError(t, err)
 	b := make([]byte, 6)

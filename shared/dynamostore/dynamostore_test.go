@@ -24,6 +24,7 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/dynalite"
 	"github.com/lockwell/lockwell/localdev/kms"
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/dynamostore"
@@ -107,8 +108,8 @@ func setup(t *testing.T) {
 			os.Setenv(k, v)
 		}
 	})
-	if errors.Is(stack.err, dynalite.ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("skipping: %v", stack.err)
+	if errors.Is(stack.err, dynalite.ErrNotInstalled) {
+		testenv.Missing(t, "%v", stack.err)
 	}
 	require.NoError(t, stack.err, "local DynamoDB and KMS")
 }

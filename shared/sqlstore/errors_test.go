@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -72,7 +73,7 @@ func TestDriverErrorsAreClassified(t *testing.T) {
 	})
 
 	t.Run("postgres search_path must name a schema", func(t *testing.T) {
-		u, sep := postgresURL(t), "?"
+		u, sep := testenv.PostgresURL(t), "?"
 		if strings.Contains(u, "?") {
 			sep = "&"
 		}

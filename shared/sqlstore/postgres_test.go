@@ -6,39 +6,23 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for the admin connection
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/sqlstore"
 )
 
-// postgresURL returns the test server's URL from LOCKWELL_TEST_POSTGRES_URL
-// (user and password from PGUSER/PGPASSWORD). Without it the test skips,
-// except in CI, where it fails.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("LOCKWELL_TEST_POSTGRES_URL")
-	if u == "" {
-		msg := "LOCKWELL_TEST_POSTGRES_URL is not set; start a server with localdev/scripts/postgres.sh start and export what it prints"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return u
-}
-
 // adminDB connects to the test server outside the store, to create and
 // drop schemas and to read raw rows.
 func adminDB(t testing.TB) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("pgx", postgresURL(t))
+	db, err := sql.Open("pgx", testenv.PostgresURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -56,7 +40,7 @@ func freshSchema(t testing.TB) (storeURL, schema string) {
 	_, err = db.Exec("CREATE SCHEMA " + schema)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(postgresURL(t))
+	u, err := url.Parse(testenv.PostgresURL(t))
 	require.NoError(t, err)
 	q := u.Query()
 	q.Set("search_path", schema)
@@ -75,7 +59,7 @@ func openPostgres(t testing.TB, sealer *envelope.Sealer) (*sqlstore.Store, strin
 }
 
 func TestPostgresConformance(t *testing.T) {
-	postgresURL(t)
+	testenv.PostgresURL(t)
 	open := func(t *testing.T) backend.Backend { s, _ := openPostgres(t, testSealer(t)); return s }
 	backendtest.Run(t, open)
 	backendtest.RunIndex(t, open)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/migrate/legacy"
 )
 
@@ -170,17 +171,13 @@ func CheckSource(t testing.TB, src legacy.Source, want []Secret, skipped ...stri
 	}
 }
 
-// RequireEmulator skips the test when the emulator is missing outside CI
-// and fails it in CI (CI=true).
+// RequireEmulator skips the test when the emulator is missing (err is not
+// nil) outside CI and fails it in CI (see testenv.Missing).
 func RequireEmulator(t testing.TB, what string, err error) {
 	t.Helper()
-	if err == nil {
-		return
+	if err != nil {
+		testenv.Missing(t, "%s not available: %v", what, err)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI: %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
 }
 
 // WriteLocal writes secrets to path as ZenML's local manager does: base64
