@@ -334,6 +334,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.status == http.StatusNoContent {
+		// Vault sends the JSON content type with its empty 204 answers too.
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -550,7 +552,7 @@ func (s *Server) writeData(m *mount, key string, q request) (result, *httpError)
 	if hasCAS {
 		cas, ok := casVal.(float64)
 		if !ok || cas != float64(int(cas)) {
-			return result{}, fail(http.StatusBadRequest, "invalid cas parameter")
+			return result{}, fail(http.StatusBadRequest, "error parsing check-and-set parameter")
 		}
 		if int(cas) != current {
 			return result{}, fail(http.StatusBadRequest, "check-and-set parameter did not match the current version")
@@ -594,7 +596,10 @@ func (s *Server) deleteLatest(m *mount, key string) (result, *httpError) {
 func (s *Server) changeVersions(m *mount, key string, q request, op string) (result, *httpError) {
 	raw, ok := q.in["versions"].([]any)
 	if !ok || len(raw) == 0 {
-		return result{}, fail(http.StatusBadRequest, "no version number provided")
+		if op == "destroy" {
+			return result{}, fail(http.StatusBadRequest, "no version number provided")
+		}
+		return result{}, fail(http.StatusBadRequest, "No version number provided") // sic: Vault's delete and undelete
 	}
 	sec := m.secrets[key]
 	if sec == nil {
@@ -657,31 +662,41 @@ func (s *Server) writeMetadata(m *mount, key string, q request) (result, *httpEr
 	if key == "" {
 		return result{}, fail(http.StatusBadRequest, "missing path")
 	}
+	// Validate everything before changing anything: a refused write leaves
+	// no trace.
+	maxVersions, setMax := -1, false
+	if v, ok := q.in["max_versions"]; ok {
+		f, ok := v.(float64)
+		if !ok || f < 0 {
+			return result{}, fail(http.StatusBadRequest, "max_versions must be a non-negative number")
+		}
+		maxVersions, setMax = int(f), true
+	}
+	var custom map[string]string
+	if v, ok := q.in["custom_metadata"].(map[string]any); ok {
+		custom = map[string]string{}
+		for k, x := range v {
+			str, ok := x.(string)
+			if !ok {
+				return result{}, fail(http.StatusBadRequest, "custom_metadata values must be strings")
+			}
+			custom[k] = str
+		}
+	}
 	sec := m.secrets[key]
 	if sec == nil {
 		now := s.Now()
 		sec = &kvSecret{versions: map[int]*kvVersion{}, created: now, updated: now}
 		m.secrets[key] = sec
 	}
-	if v, ok := q.in["max_versions"]; ok {
-		f, ok := v.(float64)
-		if !ok || f < 0 {
-			return result{}, fail(http.StatusBadRequest, "max_versions must be a non-negative number")
-		}
-		sec.maxVersions = int(f)
+	if setMax {
+		sec.maxVersions = maxVersions
 	}
 	if v, ok := q.in["cas_required"].(bool); ok {
 		sec.casRequired = v
 	}
-	if v, ok := q.in["custom_metadata"].(map[string]any); ok {
-		sec.customMetadata = map[string]string{}
-		for k, x := range v {
-			str, ok := x.(string)
-			if !ok {
-				return result{}, fail(http.StatusBadRequest, "custom_metadata values must be strings")
-			}
-			sec.customMetadata[k] = str
-		}
+	if custom != nil {
+		sec.customMetadata = custom
 	}
 	s.trim(m, sec)
 	return result{status: http.StatusNoContent}, nil
