@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/localdev/server/servertest"
 )
 
 // The test binary doubles as the lockwell binary (LOCKWELL_CLI_TEST_MAIN=1)
@@ -79,33 +79,8 @@ type localServer struct {
 func startServer(t *testing.T) *localServer {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Addr: "127.0.0.1:0", DataDir: dir,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready:  func(addr string) { ready <- addr },
-		})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("local server did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatal("local server did not start in 20s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	tok, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
-	require.NoError(t, err)
-	return &localServer{url: "http://" + addr, adminToken: strings.TrimSpace(string(tok)), dataDir: dir}
+	srv := servertest.Run(t, server.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	return &localServer{url: srv.URL, adminToken: servertest.AdminToken(t, dir), dataDir: dir}
 }
 
 // invocation is one in-process run of the CLI.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/localdev/server/servertest"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/config"
@@ -35,31 +36,12 @@ func TestDeploymentIsServedAndTheDataDirHoldsOnlyTheToken(t *testing.T) {
 		ValuesURL:  (&url.URL{Scheme: "filevalues", Path: filepath.Join(storeDir, "values")}).String(),
 		Deployment: "server-test",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Addr: "127.0.0.1:0", DataDir: dataDir, Deployment: dep,
-			Logger: slog.New(slog.DiscardHandler),
-			Ready:  func(addr string) { ready <- addr },
-		})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatal("server did not start in 20s")
-	}
-	token := readToken(t, dataDir)
-	status, _, err := call(&http.Client{Timeout: 10 * time.Second}, "http://"+addr, token, http.MethodPost, "/api/v1/secrets", `{"name":"dep-secret","values":{"k":"v"}}`)
+	srv := servertest.Run(t, server.Config{DataDir: dataDir, Deployment: dep, Logger: slog.New(slog.DiscardHandler)})
+	token := servertest.AdminToken(t, dataDir)
+	status, _, err := call(&http.Client{Timeout: 10 * time.Second}, srv.URL, token, http.MethodPost, "/api/v1/secrets", `{"name":"dep-secret","values":{"k":"v"}}`)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusCreated, status)
-	cancel()
-	require.NoError(t, <-done, "clean shutdown")
+	srv.Stop(t)
 
 	entries, err := os.ReadDir(dataDir)
 	require.NoError(t, err)

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/localdev/server/servertest"
 )
 
 // childEnv makes the test binary run the server instead of the tests, so
@@ -42,82 +43,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// running is a server started in-process.
+// running is a server started in-process, with its JSON log.
 type running struct {
-	url    string
-	addr   string
-	logs   *syncBuffer
-	stop   context.CancelFunc
-	done   chan error
+	*servertest.Running
+	logs   *servertest.Buffer
 	token  string
 	client *http.Client
 }
 
 func start(t *testing.T, dir string) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1), client: &http.Client{Timeout: 10 * time.Second}}
-	ready := make(chan string, 1)
-	go func() {
-		r.done <- server.Run(ctx, server.Config{
-			Addr: "127.0.0.1:0", DataDir: dir,
-			Logger: slog.New(slog.NewJSONHandler(r.logs, nil)),
-			Ready:  func(addr string) { ready <- addr },
-		})
-	}()
-	select {
-	case r.addr = <-ready:
-	case err := <-r.done:
-		cancel()
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatal("server did not start in 20s")
-	}
-	r.url = "http://" + r.addr
-	r.token = readToken(t, dir)
-	t.Cleanup(func() { r.shutdown(t) })
-	return r
-}
-
-// shutdown cancels the server's context and requires a clean return.
-func (r *running) shutdown(t *testing.T) {
-	t.Helper()
-	if r.stop == nil {
-		return
-	}
-	r.stop()
-	r.stop = nil
-	select {
-	case err := <-r.done:
-		require.NoError(t, err, "clean shutdown")
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not stop in 20s")
-	}
-}
-
-func readToken(t *testing.T, dir string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
-	require.NoError(t, err)
-	return strings.TrimSpace(string(b))
+	logs := &servertest.Buffer{}
+	srv := servertest.Run(t, server.Config{DataDir: dir, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	return &running{Running: srv, logs: logs, token: servertest.AdminToken(t, dir), client: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // call sends one JSON request and returns status and body.
@@ -147,7 +85,7 @@ func call(client *http.Client, base, token, method, path, body string) (int, []b
 
 func (r *running) call(t *testing.T, method, path, body string) (int, []byte) {
 	t.Helper()
-	status, b, err := call(r.client, r.url, r.token, method, path, body)
+	status, b, err := call(r.client, r.URL, r.token, method, path, body)
 	require.NoError(t, err)
 	return status, b
 }
@@ -204,7 +142,7 @@ func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, string(body))
 	var minted map[string]string
 	require.NoError(t, json.Unmarshal(body, &minted))
-	srv.shutdown(t)
+	srv.Stop(t)
 	assert.Contains(t, srv.logs.String(), "server stopped")
 
 	again := start(t, dir)
@@ -221,7 +159,7 @@ func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
 	var got secretBody
 	require.NoError(t, json.Unmarshal(body, &got))
 	sameValues(t, values, got.Values, "db after restart")
-	status, _, err = call(again.client, again.url, minted["token"], "GET", "/api/v1/secrets", "")
+	status, _, err = call(again.client, again.URL, minted["token"], "GET", "/api/v1/secrets", "")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status, "a token minted before the restart still works")
 	assert.NotContains(t, again.logs.String(), "VALUE-restart-1")
@@ -235,19 +173,19 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	dir := t.TempDir()
 	srv := start(t, dir)
 	body := `{"name":"inflight","values":{"k":"v"}}`
-	conn, err := net.Dial("tcp", srv.addr)
+	conn, err := net.Dial("tcp", srv.Addr)
 	require.NoError(t, err)
 	defer conn.Close()
 	_, err = fmt.Fprintf(conn, "POST /api/v1/secrets HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		srv.addr, srv.token, len(body), body[:10])
+		srv.Addr, srv.token, len(body), body[:10])
 	require.NoError(t, err)
 	time.Sleep(200 * time.Millisecond) // the handler is now reading the body
 
-	srv.stop()
+	srv.Cancel()
 	time.Sleep(200 * time.Millisecond) // Shutdown is now waiting for the request
 	select {
-	case err := <-srv.done:
-		t.Fatalf("Run returned before the in-flight request finished: %v", err)
+	case <-srv.Done():
+		t.Fatalf("Run returned before the in-flight request finished: %v", srv.Err())
 	default:
 	}
 	_, err = io.WriteString(conn, body[10:])
@@ -256,13 +194,7 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusCreated, res.StatusCode)
-	select {
-	case err := <-srv.done:
-		require.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not stop")
-	}
-	srv.stop = nil
+	srv.Stop(t)
 
 	again := start(t, dir)
 	status, b := again.call(t, "GET", "/api/v1/secrets?name=inflight", "")
@@ -280,7 +212,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	cmd.Env = append(os.Environ(), childEnv+"="+dir)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr syncBuffer
+	var stderr servertest.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	defer cmd.Process.Kill()
@@ -294,7 +226,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	}
 	require.NotEmpty(t, addr, "child server did not start")
 	go io.Copy(io.Discard, stdout)
-	base, token := "http://"+addr, readToken(t, dir)
+	base, token := "http://"+addr, servertest.AdminToken(t, dir)
 
 	type ack struct {
 		id      string
@@ -367,7 +299,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes before kill -9, %d missing after restart", len(acked), missing)
-	srv.shutdown(t)
+	srv.Stop(t)
 
 	// No file of the data directory holds a value in plaintext.
 	entries, err := os.ReadDir(dir)

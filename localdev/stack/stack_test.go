@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,9 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -22,37 +19,20 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/dynalite"
 	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/localdev/server/servertest"
 	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/client"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // running is a stack serving the API in this process.
 type running struct {
 	*stack
+	srv    *servertest.Running
 	url    string
 	token  string
-	output *syncBuffer // stdout and the log
-	stop   context.CancelFunc
-	done   chan error
+	output *servertest.Buffer // stdout and the log
 }
 
 // startStack starts the stack as `make dev` does, with its variables set
@@ -63,8 +43,7 @@ func startStack(t *testing.T, o options) *running {
 	if o.Store == "postgres" {
 		o.PostgresURL = testenv.PostgresURL(t)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := start(ctx, o, func(k, v string) error {
+	s, err := start(context.Background(), o, func(k, v string) error {
 		t.Setenv(k, v) // restored after the test
 		if v == "" {
 			return os.Unsetenv(k)
@@ -72,51 +51,28 @@ func startStack(t *testing.T, o options) *running {
 		return nil
 	})
 	if errors.Is(err, dynalite.ErrNotInstalled) {
-		cancel()
 		testenv.Missing(t, "%v", err)
 	}
 	require.NoError(t, err)
-	r := &running{stack: s, output: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
-	ready := make(chan string, 1)
-	go func() {
-		r.done <- s.serve(ctx, "127.0.0.1:0", r.output, slog.New(slog.NewTextHandler(r.output, nil)), func(addr string) { ready <- addr })
-	}()
-	select {
-	case addr := <-ready:
-		r.url = "http://" + addr
-	case err := <-r.done:
-		cancel()
-		t.Fatalf("the stack did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("the stack did not start in 30s")
-	}
-	t.Cleanup(func() { r.shutdown(t) })
+	r := &running{stack: s, output: &servertest.Buffer{}}
+	r.srv = servertest.Start(t, func(ctx context.Context, ready func(addr string)) error {
+		return s.serve(ctx, "127.0.0.1:0", r.output, slog.New(slog.NewTextHandler(r.output, nil)), ready)
+	})
+	r.url = r.srv.URL
 	if o.Store == "postgres" {
 		t.Cleanup(func() {
 			r.shutdown(t)
 			dropSchema(t, o.PostgresURL, r.Deployment.StoreURL)
 		})
 	}
-	b, err := os.ReadFile(filepath.Join(s.DataDir, server.AdminTokenFile))
-	require.NoError(t, err)
-	r.token = strings.TrimSpace(string(b))
+	r.token = servertest.AdminToken(t, s.DataDir)
 	return r
 }
 
+// shutdown stops the stack and requires a clean return.
 func (r *running) shutdown(t *testing.T) {
 	t.Helper()
-	if r.stop == nil {
-		return
-	}
-	r.stop()
-	r.stop = nil
-	select {
-	case err := <-r.done:
-		require.NoError(t, err, "clean shutdown")
-	case <-time.After(20 * time.Second):
-		t.Fatal("the stack did not stop in 20s")
-	}
+	r.srv.Stop(t)
 }
 
 // dropSchema removes the schema the stack made in the test database.
