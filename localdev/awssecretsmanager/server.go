@@ -223,6 +223,19 @@ func (s *Server) findLocked(id string) (*secret, error) {
 	return nil, notFound()
 }
 
+// findLiveLocked is findLocked for operations AWS refuses on a secret
+// scheduled for deletion (InvalidRequestException).
+func (s *Server) findLiveLocked(id string) (*secret, error) {
+	sec, err := s.findLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	if sec.deletion != nil {
+		return nil, markedForDeletion()
+	}
+	return sec, nil
+}
+
 func (sec *secret) version(id string) *version {
 	for _, v := range sec.versions {
 		if v.id == id {
@@ -435,12 +448,9 @@ func (s *Server) getSecretValue(_ *http.Request, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sec, err := s.findLocked(in.SecretId)
+	sec, err := s.findLiveLocked(in.SecretId)
 	if err != nil {
 		return nil, err
-	}
-	if sec.deletion != nil {
-		return nil, markedForDeletion()
 	}
 	var v *version
 	switch {
@@ -533,12 +543,9 @@ func (s *Server) putSecretValue(_ *http.Request, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sec, err := s.findLocked(in.SecretId)
+	sec, err := s.findLiveLocked(in.SecretId)
 	if err != nil {
 		return nil, err
-	}
-	if sec.deletion != nil {
-		return nil, markedForDeletion()
 	}
 	if in.ClientRequestToken != "" {
 		if v := sec.version(in.ClientRequestToken); v != nil {
@@ -577,12 +584,9 @@ func (s *Server) updateSecretVersionStage(_ *http.Request, body []byte) (any, er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sec, err := s.findLocked(in.SecretId)
+	sec, err := s.findLiveLocked(in.SecretId)
 	if err != nil {
 		return nil, err
-	}
-	if sec.deletion != nil {
-		return nil, markedForDeletion()
 	}
 	holder := sec.staged(in.VersionStage)
 	if in.RemoveFromVersionId != "" {
@@ -696,12 +700,9 @@ func (s *Server) tagResource(_ *http.Request, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sec, err := s.findLocked(in.SecretId)
+	sec, err := s.findLiveLocked(in.SecretId)
 	if err != nil {
 		return nil, err
-	}
-	if sec.deletion != nil {
-		return nil, markedForDeletion()
 	}
 	merged := mergeTags(append([]tag{}, sec.tags...), in.Tags)
 	if err := checkTags(merged); err != nil {
@@ -721,12 +722,9 @@ func (s *Server) untagResource(_ *http.Request, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sec, err := s.findLocked(in.SecretId)
+	sec, err := s.findLiveLocked(in.SecretId)
 	if err != nil {
 		return nil, err
-	}
-	if sec.deletion != nil {
-		return nil, markedForDeletion()
 	}
 	kept := sec.tags[:0]
 	for _, t := range sec.tags {
