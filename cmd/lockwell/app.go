@@ -132,6 +132,17 @@ func (a *app) saveConfig(c config) (string, error) {
 	return path, nil
 }
 
+// writeOutput writes data to standard output when path is "" or "-", and
+// otherwise to the file path with mode 0600 (see writeFilePrivate). It
+// reports whether it wrote a file, so that the caller can say so on stderr.
+func (a *app) writeOutput(path string, data []byte) (toFile bool, err error) {
+	if path == "" || path == "-" {
+		_, err = a.stdout.Write(data)
+		return false, err
+	}
+	return true, writeFilePrivate(path, data)
+}
+
 // writeFilePrivate writes data to path with mode 0600, atomically: a
 // temporary file in the same directory renamed over path, so no reader ever
 // sees a partial file and no other user can open it.

@@ -68,11 +68,8 @@ It lists each problem and exits with status 1 if there is one.`,
 			if err != nil {
 				return err
 			}
-			if out == "" || out == "-" {
-				_, err = a.stdout.Write(rendered)
-				return err
-			}
-			return writeFilePrivate(out, rendered)
+			_, err = a.writeOutput(out, rendered)
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (mode 0600) instead of standard output")

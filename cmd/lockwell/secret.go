@@ -463,11 +463,8 @@ to a new file with mode 0600; otherwise to standard output.`,
 			if err != nil {
 				return err
 			}
-			if file == "" || file == "-" {
-				_, err = a.stdout.Write(data)
-				return err
-			}
-			if err := writeFilePrivate(file, data); err != nil {
+			toFile, err := a.writeOutput(file, data)
+			if err != nil || !toFile {
 				return err
 			}
 			fmt.Fprintf(a.stderr, "Wrote %s of %s to %s (mode 0600).\n", countKeys(len(s.Values)), s.Name, file)

@@ -87,11 +87,8 @@ their values to one YAML or JSON document that "lockwell import" reads. With
 			if err != nil {
 				return err
 			}
-			if out == "" || out == "-" {
-				_, err = a.stdout.Write(data)
-				return err
-			}
-			if err := writeFilePrivate(out, data); err != nil {
+			toFile, err := a.writeOutput(out, data)
+			if err != nil || !toFile {
 				return err
 			}
 			fmt.Fprintf(a.stderr, "Exported %d secrets to %s (mode 0600).\n", len(doc.Secrets), out)
