@@ -2,7 +2,6 @@ package valuestore
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
@@ -36,14 +35,8 @@ const cleanupTimeout = 10 * time.Second
 
 // checkSize refuses values the value store cannot hold, before writing.
 func (x *indexed) checkSize(values map[string]string) error {
-	b, err := json.Marshal(values)
-	if err != nil {
-		return errcode.Wrap(errcode.Internal, err, "encode values")
-	}
-	if limit := x.values.Limit(); len(b) > limit {
-		return errcode.New(errcode.TooLarge, "secret values take %d bytes in %s; it accepts at most %d bytes per secret", len(b), x.values.Name(), limit)
-	}
-	return nil
+	_, err := EncodeValues(values, x.values.Limit(), x.values.Name())
+	return err
 }
 
 func (x *indexed) Create(ctx context.Context, s *secret.Secret) error {

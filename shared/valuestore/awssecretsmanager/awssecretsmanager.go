@@ -63,6 +63,7 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/openurl"
 	"github.com/lockwell/lockwell/shared/retry"
+	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
 
@@ -202,14 +203,6 @@ func (s *Store) Close() error { return nil }
 
 func (s *Store) name(id string) string { return s.cfg.Prefix + "/" + id }
 
-func checkID(id string) error {
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id {
-		return errcode.New(errcode.InvalidArgument, "secret id must be a lower-case UUID")
-	}
-	return nil
-}
-
 func notFound(id string) error {
 	return errcode.New(errcode.NotFound, "no stored values for secret %s", id)
 }
@@ -276,18 +269,15 @@ func (s *Store) describe(ctx context.Context, id string) (*secretsmanager.Descri
 // already_exists when the entry's name is taken by an entry that is not
 // this deployment's, permission_denied, unavailable.
 func (s *Store) Put(ctx context.Context, id string, values map[string]string) (string, error) {
-	if err := checkID(id); err != nil {
+	if err := secret.ValidateID(id); err != nil {
 		return "", err
 	}
 	if values == nil {
 		values = map[string]string{}
 	}
-	payload, err := json.Marshal(values)
+	payload, err := valuestore.EncodeValues(values, Limit, storeName)
 	if err != nil {
-		return "", errcode.Wrap(errcode.Internal, err, "cannot encode values")
-	}
-	if len(payload) > Limit {
-		return "", errcode.New(errcode.TooLarge, "secret values are %d bytes as JSON; %s accepts at most %d bytes", len(payload), storeName, Limit)
+		return "", err
 	}
 	str := string(payload)
 
@@ -392,7 +382,7 @@ func (s *Store) relabel(ctx context.Context, id string, arn *string, version str
 // unavailable; internal when the stored payload is not a JSON object of
 // strings.
 func (s *Store) Get(ctx context.Context, id, ref string) (map[string]string, error) {
-	if checkID(id) != nil {
+	if secret.ValidateID(id) != nil {
 		return nil, notFound(id)
 	}
 	if !refPattern.MatchString(ref) {
@@ -473,7 +463,7 @@ func hasStage(stages []string, stage string) bool {
 // versions. Versions newer than keep, and labels other tools attached, are
 // left alone. Errors: not_found, permission_denied, unavailable.
 func (s *Store) Retire(ctx context.Context, id, keep string) error {
-	if checkID(id) != nil {
+	if secret.ValidateID(id) != nil {
 		return notFound(id)
 	}
 	desc, err := s.describe(ctx, id)
@@ -546,7 +536,7 @@ func (s *Store) moveStage(ctx context.Context, arn *string, stage, to, from stri
 // scheduled for deletion is not_found. Errors: not_found,
 // permission_denied, unavailable.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if checkID(id) != nil {
+	if secret.ValidateID(id) != nil {
 		return notFound(id)
 	}
 	desc, err := s.describe(ctx, id)
@@ -595,7 +585,7 @@ func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) err
 		}
 		for _, e := range out.SecretList {
 			id, ok := strings.CutPrefix(aws.ToString(e.Name), s.cfg.Prefix+"/")
-			if !ok || checkID(id) != nil || !s.owns(e.Tags, id) || e.DeletedDate != nil {
+			if !ok || secret.ValidateID(id) != nil || !s.owns(e.Tags, id) || e.DeletedDate != nil {
 				continue
 			}
 			if err := fn(id); err != nil {

@@ -80,6 +80,7 @@ import (
 
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/openurl"
+	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
 
@@ -151,14 +152,6 @@ func (s *Store) Limit() int { return Limit }
 // Close implements valuestore.Store; the store holds no resources.
 func (s *Store) Close() error { return nil }
 
-func checkID(id string) error {
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id {
-		return errcode.New(errcode.InvalidArgument, "secret id must be a lower-case UUID")
-	}
-	return nil
-}
-
 func (s *Store) dir(id string) string { return filepath.Join(s.root, id) }
 
 func versionFile(n int) string { return fmt.Sprintf("v%d.json", n) }
@@ -184,15 +177,12 @@ func (s *Store) owned(id string) error {
 // too_large, already_exists when the entry's name is taken by an entry this
 // deployment does not own, unavailable for file system failures.
 func (s *Store) Put(_ context.Context, id string, values map[string]string) (string, error) {
-	if err := checkID(id); err != nil {
+	if err := secret.ValidateID(id); err != nil {
 		return "", err
 	}
-	payload, err := json.Marshal(values)
+	payload, err := valuestore.EncodeValues(values, Limit, storeName)
 	if err != nil {
-		return "", errcode.Wrap(errcode.Internal, err, "cannot encode values")
-	}
-	if len(payload) > Limit {
-		return "", errcode.New(errcode.TooLarge, "secret values are %d bytes; %s accepts at most %d bytes", len(payload), storeName, Limit)
+		return "", err
 	}
 	dir := s.dir(id)
 	if err := s.create(id); err != nil {
@@ -278,7 +268,7 @@ func parseRef(ref string) (int, bool) {
 
 // Get implements valuestore.Store. Errors: not_found, unavailable.
 func (s *Store) Get(_ context.Context, id, ref string) (map[string]string, error) {
-	if err := checkID(id); err != nil {
+	if err := secret.ValidateID(id); err != nil {
 		return nil, errcode.New(errcode.NotFound, "no stored values for secret %q", id)
 	}
 	if err := s.owned(id); err != nil {
@@ -307,7 +297,7 @@ func (s *Store) Get(_ context.Context, id, ref string) (map[string]string, error
 // older than keep. Newer versions stay (a writer may be about to record one).
 // Errors: not_found for an entry that is not this deployment's.
 func (s *Store) Retire(_ context.Context, id, keep string) error {
-	if err := checkID(id); err != nil {
+	if err := secret.ValidateID(id); err != nil {
 		return errcode.New(errcode.NotFound, "no stored values for secret %q", id)
 	}
 	if err := s.owned(id); err != nil {
@@ -334,7 +324,7 @@ func (s *Store) Retire(_ context.Context, id, keep string) error {
 // Delete implements valuestore.Store: it removes the entry's directory.
 // Errors: not_found, unavailable.
 func (s *Store) Delete(_ context.Context, id string) error {
-	if err := checkID(id); err != nil {
+	if err := secret.ValidateID(id); err != nil {
 		return errcode.New(errcode.NotFound, "no stored values for secret %q", id)
 	}
 	if err := s.owned(id); err != nil {
@@ -364,7 +354,7 @@ func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) err
 	}
 	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() && checkID(e.Name()) == nil && s.owned(e.Name()) == nil {
+		if e.IsDir() && secret.ValidateID(e.Name()) == nil && s.owned(e.Name()) == nil {
 			ids = append(ids, e.Name())
 		}
 	}

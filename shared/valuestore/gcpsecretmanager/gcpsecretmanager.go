@@ -253,12 +253,9 @@ func (s *Store) Put(ctx context.Context, secretID string, values map[string]stri
 	if err := secret.ValidateID(secretID); err != nil {
 		return "", err
 	}
-	payload, err := json.Marshal(values)
+	payload, err := valuestore.EncodeValues(values, Limit, storeName)
 	if err != nil {
-		return "", errcode.Wrap(errcode.InvalidArgument, err, "values cannot be encoded")
-	}
-	if len(payload) > Limit {
-		return "", errcode.New(errcode.TooLarge, "secret values take %d bytes; %s stores at most %d bytes (64 KiB)", len(payload), storeName, Limit)
+		return "", err
 	}
 	name := s.secretName(secretID)
 	created := false

@@ -46,12 +46,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/vault/api"
 
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/openurl"
 	"github.com/lockwell/lockwell/shared/retry"
+	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
 
@@ -321,14 +321,6 @@ func (s *Store) key(id string) string { return s.cfg.Prefix + "/" + id }
 func (s *Store) dataPath(id string) string     { return s.cfg.Mount + "/data/" + s.key(id) }
 func (s *Store) metadataPath(id string) string { return s.cfg.Mount + "/metadata/" + s.key(id) }
 
-func checkID(id string) error {
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id {
-		return errcode.New(errcode.InvalidArgument, "secret id must be a lower-case UUID")
-	}
-	return nil
-}
-
 func notFound(id string) error {
 	return errcode.New(errcode.NotFound, "no stored values for secret %s", id)
 }
@@ -491,18 +483,14 @@ func (s *Store) inspect(ctx context.Context, id string) (entryState, error) {
 // deployment's, permission_denied, unavailable (also when concurrent
 // writers keep winning the check-and-set).
 func (s *Store) Put(ctx context.Context, id string, values map[string]string) (string, error) {
-	if err := checkID(id); err != nil {
+	if err := secret.ValidateID(id); err != nil {
 		return "", err
 	}
 	if values == nil {
 		values = map[string]string{}
 	}
-	payload, err := json.Marshal(values)
-	if err != nil {
-		return "", errcode.Wrap(errcode.Internal, err, "cannot encode values")
-	}
-	if len(payload) > Limit {
-		return "", errcode.New(errcode.TooLarge, "secret values are %d bytes as JSON; %s accepts at most %d bytes", len(payload), storeName, Limit)
+	if _, err := valuestore.EncodeValues(values, Limit, storeName); err != nil {
+		return "", err
 	}
 	data := map[string]any{
 		"values":   values,
@@ -569,7 +557,7 @@ func parseRef(ref string) (int, bool) {
 // version), permission_denied, unavailable.
 func (s *Store) Get(ctx context.Context, id, ref string) (map[string]string, error) {
 	n, ok := parseRef(ref)
-	if checkID(id) != nil || !ok {
+	if secret.ValidateID(id) != nil || !ok {
 		return nil, errcode.New(errcode.NotFound, "no version %q of the values of secret %s", ref, id)
 	}
 	r, err := s.readVersion(ctx, id, n)
@@ -587,7 +575,7 @@ func (s *Store) Get(ctx context.Context, id, ref string) (map[string]string, err
 // record one. Errors: not_found, permission_denied, unavailable.
 func (s *Store) Retire(ctx context.Context, id, keep string) error {
 	k, ok := parseRef(keep)
-	if checkID(id) != nil || !ok {
+	if secret.ValidateID(id) != nil || !ok {
 		return notFound(id)
 	}
 	r, err := s.readVersion(ctx, id, k)
@@ -620,7 +608,7 @@ func (s *Store) Retire(ctx context.Context, id, keep string) error {
 // Delete implements valuestore.Store: it deletes the entry's metadata and
 // every version. Errors: not_found, permission_denied, unavailable.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if checkID(id) != nil {
+	if secret.ValidateID(id) != nil {
 		return notFound(id)
 	}
 	st, err := s.inspect(ctx, id)
@@ -653,7 +641,7 @@ func (s *Store) Entries(ctx context.Context, fn func(secretID string) error) err
 	keys, _ := sec.Data["keys"].([]any)
 	for _, k := range keys {
 		id, _ := k.(string)
-		if checkID(id) != nil {
+		if secret.ValidateID(id) != nil {
 			continue
 		}
 		st, err := s.inspect(ctx, id)
