@@ -136,11 +136,20 @@ const (
 // Item is one listed legacy entry, without values.
 type Item struct {
 	Name     string   // the ZenML secret name (for skipped entries, the external name)
-	Location string   // the external name(s) it is stored under
+	Location string   // the external name(s) it is stored under, comma-separated (see AddLocation)
 	Schema   string   // zenml_schema_name, when known
 	Keys     []string // sorted key names, without zenml_schema_name
 	Status   Status
 	Reason   string // why it is skipped or not migratable
+}
+
+// AddLocation adds one more external name to it.Location, for an entry
+// stored under several (one per key).
+func (it *Item) AddLocation(name string) {
+	if it.Location != "" {
+		it.Location += ","
+	}
+	it.Location += name
 }
 
 // Entry is one legacy secret with its values.
@@ -419,6 +428,31 @@ func SortedKeys(values map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// CompleteItems finishes a listing of src: it reads every migratable item
+// whose keys the listing could not see (an entry that keeps its values in
+// one payload) to fill in its schema and keys, marks an item whose Read is
+// refused with failed_precondition as skipped, with the error's message as
+// the reason, and sorts the items (see SortItems). It returns any other
+// error of Read.
+func CompleteItems(ctx context.Context, src Source, items []Item) ([]Item, error) {
+	for i := range items {
+		if items[i].Status != Migratable || items[i].Keys != nil {
+			continue
+		}
+		entry, err := src.Read(ctx, items[i].Name)
+		switch {
+		case errcode.Is(err, errcode.FailedPrecondition):
+			items[i].Status, items[i].Reason = Skipped, errcode.Message(err)
+		case err != nil:
+			return nil, err
+		default:
+			items[i].Schema, items[i].Keys = entry.Schema, SortedKeys(entry.Values)
+		}
+	}
+	SortItems(items)
+	return items, nil
 }
 
 // SortItems sorts items by name, then location.

@@ -111,22 +111,7 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 			break
 		}
 	}
-	for i := range items {
-		if items[i].Status != legacy.Migratable || items[i].Keys != nil {
-			continue
-		}
-		entry, err := s.Read(ctx, items[i].Name)
-		switch {
-		case errcode.Is(err, errcode.FailedPrecondition):
-			items[i].Status, items[i].Reason = legacy.Skipped, legacy.NotZenMLReason
-		case err != nil:
-			return nil, err
-		default:
-			items[i].Schema, items[i].Keys = entry.Schema, legacy.SortedKeys(entry.Values)
-		}
-	}
-	legacy.SortItems(items)
-	return items, nil
+	return legacy.CompleteItems(ctx, s, items)
 }
 
 func (s *Source) item(ctx context.Context, e types.SecretListEntry) (legacy.Item, bool) {

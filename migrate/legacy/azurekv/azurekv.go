@@ -206,7 +206,7 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 				groups[group] = it
 			}
 			it.Schema = p.tags[schemaTag]
-			it.Location = joinLocation(it.Location, p.name)
+			it.AddLocation(p.name)
 			key := p.tags[keyTag]
 			if key == "" || key == "name" {
 				it.Status, it.Reason = legacy.Skipped, "per-key secret "+p.name+" has no usable zenml-key-name tag"
@@ -225,29 +225,7 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 		sort.Strings(it.Keys)
 		items = append(items, *it)
 	}
-	for i := range items {
-		if items[i].Status != legacy.Migratable || items[i].Keys != nil {
-			continue
-		}
-		entry, err := s.Read(ctx, items[i].Name)
-		switch {
-		case errcode.Is(err, errcode.FailedPrecondition):
-			items[i].Status, items[i].Reason = legacy.Skipped, errcode.Message(err)
-		case err != nil:
-			return nil, err
-		default:
-			items[i].Schema, items[i].Keys = entry.Schema, legacy.SortedKeys(entry.Values)
-		}
-	}
-	legacy.SortItems(items)
-	return items, nil
-}
-
-func joinLocation(have, name string) string {
-	if have == "" {
-		return name
-	}
-	return have + "," + name
+	return legacy.CompleteItems(ctx, s, items)
 }
 
 func (s *Source) get(ctx context.Context, name string) (azsecrets.GetSecretResponse, error) {

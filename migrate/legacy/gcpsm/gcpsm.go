@@ -148,7 +148,7 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 				groups[group] = it
 			}
 			it.Schema = labels[schemaLabel]
-			it.Location = joinLocation(it.Location, id)
+			it.AddLocation(id)
 			key, ok := strings.CutPrefix(id, group+"_")
 			if !ok || key == "" {
 				it.Status, it.Reason = legacy.Skipped, "per-key secret "+id+" is not named "+group+"_KEY"
@@ -170,29 +170,7 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 		sort.Strings(it.Keys)
 		items = append(items, *it)
 	}
-	for i := range items { // scoped entries: keys come from the payload
-		if items[i].Status != legacy.Migratable || items[i].Keys != nil {
-			continue
-		}
-		entry, err := s.Read(ctx, items[i].Name)
-		switch {
-		case errcode.Is(err, errcode.FailedPrecondition):
-			items[i].Status, items[i].Reason = legacy.Skipped, errcode.Message(err)
-		case err != nil:
-			return nil, err
-		default:
-			items[i].Schema, items[i].Keys = entry.Schema, legacy.SortedKeys(entry.Values)
-		}
-	}
-	legacy.SortItems(items)
-	return items, nil
-}
-
-func joinLocation(have, id string) string {
-	if have == "" {
-		return id
-	}
-	return have + "," + id
+	return legacy.CompleteItems(ctx, s, items)
 }
 
 // groupMembers returns the per-key secrets of group name.
