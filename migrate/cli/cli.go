@@ -167,6 +167,27 @@ func (f *optionFlags) options() (migrate.Options, error) {
 	return migrate.Options{Private: f.private, OnConflict: p, DeleteSource: f.deleteSource}, err
 }
 
+// openInProcess sets up what plan and run both work on, the same way, so
+// that a plan shows what a run would do: the options, the legacy source
+// (which the caller closes) and the Lockwell server as the calling
+// principal. Nothing is left open on error.
+func (e *env) openInProcess(ctx context.Context, sf *sourceFlags, of *optionFlags) (legacy.Source, ClientTarget, migrate.Options, error) {
+	opts, err := of.options()
+	if err != nil {
+		return nil, ClientTarget{}, opts, err
+	}
+	src, _, err := sf.open(ctx)
+	if err != nil {
+		return nil, ClientTarget{}, opts, err
+	}
+	c, err := e.client(ctx)
+	if err != nil {
+		src.Close()
+		return nil, ClientTarget{}, opts, err
+	}
+	return src, ClientTarget{Client: c}, opts, nil
+}
+
 func planCommand(e *env) *cobra.Command {
 	var sf sourceFlags
 	var of optionFlags
@@ -176,20 +197,12 @@ func planCommand(e *env) *cobra.Command {
 		Short: "Show what would move, without values and without writing",
 		RunE: func(cmd *cobra.Command, names []string) error {
 			ctx := cmd.Context()
-			opts, err := of.options()
-			if err != nil {
-				return err
-			}
-			src, _, err := sf.open(ctx)
+			src, target, opts, err := e.openInProcess(ctx, &sf, &of)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			c, err := e.client(ctx)
-			if err != nil {
-				return err
-			}
-			items, err := migrate.Plan(ctx, src, ClientTarget{Client: c}, opts, names)
+			items, err := migrate.Plan(ctx, src, target, opts, names)
 			if err != nil {
 				return err
 			}
@@ -221,21 +234,13 @@ func runCommand(e *env) *cobra.Command {
 		Short: "Migrate in process, without a queue, as the calling principal",
 		RunE: func(cmd *cobra.Command, names []string) error {
 			ctx := cmd.Context()
-			opts, err := of.options()
-			if err != nil {
-				return err
-			}
-			src, _, err := sf.open(ctx)
+			src, target, opts, err := e.openInProcess(ctx, &sf, &of)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			c, err := e.client(ctx)
-			if err != nil {
-				return err
-			}
 			bar := newProgress(cmd.ErrOrStderr(), "migrating")
-			results, err := migrate.Run(ctx, src, ClientTarget{Client: c}, opts, names, concurrency, func(done, total int, _ migrate.Result) { bar.set(done, total) })
+			results, err := migrate.Run(ctx, src, target, opts, names, concurrency, func(done, total int, _ migrate.Result) { bar.set(done, total) })
 			bar.finish()
 			if err != nil {
 				return err
