@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/rie"
 	"github.com/lockwell/lockwell/localdev/testenv"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // emulatorPath finds the Runtime Interface Emulator, installing it (go
@@ -50,24 +50,6 @@ func sampleEvent(t *testing.T, name, id string) []byte {
 		b = bytes.ReplaceAll(b, []byte("00000000-0000-7000-8000-000000000000"), []byte(id))
 	}
 	return b
-}
-
-// sameValues reports which keys differ, never the values themselves.
-func sameValues(t *testing.T, want, got map[string]string, msg string) {
-	t.Helper()
-	var differ []string
-	for k, v := range want {
-		if g, ok := got[k]; !ok || g != v {
-			differ = append(differ, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			differ = append(differ, k)
-		}
-	}
-	sort.Strings(differ)
-	assert.Empty(t, differ, "%s: values of these keys differ", msg)
 }
 
 // TestBootstrapsUnderTheEmulator builds every function's bootstrap as
@@ -143,7 +125,7 @@ func TestBootstrapsUnderTheEmulator(t *testing.T) {
 	got := invoke("get", sampleEvent(t, "get", sec.ID))
 	require.Equal(t, http.StatusOK, got.StatusCode, got.Body)
 	decode(got, &sec)
-	sameValues(t, map[string]string{"username": "app", "password": "example-only"}, sec.Values, "get after create")
+	secrettest.AssertSameValues(t, map[string]string{"username": "app", "password": "example-only"}, sec.Values, "get after create")
 	assert.Equal(t, `"1"`, got.Headers["Etag"])
 
 	// list: metadata only
@@ -170,7 +152,7 @@ func TestBootstrapsUnderTheEmulator(t *testing.T) {
 	sec.Values = nil // json.Unmarshal merges into a non-nil map
 	decode(got, &sec)
 	assert.Equal(t, 2, sec.Version)
-	sameValues(t, map[string]string{"password": "rotated-example"}, sec.Values, "get after update")
+	secrettest.AssertSameValues(t, map[string]string{"password": "rotated-example"}, sec.Values, "get after update")
 	stale := invoke("update", sampleEvent(t, "update", sec.ID))
 	assert.Equal(t, http.StatusPreconditionFailed, stale.StatusCode, stale.Body)
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -142,24 +141,6 @@ func oneLineError(t *testing.T, r result, contains string) {
 	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	assert.True(t, strings.HasPrefix(r.stderr, "lockwell: "), "%q", r.stderr)
 	assert.Contains(t, r.stderr, contains)
-}
-
-// sameValues compares value maps without printing values.
-func sameValues(t *testing.T, want, got map[string]string) {
-	t.Helper()
-	var differ []string
-	for k := range want {
-		if g, ok := got[k]; !ok || g != want[k] {
-			differ = append(differ, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			differ = append(differ, k)
-		}
-	}
-	sort.Strings(differ)
-	assert.True(t, len(differ) == 0, "values of keys %s differ", strings.Join(differ, ", "))
 }
 
 func writeFile(t *testing.T, name, content string) string {

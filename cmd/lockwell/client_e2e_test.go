@@ -18,6 +18,7 @@ import (
 	"github.com/lockwell/lockwell/shared/client"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/retry"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // The Go client against the real local server: the promises its package
@@ -161,7 +162,7 @@ func TestClientOriginReplaceAndWhoAmI(t *testing.T) {
 	assert.Equal(t, origin+"2", u.Origin)
 	got, err = carol.GetSecret(ctx, s.ID)
 	require.NoError(t, err)
-	sameValues(t, map[string]string{"password": "VALUE-e2e-2"}, got.Values)
+	secrettest.AssertSameValues(t, map[string]string{"password": "VALUE-e2e-2"}, got.Values)
 	assert.Equal(t, origin+"2", got.Origin)
 
 	_, err = carol.UpdateSecret(ctx, s.ID, client.Update{Origin: client.Set(strings.Repeat("o", 1025))})

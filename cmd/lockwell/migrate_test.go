@@ -14,6 +14,7 @@ import (
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
 	"github.com/lockwell/lockwell/shared/client"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // requireNoLegacyValues fails when output holds a legacy value (naming the
@@ -82,7 +83,7 @@ func TestMigrateThroughTheCLI(t *testing.T) {
 	for _, s := range secrets[:2] {
 		got, err := c.GetSecretByName(ctx, s.Name)
 		require.NoError(t, err)
-		sameValues(t, s.Want(), got.Values)
+		secrettest.AssertSameValues(t, s.Want(), got.Values)
 		assert.Equal(t, me.Name, got.Owner)
 		assert.True(t, strings.HasSuffix(got.Origin, "#none/"+s.Name), "%s records its origin", s.Name)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 type getJSON struct {
@@ -38,7 +40,7 @@ func TestSecretLifecycle(t *testing.T) {
 	assert.Contains(t, r.stdout, "Created public secret db")
 
 	g := getSecret(t, admin, "db")
-	sameValues(t, map[string]string{"user": "alice", "password": "s3cr3t value", "port": "5432"}, g.Values)
+	secrettest.AssertSameValues(t, map[string]string{"user": "alice", "password": "s3cr3t value", "port": "5432"}, g.Values)
 	assert.Equal(t, []string{"password", "port", "user"}, g.Keys)
 	assert.EqualValues(t, 1, g.Version)
 	assert.Equal(t, "admin", g.Owner)
@@ -69,7 +71,7 @@ func TestSecretLifecycle(t *testing.T) {
 	// update merges; --remove-key removes; --private flips visibility
 	ok(t, admin.run("secret", "update", "db", "user=bob", "extra=1", "--remove-key", "port"))
 	g = getSecret(t, admin, "db")
-	sameValues(t, map[string]string{"user": "bob", "password": "s3cr3t value", "extra": "1"}, g.Values)
+	secrettest.AssertSameValues(t, map[string]string{"user": "bob", "password": "s3cr3t value", "extra": "1"}, g.Values)
 	assert.EqualValues(t, 2, g.Version)
 	oneLineError(t, admin.run("secret", "update", "db", "--remove-key", "nope"), "has no key nope to remove. Available keys: extra, password, user")
 	oneLineError(t, admin.run("secret", "update", "db", "a=1", "--remove-key", "a"), "key a is both set and removed")
@@ -110,26 +112,26 @@ func TestCreateValueInputs(t *testing.T) {
 	inv := admin
 	inv.stdin = `{"fromstdin": "yes"}`
 	ok(t, inv.run("secret", "create", "s1", "--values", "@-"))
-	sameValues(t, map[string]string{"fromstdin": "yes"}, getSecret(t, admin, "s1").Values)
+	secrettest.AssertSameValues(t, map[string]string{"fromstdin": "yes"}, getSecret(t, admin, "s1").Values)
 
 	ok(t, admin.run("secret", "create", "s2", "cert=@"+certFile, "at=@@literal", "--values", "@"+yamlFile))
-	sameValues(t, map[string]string{"cert": "-----BEGIN-----\nabc\n-----END-----\n", "at": "@literal", "host": "db.internal", "port": "5432", "flag": "true"}, getSecret(t, admin, "s2").Values)
+	secrettest.AssertSameValues(t, map[string]string{"cert": "-----BEGIN-----\nabc\n-----END-----\n", "at": "@literal", "host": "db.internal", "port": "5432", "flag": "true"}, getSecret(t, admin, "s2").Values)
 
 	ok(t, admin.run("secret", "create", "s3", "--values", "@"+envFile))
-	sameValues(t, map[string]string{"A": "1", "B": "two words"}, getSecret(t, admin, "s3").Values)
+	secrettest.AssertSameValues(t, map[string]string{"A": "1", "B": "two words"}, getSecret(t, admin, "s3").Values)
 
 	// -i asks for bare keys without echo
 	inv = admin
 	inv.secrets = []string{"hidden-1", "hidden-2"}
 	ok(t, inv.run("secret", "create", "s4", "user=u", "password", "token", "-i"))
-	sameValues(t, map[string]string{"user": "u", "password": "hidden-1", "token": "hidden-2"}, getSecret(t, admin, "s4").Values)
+	secrettest.AssertSameValues(t, map[string]string{"user": "u", "password": "hidden-1", "token": "hidden-2"}, getSecret(t, admin, "s4").Values)
 
 	// -i with no keys asks for key names, then values
 	inv = admin
 	inv.stdin = "k1\nk2\n\n"
 	inv.secrets = []string{"v1", "v2"}
 	ok(t, inv.run("secret", "create", "s5", "-i"))
-	sameValues(t, map[string]string{"k1": "v1", "k2": "v2"}, getSecret(t, admin, "s5").Values)
+	secrettest.AssertSameValues(t, map[string]string{"k1": "v1", "k2": "v2"}, getSecret(t, admin, "s5").Values)
 
 	oneLineError(t, admin.run("secret", "create", "s6", "--values", `{"k": 1}`), "value of key k is not a string")
 	oneLineError(t, admin.run("secret", "create", "s6", "--values", "@/nonexistent/file.json"), "cannot read /nonexistent/file.json")

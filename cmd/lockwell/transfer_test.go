@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // awkward holds values that break naive quoting in some format.
@@ -48,11 +50,11 @@ func TestValuesFormatsRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			got, err := parseValues(data, "values."+format)
 			require.NoError(t, err)
-			sameValues(t, awkward, got)
+			secrettest.AssertSameValues(t, awkward, got)
 			// and without a telling file name (as from standard input)
 			got, err = parseValues(data, "-")
 			require.NoError(t, err)
-			sameValues(t, awkward, got)
+			secrettest.AssertSameValues(t, awkward, got)
 		})
 	}
 }
@@ -78,7 +80,7 @@ func TestSecretExportCreateRoundTrip(t *testing.T) {
 	src, err := json.Marshal(awkward)
 	require.NoError(t, err)
 	ok(t, admin.run("secret", "create", "awk", "--values", "@"+writeFile(t, "awk.json", string(src))))
-	sameValues(t, awkward, getSecret(t, admin, "awk").Values)
+	secrettest.AssertSameValues(t, awkward, getSecret(t, admin, "awk").Values)
 
 	for _, format := range []string{"yaml", "json", "env"} {
 		t.Run(format, func(t *testing.T) {
@@ -86,7 +88,7 @@ func TestSecretExportCreateRoundTrip(t *testing.T) {
 			r := ok(t, admin.run("secret", "export", "awk", "-o", format))
 			file := writeFile(t, "awk."+format, r.stdout)
 			ok(t, admin.run("secret", "create", "awk-"+format, "--values", "@"+file))
-			sameValues(t, awkward, getSecret(t, admin, "awk-"+format).Values)
+			secrettest.AssertSameValues(t, awkward, getSecret(t, admin, "awk-"+format).Values)
 
 			// to a file (mode 0600), format from its name, then from stdin
 			out := filepath.Join(t.TempDir(), "exported."+format)
@@ -99,7 +101,7 @@ func TestSecretExportCreateRoundTrip(t *testing.T) {
 			inv := admin
 			inv.stdin = string(data)
 			ok(t, inv.run("secret", "create", "awk-stdin-"+format, "--values", "@-"))
-			sameValues(t, awkward, getSecret(t, admin, "awk-stdin-"+format).Values)
+			secrettest.AssertSameValues(t, awkward, getSecret(t, admin, "awk-stdin-"+format).Values)
 		})
 	}
 }
@@ -134,10 +136,10 @@ func TestExportAllImport(t *testing.T) {
 			assert.Equal(t, "[]\n", r.stdout, "a dry run changes nothing")
 
 			ok(t, to.run("import", file))
-			sameValues(t, awkward, getSecret(t, to, "awk").Values)
+			secrettest.AssertSameValues(t, awkward, getSecret(t, to, "awk").Values)
 			g := getSecret(t, to, "db")
 			assert.True(t, g.Private)
-			sameValues(t, map[string]string{"user": "mine"}, g.Values)
+			secrettest.AssertSameValues(t, map[string]string{"user": "mine"}, g.Values)
 			r = ok(t, to.run("secret", "list", "--public", "-o", "json"))
 			assert.Contains(t, r.stdout, `"name": "db"`)
 
@@ -153,9 +155,9 @@ func TestExportAllImport(t *testing.T) {
 			assert.Contains(t, r.stdout, "same   db (private): unchanged")
 			assert.NotContains(t, r.stdout, "alice")
 			ok(t, to.run("import", file, "--on-conflict", "overwrite"))
-			sameValues(t, awkward, getSecret(t, to, "awk").Values)
+			secrettest.AssertSameValues(t, awkward, getSecret(t, to, "awk").Values)
 			g = getSecret(t, to, "db") // private first
-			sameValues(t, map[string]string{"user": "mine"}, g.Values)
+			secrettest.AssertSameValues(t, map[string]string{"user": "mine"}, g.Values)
 		})
 	}
 
@@ -193,7 +195,7 @@ func TestResolveFiles(t *testing.T) {
 	r = ok(t, admin.run("resolve", writeFile(t, "app.env", envIn)))
 	vals, err := parseValues([]byte(r.stdout), "x.env")
 	require.NoError(t, err)
-	sameValues(t, map[string]string{"DB_USER": "alice", "DB_PASSWORD": "p@ss: #1\nline2", "OTHER": "kept as is"}, vals)
+	secrettest.AssertSameValues(t, map[string]string{"DB_USER": "alice", "DB_PASSWORD": "p@ss: #1\nline2", "OTHER": "kept as is"}, vals)
 	assert.Contains(t, r.stdout, "OTHER='kept as is'\n", "unchanged lines are kept verbatim")
 
 	// from standard input with an explicit format

@@ -24,6 +24,7 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/server"
 	"github.com/lockwell/lockwell/localdev/server/servertest"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // childEnv makes the test binary run the server instead of the tests, so
@@ -103,16 +104,6 @@ func mode(t *testing.T, path string) os.FileMode {
 	return info.Mode().Perm()
 }
 
-// sameValues compares value maps without printing values.
-func sameValues(t *testing.T, want, got map[string]string, what string) {
-	t.Helper()
-	ok := len(want) == len(got)
-	for k, v := range want {
-		ok = ok && got[k] == v
-	}
-	assert.True(t, ok, "values of %s differ", what)
-}
-
 func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := start(t, dir)
@@ -158,7 +149,7 @@ func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	var got secretBody
 	require.NoError(t, json.Unmarshal(body, &got))
-	sameValues(t, values, got.Values, "db after restart")
+	secrettest.AssertSameValues(t, values, got.Values, "db after restart")
 	status, _, err = call(again.client, again.URL, minted["token"], "GET", "/api/v1/secrets", "")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status, "a token minted before the restart still works")
@@ -295,7 +286,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &got))
 		assert.GreaterOrEqual(t, got.Version, a.version, "secret %s lost an acknowledged update", a.id)
 		if got.Version == a.version {
-			sameValues(t, a.values, got.Values, a.id)
+			secrettest.AssertSameValues(t, a.values, got.Values, a.id)
 		}
 	}
 	t.Logf("%d acknowledged writes before kill -9, %d missing after restart", len(acked), missing)

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 	"github.com/lockwell/lockwell/shared/store"
 )
 
@@ -211,24 +211,6 @@ func (h *harness) create(user, name string, private bool, values map[string]stri
 	return decodeSecret(h.t, res)
 }
 
-// sameValues compares value maps without printing values.
-func sameValues(t *testing.T, want, got map[string]string) {
-	t.Helper()
-	var differ []string
-	for k := range want {
-		if g, ok := got[k]; !ok || g != want[k] {
-			differ = append(differ, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			differ = append(differ, k)
-		}
-	}
-	sort.Strings(differ)
-	assert.True(t, len(differ) == 0, "values of keys %v differ", differ)
-}
-
 // assertNoValues fails if any response except a GET of one secret, or any
 // log line, holds one of the values.
 func (h *harness) assertNoValues(values ...string) {
@@ -284,7 +266,7 @@ func TestSecretLifecycle(t *testing.T) {
 	assert.Equal(t, "nosniff", res.header.Get("X-Content-Type-Options"))
 	assert.Equal(t, "application/json; charset=utf-8", res.header.Get("Content-Type"))
 	got := decodeSecret(t, res)
-	sameValues(t, values, got.Values)
+	secrettest.AssertSameValues(t, values, got.Values)
 
 	// list: keys, never values
 	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets"})
@@ -308,7 +290,7 @@ func TestSecretLifecycle(t *testing.T) {
 	assert.Nil(t, updated.Values)
 	assert.Equal(t, `"2"`, res.header.Get("ETag"))
 	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + created.ID})
-	sameValues(t, map[string]string{"host": "db.local", "password": "p4ss-VALUE-1"}, decodeSecret(t, res).Values)
+	secrettest.AssertSameValues(t, map[string]string{"host": "db.local", "password": "p4ss-VALUE-1"}, decodeSecret(t, res).Values)
 
 	// rename
 	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + created.ID, body: `{"name": "db2"}`})
@@ -978,7 +960,7 @@ func TestOriginAndReplaceValues(t *testing.T) {
 	assert.Equal(t, origin2, got)
 	assert.Equal(t, origin2, listed)
 	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + id})
-	sameValues(t, map[string]string{"password": "VALUE-origin-2", "host": "db"}, decodeSecret(t, res).Values)
+	secrettest.AssertSameValues(t, map[string]string{"password": "VALUE-origin-2", "host": "db"}, decodeSecret(t, res).Values)
 
 	// replace_values with {} removes every key; false merges as usual.
 	res = h.do(request{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + id, body: `{"replace_values":false,"values":{"extra":"x"}}`})

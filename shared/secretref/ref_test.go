@@ -3,7 +3,6 @@ package secretref
 import (
 	"context"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // ZenML's expression \{\{\s*\S+?\.\S+\s*\}\} must match the whole string;
@@ -199,24 +199,6 @@ func TestCheckFileListsProblems(t *testing.T) {
 	assert.Contains(t, problems[1].Err.Error(), "the secret gone does not exist")
 }
 
-// sameValues compares value maps without printing values.
-func sameValues(t *testing.T, want, got map[string]string) {
-	t.Helper()
-	var differ []string
-	for k := range want {
-		if g, ok := got[k]; !ok || g != want[k] {
-			differ = append(differ, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			differ = append(differ, k)
-		}
-	}
-	sort.Strings(differ)
-	assert.True(t, len(differ) == 0, "values of keys %s differ", strings.Join(differ, ", "))
-}
-
 // awkward holds values that break naive quoting in every format.
 var awkward = map[string]string{
 	"empty":     "",
@@ -249,7 +231,7 @@ func TestDotenvRoundTrip(t *testing.T) {
 	for _, e := range got {
 		m[e.Key] = e.Value
 	}
-	sameValues(t, awkward, m)
+	secrettest.AssertSameValues(t, awkward, m)
 }
 
 func TestReadDotenvDialect(t *testing.T) {
@@ -261,7 +243,7 @@ func TestReadDotenvDialect(t *testing.T) {
 	for _, e := range got {
 		m[e.Key] = e.Value
 	}
-	sameValues(t, want, m)
+	secrettest.AssertSameValues(t, want, m)
 	assert.Equal(t, 3, got[0].Line)
 	assert.Equal(t, 8, got[4].Line, "E starts after the two-line D")
 
@@ -338,7 +320,7 @@ func TestRenderFileAwkwardValues(t *testing.T) {
 					delete(got, "pl_"+k)
 				}
 			}
-			sameValues(t, awkward, got)
+			secrettest.AssertSameValues(t, awkward, got)
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/migrate/legacy"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // Secret is one ZenML secret as a legacy manager held it.
@@ -116,22 +116,7 @@ func All() []Secret { return append(Reference(), EdgeCases()...) }
 // never the values.
 func RequireSameValues(t testing.TB, want, got map[string]string, what string) {
 	t.Helper()
-	if reflect.DeepEqual(want, got) {
-		return
-	}
-	var diff []string
-	for k := range want {
-		if g, ok := got[k]; !ok || g != want[k] {
-			diff = append(diff, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			diff = append(diff, k+" (unexpected)")
-		}
-	}
-	sort.Strings(diff)
-	t.Fatalf("values of %s differ at keys %v", what, diff)
+	secrettest.RequireSameValues(t, want, got, what)
 }
 
 // CheckSource lists src, requires exactly the migratable names in want

@@ -11,7 +11,6 @@ package backendtest
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // Opener opens a fresh, empty backend for one test. It registers its own
@@ -111,29 +111,7 @@ func Next(s *secret.Secret, change func(*secret.Secret)) *secret.Secret {
 // SameValues fails the test if the value maps differ, naming only the keys.
 func SameValues(t *testing.T, want, got map[string]string, msgAndArgs ...any) {
 	t.Helper()
-	if reflect.DeepEqual(want, got) {
-		return
-	}
-	var missing, extra, differ []string
-	for k, v := range want {
-		g, ok := got[k]
-		switch {
-		case !ok:
-			missing = append(missing, k)
-		case g != v:
-			differ = append(differ, fmt.Sprintf("%s (want %d bytes, got %d)", k, len(v), len(g)))
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	sort.Strings(differ)
-	t.Fatalf("values differ (contents not shown): missing keys %v, unexpected keys %v, different values for %v %s",
-		missing, extra, differ, fmt.Sprint(msgAndArgs...))
+	secrettest.RequireSameValues(t, want, got, msgAndArgs...)
 }
 
 // sameMetadata compares everything but values.

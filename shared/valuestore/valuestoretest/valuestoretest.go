@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +35,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
 
@@ -165,31 +165,18 @@ func ctx(t *testing.T) context.Context {
 }
 
 // RequireSameValues fails t if got and want differ, naming the keys that
-// differ but never a value.
+// differ but never a value (see secrettest). A nil map and an empty one hold
+// the same values: a store may return either for a nil Put.
 func RequireSameValues(t testing.TB, want, got map[string]string, what string) {
 	t.Helper()
-	var missing, extra, changed []string
-	for k, w := range want {
-		g, ok := got[k]
-		switch {
-		case !ok:
-			missing = append(missing, k)
-		case g != w:
-			changed = append(changed, k)
-		}
+	secrettest.RequireSameValues(t, orEmpty(want), orEmpty(got), what)
+}
+
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
 	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	if len(missing)+len(extra)+len(changed) == 0 {
-		return
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	sort.Strings(changed)
-	t.Fatalf("%s: values differ: missing keys %q, unexpected keys %q, keys with other values %q", what, missing, extra, changed)
+	return m
 }
 
 func requireCode(t testing.TB, want errcode.Code, err error, what string) {
