@@ -39,16 +39,27 @@ func (x *indexed) checkSize(values map[string]string) error {
 	return err
 }
 
-func (x *indexed) Create(ctx context.Context, s *secret.Secret) error {
+// putValues writes the values of s to the value store as a new version and
+// returns the index entry for s: a copy without values that points at that
+// version.
+func (x *indexed) putValues(ctx context.Context, s *secret.Secret) (*secret.Secret, error) {
 	if err := x.checkSize(s.Values); err != nil {
-		return err
+		return nil, err
 	}
 	ref, err := x.values.Put(ctx, s.ID, s.Values)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	entry := s.Clone()
 	entry.Values, entry.ValuesRef = nil, ref
+	return entry, nil
+}
+
+func (x *indexed) Create(ctx context.Context, s *secret.Secret) error {
+	entry, err := x.putValues(ctx, s)
+	if err != nil {
+		return err
+	}
 	if err := x.index.Create(ctx, entry); err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
@@ -85,19 +96,14 @@ func (x *indexed) List(ctx context.Context, q backend.Query) ([]*secret.Secret, 
 }
 
 func (x *indexed) Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error {
-	if err := x.checkSize(s.Values); err != nil {
-		return err
-	}
-	ref, err := x.values.Put(ctx, s.ID, s.Values)
+	entry, err := x.putValues(ctx, s)
 	if err != nil {
 		return err
 	}
-	entry := s.Clone()
-	entry.Values, entry.ValuesRef = nil, ref
 	if err := x.index.Update(ctx, entry, expectedVersion); err != nil {
 		return err // the unused version is retired by the next successful update
 	}
-	_ = x.values.Retire(ctx, s.ID, ref) // best effort
+	_ = x.values.Retire(ctx, s.ID, entry.ValuesRef) // best effort
 	return nil
 }
 
