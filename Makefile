@@ -10,7 +10,7 @@ DATA_DIR ?= ./.lockwell
 STORE ?= sqlite
 NODE_MODULES := localdev/node_modules/.package-lock.json
 
-.PHONY: dev test deps bench install lint fmt
+.PHONY: dev test deps bench install lint fmt test-vault-real
 
 ## deps: download Go modules and install the npm stand-ins (dynalite, fauxqs, Node 22) under localdev/
 deps: $(NODE_MODULES)
@@ -57,6 +57,12 @@ bench: deps
 	$(MAKE) --no-print-directory bench-lambda
 	@echo "== migration of 10,000 legacy entries =="
 	$(GO) run ./migrate/bench -n 10000
+
+## test-vault-real: opt-in, not part of make test or CI: the Vault value store, the legacy Vault reader
+## and the local Vault server checked against the real Vault 1.21.4 in-process
+## (localdev/realvault/README.md: ~280 MB of modules, ~7 minutes of cold build, ~11 s of tests)
+test-vault-real:
+	cd localdev/realvault && GOFLAGS=-mod=mod nice -n 10 $(GO) test -race -count=1 ./...
 
 ## install: the lockwell CLI into $GOBIN
 install:

@@ -179,6 +179,11 @@ func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
 		if err != nil {
 			return classify(err, "read secret")
 		}
+		if sec.Data == nil {
+			// The client answers a soft-deleted (or destroyed) latest
+			// version with no data and no error: the entry is gone.
+			return errcode.New(errcode.NotFound, "secret %q in this scope is deleted", name)
+		}
 		data = sec.Data
 		return nil
 	})

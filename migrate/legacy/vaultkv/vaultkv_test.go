@@ -83,6 +83,25 @@ func TestScopes(t *testing.T) {
 	require.Equal(t, errcode.NotFound, errcode.Of(src.Delete(ctx, "db.main")))
 }
 
+// TestSoftDeletedLatestVersionIsGone: the official client answers a
+// soft-deleted latest version with no data and no error; the reader takes
+// the entry as deleted (not listed, not found), not as a foreign entry.
+func TestSoftDeletedLatestVersionIsGone(t *testing.T) {
+	ctx := context.Background()
+	c := setup(t)
+	ref := legacytest.Reference()
+	global := legacy.Descriptor{Scope: legacy.ScopeGlobal}
+	put(t, c, global.FullName(ref[1].Name, "/"), ref[1].Payload())
+	_, err := c.Logical().DeleteWithContext(ctx, "secret/data/"+global.FullName(ref[1].Name, "/"))
+	require.NoError(t, err)
+
+	src, err := legacy.Open(ctx, "zenml-vault://vault.example:8200/secret?scope=global")
+	require.NoError(t, err)
+	legacytest.CheckSource(t, src, nil)
+	_, err = src.Read(ctx, ref[1].Name)
+	require.Equal(t, errcode.NotFound, errcode.Of(err))
+}
+
 func TestURLsAndCredentials(t *testing.T) {
 	setup(t)
 	ctx := context.Background()

@@ -28,8 +28,9 @@
 // {"values": {...}, "lockwell": {"deployment": ..., "secret_id": ...}}.
 // Writes use check-and-set (cas=0 to create, cas=<current version> to
 // update), and the ref of a Put is the KV version number. Policy needed:
-// create, read, update on <mount>/data/<prefix>/*; read, list, delete on
-// <mount>/metadata/<prefix>/*; update on <mount>/destroy/<prefix>/*.
+// create, read, update on <mount>/data/<prefix>/*; read, list, update,
+// delete on <mount>/metadata/<prefix>/* (update sets max_versions on new
+// entries); update on <mount>/destroy/<prefix>/*.
 package hashivault
 
 import (
