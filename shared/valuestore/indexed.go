@@ -63,10 +63,30 @@ func (x *indexed) Create(ctx context.Context, s *secret.Secret) error {
 	if err := x.index.Create(ctx, entry); err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
+		if !x.indexRefused(cctx, s.ID, err) {
+			// The index write may have landed (a timeout after the commit):
+			// removing the values could leave an index entry without values,
+			// so leave them to Sweep, which removes them only if no index
+			// entry appears.
+			return err
+		}
 		_ = x.values.Delete(cctx, s.ID) // best effort: Sweep removes what is left
 		return err
 	}
 	return nil
+}
+
+// indexRefused reports whether the failed index create of id certainly
+// stored nothing: the index refused it (already_exists, invalid_argument,
+// too_large), or the entry is verifiably absent. An unavailable or internal
+// error may come after the write landed.
+func (x *indexed) indexRefused(ctx context.Context, id string, err error) bool {
+	switch errcode.Of(err) {
+	case errcode.AlreadyExists, errcode.InvalidArgument, errcode.TooLarge:
+		return true
+	}
+	_, gerr := x.index.Get(ctx, id)
+	return errcode.Is(gerr, errcode.NotFound)
 }
 
 func (x *indexed) Get(ctx context.Context, id string) (*secret.Secret, error) {

@@ -49,6 +49,27 @@ func TestCreateRemovesTheValuesWhenTheIndexWriteFails(t *testing.T) {
 	assert.Zero(t, n, "no value entry is left behind")
 }
 
+// ambiguousIndex stores every create but reports it as failed, as an index
+// whose commit landed just before the request timed out does.
+type ambiguousIndex struct{ backend.Backend }
+
+func (a ambiguousIndex) Create(ctx context.Context, s *secret.Secret) error {
+	if err := a.Backend.Create(ctx, s); err != nil {
+		return err
+	}
+	return errcode.New(errcode.Unavailable, "index did not answer in time")
+}
+
+func TestCreateKeepsTheValuesWhenTheIndexWriteMayHaveLanded(t *testing.T) {
+	ctx := context.Background()
+	b := valuestore.Indexed(ambiguousIndex{memstore.New()}, fileValues(t))
+	s := backendtest.New("x", "alice", false, map[string]string{"k": "v"})
+	require.Equal(t, errcode.Unavailable, errcode.Of(b.Create(ctx, s)))
+	got, err := b.Get(ctx, s.ID)
+	require.NoError(t, err, "the index entry that landed must still have its values")
+	backendtest.SameValues(t, map[string]string{"k": "v"}, got.Values)
+}
+
 func TestTheIndexOnlyEverPointsAtTheWinnersValues(t *testing.T) {
 	ctx := context.Background()
 	b := valuestore.Indexed(memstore.New(), fileValues(t))
