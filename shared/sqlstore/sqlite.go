@@ -13,6 +13,7 @@ import (
 
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/openurl"
+	"github.com/lockwell/lockwell/shared/retry"
 )
 
 // sqliteReaders is the number of connections that read concurrently. WAL
@@ -86,9 +87,14 @@ func openSQLite(ctx context.Context, u *url.URL) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	if err := write.PingContext(ctx); err != nil {
+	// Switching a new database to WAL needs an exclusive lock, and SQLite
+	// reports a concurrent opener's switch as SQLITE_BUSY at once rather
+	// than through the busy timeout: retry opening, as for any busy error.
+	if err := retry.Do(ctx, retry.Default, func(ctx context.Context) error {
+		return classify(write.PingContext(ctx), "open sqlite database")
+	}); err != nil {
 		write.Close()
-		return nil, classify(err, "open sqlite database")
+		return nil, err
 	}
 	read, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
