@@ -152,17 +152,19 @@ func (s *Store) Close() error {
 // statements are the fixed statements, written with ? and rebound to the
 // dialect's placeholders once.
 type statements struct {
-	insert, get, update, version string
-	delete, deleteVersion        string
-	saveToken, tokenPrincipal    string
+	insert, get, getMetadata  string
+	update, version           string
+	delete, deleteVersion     string
+	saveToken, tokenPrincipal string
 }
 
 const secretColumns = "id, name, private, owner, keys, values_ref, version, created, updated, origin, change_key"
 
 func (d *dialect) statements() statements {
 	return statements{
-		insert: d.rebind(`INSERT INTO secrets (` + secretColumns + `, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		get:    d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ?`),
+		insert:      d.rebind(`INSERT INTO secrets (` + secretColumns + `, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		get:         d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ?`),
+		getMetadata: d.rebind(`SELECT ` + secretColumns + ` FROM secrets WHERE id = ?`),
 		update: d.rebind(`UPDATE secrets SET name = ?, private = ?, keys = ?, values_ref = ?, version = ?, updated = ?,
 			origin = ?, change_key = ?, sealed = ? WHERE id = ? AND version = ?`),
 		version:        d.rebind(`SELECT version FROM secrets WHERE id = ?`),
@@ -320,6 +322,20 @@ func (s *Store) Get(ctx context.Context, id string) (*secret.Secret, error) {
 		}
 	}
 	return sec, nil
+}
+
+// GetMetadata implements backend.MetadataGetter: the row without its sealed
+// values, so nothing is decrypted. Errors: not_found, unavailable, internal.
+func (s *Store) GetMetadata(ctx context.Context, id string) (*secret.Secret, error) {
+	var r row
+	err := s.r.queryRow(ctx, s.stmt.getMetadata, id).Scan(r.dest(false)...)
+	if err == sql.ErrNoRows {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	if err != nil {
+		return nil, classify(err, "get secret")
+	}
+	return r.secret()
 }
 
 // Update implements backend.Backend. Errors: not_found, failed_precondition,

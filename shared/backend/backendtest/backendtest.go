@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"UnicodeAndAwkwardValues", testUnicode},
 		{"LargestSecretRoundTrips", testLargest},
 		{"ManyKeysRoundTrip", testManyKeys},
+		{"MetadataWithoutValues", testMetadata},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -521,4 +522,23 @@ func testManyKeys(t *testing.T, b backend.Backend) {
 	require.NoError(t, err)
 	require.Len(t, items, 1)
 	assert.Len(t, items[0].Keys, secret.MaxKeys)
+}
+
+// testMetadata checks backend.MetadataGetter where a backend offers it: the
+// same metadata as Get, without values.
+func testMetadata(t *testing.T, b backend.Backend) {
+	m, ok := b.(backend.MetadataGetter)
+	if !ok {
+		return // optional: the store falls back to Get
+	}
+	ctx := context.Background()
+	s := New("meta", "alice", true, map[string]string{"k": "v"})
+	s.Origin, s.ChangeKey = "o", "c"
+	require.NoError(t, b.Create(ctx, s))
+	got, err := m.GetMetadata(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got.Values, "GetMetadata returns no values")
+	sameMetadata(t, s, got)
+	_, err = m.GetMetadata(ctx, secret.NewID())
+	code(t, errcode.NotFound, err, "GetMetadata of an id never created")
 }

@@ -60,6 +60,15 @@ func (b *Backend) Get(_ context.Context, id string) (*secret.Secret, error) {
 	return s.Clone(), nil
 }
 
+// GetMetadata implements backend.MetadataGetter.
+func (b *Backend) GetMetadata(ctx context.Context, id string) (*secret.Secret, error) {
+	s, err := b.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.Metadata(), nil
+}
+
 // Update implements backend.Backend.
 func (b *Backend) Update(_ context.Context, s *secret.Secret, expectedVersion int64) error {
 	b.mu.Lock()
