@@ -188,8 +188,6 @@ func TestIAPIdentity(t *testing.T) {
 	iap := func(over map[string]any) map[string]any {
 		return claims(map[string]any{"iss": "https://cloud.google.com/iap", "aud": iapAud, "email_verified": nil, "hd": "example.com"})
 	}
-	trusting, err := gcp.NewGoogleAuthenticator(context.Background(), gcp.AuthConfig{Mode: gcp.AuthIAP})
-	require.NoError(t, err)
 	verifying, err := gcp.NewGoogleAuthenticator(context.Background(), gcp.AuthConfig{Mode: gcp.AuthIAP, Audience: iapAud, Validator: g.validator(t)})
 	require.NoError(t, err)
 	cases := []struct {
@@ -199,9 +197,8 @@ func TestIAPIdentity(t *testing.T) {
 		assertion string
 		ok        bool
 	}{
-		{"header trusted", trusting, "accounts.google.com:alice@example.com", "", true},
-		{"no header", trusting, "", "", false},
-		{"header without IAP prefix", trusting, "alice@example.com", "", false},
+		{"no header", verifying, "", g.iapAssertion(t, iap(nil)), false},
+		{"header without IAP prefix", verifying, "alice@example.com", g.iapAssertion(t, iap(nil)), false},
 		{"verified assertion", verifying, "accounts.google.com:alice@example.com", g.iapAssertion(t, iap(nil)), true},
 		{"missing assertion", verifying, "accounts.google.com:alice@example.com", "", false},
 		{"assertion for another user", verifying, "accounts.google.com:mallory@example.com", g.iapAssertion(t, iap(nil)), false},
@@ -225,6 +222,16 @@ func TestIAPIdentity(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "alice@example.com", p.Name)
 		})
+	}
+}
+
+// TestIAPModeNeedsAudience: without IAP's audience the assertion cannot be
+// verified, and the forwarded email header alone is what any caller who
+// reaches the function some other way can set.
+func TestIAPModeNeedsAudience(t *testing.T) {
+	for _, aud := range []string{"", " ", ","} {
+		_, err := gcp.NewGoogleAuthenticator(context.Background(), gcp.AuthConfig{Mode: gcp.AuthIAP, Audience: aud})
+		assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), "audience %q", aud)
 	}
 }
 

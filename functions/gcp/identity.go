@@ -27,10 +27,11 @@ const (
 	// expiry, and a verified email.
 	AuthIDToken AuthMode = "idtoken"
 	// AuthIAP trusts Identity-Aware Proxy: the principal is the email IAP
-	// forwards in X-Goog-Authenticated-User-Email. With LOCKWELL_AUDIENCE
-	// set (recommended) the signed X-Goog-Iap-Jwt-Assertion is verified too
-	// and must name the same email. Only for functions reachable solely
-	// through IAP.
+	// forwards in X-Goog-Authenticated-User-Email, and the signed
+	// X-Goog-Iap-Jwt-Assertion (audience: one of LOCKWELL_AUDIENCE's values,
+	// required) must be valid and name the same email, so that a caller who
+	// reaches the function without IAP cannot claim any identity by setting
+	// the header. Only for functions reachable solely through IAP.
 	AuthIAP AuthMode = "iap"
 	// AuthAPIGateway trusts API Gateway, which verified the caller's JWT and
 	// forwards its claims in X-Apigateway-Api-Userinfo: the principal is the
@@ -78,14 +79,18 @@ type GoogleAuthenticator struct {
 }
 
 // NewGoogleAuthenticator checks cfg. Errors: invalid_argument for a mode it
-// does not serve or an ID-token mode without audience.
+// does not serve or an ID-token or IAP mode without audience.
 func NewGoogleAuthenticator(ctx context.Context, cfg AuthConfig) (*GoogleAuthenticator, error) {
 	switch cfg.Mode {
 	case AuthIDToken:
 		if cfg.Audience == "" {
 			return nil, errcode.New(errcode.InvalidArgument, "LOCKWELL_AUDIENCE must name the ID token audience (the function's URL) when LOCKWELL_GCP_IDENTITY=idtoken")
 		}
-	case AuthIAP, AuthAPIGateway:
+	case AuthIAP:
+		if strings.TrimSpace(strings.ReplaceAll(cfg.Audience, ",", "")) == "" {
+			return nil, errcode.New(errcode.InvalidArgument, "LOCKWELL_AUDIENCE must name IAP's audience (/projects/NUMBER/global/backendServices/ID) when LOCKWELL_GCP_IDENTITY=iap: without it the forwarded email could not be told from one a caller set")
+		}
+	case AuthAPIGateway:
 	default:
 		return nil, errcode.New(errcode.InvalidArgument, "auth mode %q is not a Google identity mode", cfg.Mode)
 	}
@@ -160,9 +165,6 @@ func (a *GoogleAuthenticator) iap(r *http.Request) (string, error) {
 	email, ok := strings.CutPrefix(r.Header.Get("X-Goog-Authenticated-User-Email"), "accounts.google.com:")
 	if !ok || email == "" {
 		return "", errcode.New(errcode.Unauthenticated, "no identity from Identity-Aware Proxy")
-	}
-	if len(a.audiences) == 0 {
-		return email, nil
 	}
 	assertion := r.Header.Get("X-Goog-Iap-Jwt-Assertion")
 	if assertion == "" {

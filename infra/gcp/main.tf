@@ -12,7 +12,9 @@ locals {
   }
   # 2nd gen function names are lower case; the entry point keeps its name.
   names = { for entry, op in local.functions : entry => "lockwell-${lower(entry)}" }
-  audiences = length(var.audiences) > 0 ? var.audiences : [
+  # The function URLs are ID-token audiences only; IAP's audience (its
+  # backend service) must be given.
+  audiences = length(var.audiences) > 0 || var.gcp_identity != "idtoken" ? var.audiences : [
     for entry, name in local.names : "https://${var.region}-${var.project}.cloudfunctions.net/${name}"
   ]
   environment = merge({
@@ -88,6 +90,13 @@ resource "google_cloudfunctions2_function" "lockwell" {
         bucket = google_storage_bucket.source.name
         object = google_storage_bucket_object.source.name
       }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.auth != "platform" || var.gcp_identity != "iap" || length(var.audiences) > 0
+      error_message = "gcp_identity = \"iap\" needs audiences = [\"/projects/NUMBER/global/backendServices/ID\"], IAP's audience."
     }
   }
 

@@ -80,7 +80,7 @@ variable "gcp_identity" {
 }
 
 variable "audiences" {
-  description = "LOCKWELL_AUDIENCE: accepted ID token audiences; empty means every function's cloudfunctions.net URL."
+  description = "LOCKWELL_AUDIENCE: accepted ID token audiences (empty: every function's cloudfunctions.net URL); with gcp_identity = iap, IAP's audience (required)."
   type        = list(string)
   default     = []
 }
