@@ -59,6 +59,22 @@ func TestValuesFormatsRoundTrip(t *testing.T) {
 	}
 }
 
+// A one-key .env document whose value holds ": " is also a YAML mapping
+// (K="a: b" reads as {`K="a`: `b"`}); from standard input, where no file
+// name says .env, it must still read back as the .env it is.
+func TestValuesFormatsRoundTripOneKey(t *testing.T) {
+	for _, v := range []string{"a: b", "a: b # c", "{a: 1}", "x: y\n", "- x", "k=v", "? x"} {
+		for _, format := range []string{"yaml", "json", "env"} {
+			in := map[string]string{"K": v}
+			data, err := encodeValues(in, format)
+			require.NoError(t, err)
+			got, err := parseValues(data, "-")
+			require.NoError(t, err, format)
+			secrettest.AssertSameValues(t, in, got)
+		}
+	}
+}
+
 func TestParseValuesErrorsNeverShowValues(t *testing.T) {
 	for _, in := range []string{
 		`{"k": ["hunter2"]}`,

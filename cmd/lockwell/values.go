@@ -83,14 +83,35 @@ func parseValues(data []byte, name string) (map[string]string, error) {
 			return out, nil
 		}
 	}
+	var mapping *yaml.Node
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err == nil && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
-		return yamlValues(doc.Content[0])
+		mapping = doc.Content[0]
+		if !hasInvalidKey(mapping) {
+			return yamlValues(mapping)
+		}
 	}
 	if vals, err := parseDotenvValues(data); err == nil {
 		return vals, nil
 	}
+	if mapping != nil {
+		return yamlValues(mapping) // not .env either: let the keys' validation say what is wrong
+	}
 	return nil, errcode.New(errcode.InvalidArgument, "values must be a JSON object, a YAML mapping or a .env file of keys to strings")
+}
+
+// hasInvalidKey reports whether a YAML mapping has a key that is not a
+// valid secret key. Such a mapping is not a values document but a .env file
+// that YAML also accepts: the line K="a: b" is the YAML mapping
+// {"K=\"a": "b\""}, and .env keys never contain "=" while YAML keys read
+// from a .env line always do.
+func hasInvalidKey(m *yaml.Node) bool {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind != yaml.ScalarNode || secret.ValidateKey(k.Value) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func yamlValues(m *yaml.Node) (map[string]string, error) {
