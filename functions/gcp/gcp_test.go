@@ -225,6 +225,43 @@ func TestIAPIdentity(t *testing.T) {
 	}
 }
 
+// unreachableKeys is a transport to Google's key endpoints that fails, as
+// during an outage or without egress, or answers with an error status.
+type unreachableKeys struct{ status int }
+
+func (u unreachableKeys) RoundTrip(r *http.Request) (*http.Response, error) {
+	if u.status == 0 {
+		return nil, errors.New("dial tcp: connection refused")
+	}
+	return &http.Response{StatusCode: u.status, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+}
+
+// TestUnfetchableKeysAreUnavailableNot401: a server that cannot fetch the keys
+// must not tell callers their credentials are wrong (401 makes clients drop
+// their token or re-prompt); it is a 503 they can retry.
+func TestUnfetchableKeysAreUnavailableNot401(t *testing.T) {
+	g := newGoogle(t)
+	const iapAud = "/projects/123/global/backendServices/456"
+	for _, transport := range []unreachableKeys{{}, {status: http.StatusServiceUnavailable}} {
+		v, err := idtoken.NewValidator(context.Background(), option.WithHTTPClient(&http.Client{Transport: transport}))
+		require.NoError(t, err)
+		idt, err := gcp.NewGoogleAuthenticator(context.Background(), gcp.AuthConfig{Mode: gcp.AuthIDToken, Audience: audience, Validator: v})
+		require.NoError(t, err)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+g.idToken(t, claims(nil)))
+		_, err = idt.Authenticate(r)
+		assert.Equal(t, errcode.Unavailable, errcode.Of(err), "ID token, status %d: %v", transport.status, err)
+
+		iap, err := gcp.NewGoogleAuthenticator(context.Background(), gcp.AuthConfig{Mode: gcp.AuthIAP, Audience: iapAud, Validator: v})
+		require.NoError(t, err)
+		r = httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("X-Goog-Authenticated-User-Email", "accounts.google.com:alice@example.com")
+		r.Header.Set("X-Goog-Iap-Jwt-Assertion", g.iapAssertion(t, claims(map[string]any{"iss": "https://cloud.google.com/iap", "aud": iapAud})))
+		_, err = iap.Authenticate(r)
+		assert.Equal(t, errcode.Unavailable, errcode.Of(err), "IAP, status %d: %v", transport.status, err)
+	}
+}
+
 // TestIAPModeNeedsAudience: without IAP's audience the assertion cannot be
 // verified, and the forwarded email header alone is what any caller who
 // reaches the function some other way can set.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"google.golang.org/api/idtoken"
@@ -152,6 +153,9 @@ func (a *GoogleAuthenticator) idToken(r *http.Request) (string, error) {
 		return "", errcode.New(errcode.Unauthenticated, "send a Google ID token: Authorization: Bearer <token>")
 	}
 	payload, err := a.validate(r.Context(), strings.TrimSpace(token))
+	if keysUnavailable(err) {
+		return "", errcode.Wrap(errcode.Unavailable, err, "cannot fetch Google's public keys to verify the ID token; retry later")
+	}
 	if err != nil {
 		return "", errcode.Wrap(errcode.Unauthenticated, err, "the Google ID token is not valid for this function")
 	}
@@ -171,6 +175,9 @@ func (a *GoogleAuthenticator) iap(r *http.Request) (string, error) {
 		return "", errcode.New(errcode.Unauthenticated, "no Identity-Aware Proxy assertion")
 	}
 	payload, err := a.validate(r.Context(), assertion)
+	if keysUnavailable(err) {
+		return "", errcode.Wrap(errcode.Unavailable, err, "cannot fetch Identity-Aware Proxy's public keys to verify the assertion; retry later")
+	}
 	if err != nil {
 		return "", errcode.Wrap(errcode.Unauthenticated, err, "the Identity-Aware Proxy assertion is not valid for this function")
 	}
@@ -194,6 +201,19 @@ func (a *GoogleAuthenticator) validate(ctx context.Context, token string) (*idto
 		return nil, errors.New("idtoken: the aud claim is not an audience of this deployment")
 	}
 	return payload, nil
+}
+
+// keysUnavailable reports whether a validation failed because Google's
+// public keys could not be fetched (the network, a deadline, an error
+// status): a failure of this server, which the caller cannot fix by sending
+// other credentials, so it must not be answered as 401.
+func keysUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ue *url.Error
+	return errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		strings.HasPrefix(err.Error(), "idtoken: unable to retrieve cert")
 }
 
 // apiGatewayUser reads the claims API Gateway forwards: base64url JSON, with
