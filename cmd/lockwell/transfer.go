@@ -123,8 +123,8 @@ func parseExport(data []byte) ([]exportedSecret, error) {
 		for _, s := range doc.Secrets {
 			vals := map[string]string{}
 			for k, raw := range s.Values {
-				var v string
-				if err := json.Unmarshal(raw, &v); err != nil {
+				v, err := jsonString(raw)
+				if err != nil {
 					return nil, errcode.New(errcode.InvalidArgument, "secret %s: value of key %s is not a string", s.Name, k)
 				}
 				vals[k] = v

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
@@ -73,6 +74,17 @@ func TestValuesFormatsRoundTripOneKey(t *testing.T) {
 			secrettest.AssertSameValues(t, in, got)
 		}
 	}
+}
+
+// JSON null is not a string: it must not silently become "" (in an update
+// it would look like a merge patch's "remove this key").
+func TestJSONNullIsNotAValue(t *testing.T) {
+	_, err := parseValues([]byte(`{"k": null}`), "-")
+	require.Error(t, err)
+	assert.Contains(t, errcode.Message(err), "value of key k is not a string")
+	_, err = parseExport([]byte(`{"format": "lockwell.secrets/v1", "secrets": [{"name": "x", "values": {"k": null}}]}`))
+	require.Error(t, err)
+	assert.Contains(t, errcode.Message(err), "secret x: value of key k is not a string")
 }
 
 func TestParseValuesErrorsNeverShowValues(t *testing.T) {

@@ -74,8 +74,8 @@ func parseValues(data []byte, name string) (map[string]string, error) {
 		if err := json.Unmarshal(trimmed, &raw); err == nil {
 			out := make(map[string]string, len(raw))
 			for k, v := range raw {
-				var s string
-				if err := json.Unmarshal(v, &s); err != nil {
+				s, err := jsonString(v)
+				if err != nil {
 					return nil, errcode.New(errcode.InvalidArgument, "value of key %s is not a string", k)
 				}
 				out[k] = s
@@ -98,6 +98,17 @@ func parseValues(data []byte, name string) (map[string]string, error) {
 		return yamlValues(mapping) // not .env either: let the keys' validation say what is wrong
 	}
 	return nil, errcode.New(errcode.InvalidArgument, "values must be a JSON object, a YAML mapping or a .env file of keys to strings")
+}
+
+// jsonString decodes a JSON string. Unlike json.Unmarshal into a string it
+// rejects null, which would otherwise silently become "".
+func jsonString(raw json.RawMessage) (string, error) {
+	var s string
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return "", errcode.New(errcode.InvalidArgument, "null is not a string")
+	}
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }
 
 // hasInvalidKey reports whether a YAML mapping has a key that is not a
