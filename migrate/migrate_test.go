@@ -157,3 +157,23 @@ func TestSkippedAndInvalidEntries(t *testing.T) {
 	require.Equal(t, migrate.Failed, f.migrate(t, migrate.Options{}, "missing").Outcome)
 	require.Equal(t, 0, f.count(t))
 }
+
+// A plan shows what a run does: a legacy entry that changed since it was
+// migrated updates its earlier copy (found by origin) under any policy, so
+// the plan must not call it a conflict.
+func TestPlanShowsUpdateOfEarlierCopy(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, legacytest.Reference())
+	origin := f.src.Describe().Origin("openai")
+	_, err := f.store.Create(ctx, alice, store.CreateRequest{Name: "openai", Values: map[string]string{"api_key": "old"}, Origin: origin})
+	require.NoError(t, err)
+
+	items, err := migrate.Plan(ctx, f.src, f.target, migrate.Options{}, []string{"openai"})
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	require.Equal(t, migrate.ActionUpdate, items[0].Action, items[0].Reason)
+
+	res := f.migrate(t, migrate.Options{}, "openai")
+	require.Equal(t, migrate.Migrated, res.Outcome, res.Reason)
+	require.Equal(t, 1, f.count(t), "updated in place, no second copy")
+}

@@ -18,8 +18,10 @@ type PlanItem struct {
 	Keys     []string      `json:"keys"`
 	Status   legacy.Status `json:"status"`
 	Target   string        `json:"target,omitempty"`
-	// Action is create, none (already migrated or same values), conflict,
-	// skip or not_migratable.
+	// Action is create, none (already migrated or same values), update (the
+	// legacy entry changed since it was migrated: its earlier copy is
+	// updated whatever the conflict policy), conflict, skip or
+	// not_migratable.
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
 }
@@ -28,6 +30,7 @@ type PlanItem struct {
 const (
 	ActionCreate        = "create"
 	ActionNone          = "none"
+	ActionUpdate        = "update"
 	ActionConflict      = "conflict"
 	ActionSkip          = "skip"
 	ActionNotMigratable = "not_migratable"
@@ -109,6 +112,9 @@ func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p
 		return err
 	case existing.Origin == origin && sameValues(existing.Values, entry.Values):
 		p.Action, p.Reason = ActionNone, "already migrated"
+	case existing.Origin == origin:
+		// As Migrate does: its own earlier copy is no conflict.
+		p.Action, p.Reason = ActionUpdate, "the legacy entry changed since it was migrated; its earlier copy will be updated"
 	case sameValues(existing.Values, entry.Values):
 		p.Action, p.Reason = ActionNone, "a secret with the same name and the same values exists"
 	default:
