@@ -13,8 +13,8 @@ import (
 // loginCommand is "lockwell login": it checks the server and credentials
 // and saves them in the configuration file (mode 0600).
 //
-// The token is read from standard input (--token-stdin), from
-// LOCKWELL_TOKEN, or from a prompt without echo; never from an argument,
+// The token is read from standard input (--token-stdin), from the file
+// --token-file names, from LOCKWELL_TOKEN, or from a prompt without echo; never from an argument,
 // which other users see in the process list and the shell keeps in its
 // history. --token still works, for the command line issue 2 names, but
 // warns.
@@ -27,8 +27,8 @@ func loginCommand(a *app) *cobra.Command {
 		Long: `Save the server URL and credentials in the configuration file (mode 0600).
 
 The API token is read from standard input with --token-stdin (for example
-"lockwell login --url URL --token-stdin < token.txt"), otherwise from
-LOCKWELL_TOKEN, otherwise asked for without echo. --token TOKEN also works but
+"lockwell login --url URL --token-stdin < token.txt") or from --token-file,
+otherwise from LOCKWELL_TOKEN, otherwise asked for without echo. --token TOKEN also works but
 exposes the token to other users and your shell history.
 
 With --auth aws-sigv4 or --auth google-idtoken no token is needed: the AWS
@@ -55,6 +55,9 @@ on each call, and only the mode (and --aws-region or --audience) is saved.`,
 					if s.Token, err = a.readLine(); err != nil {
 						return err
 					}
+				case a.flagTokenFile != "":
+					// a.settings read it already; without this case the
+					// global --token-file was ignored and login prompted.
 				case a.getenv("LOCKWELL_TOKEN") != "":
 					s.Token = a.getenv("LOCKWELL_TOKEN")
 				default:

@@ -211,6 +211,9 @@ func TestLoginAndConfigPrecedence(t *testing.T) {
 	tokFile := writeFile(t, "tok", srv.adminToken+"\n")
 	ok(t, inv.run("secret", "list", "--url", srv.url, "--token-file", tokFile))
 
+	// login takes the token from --token-file too, without prompting
+	ok(t, base.run("login", "--url", srv.url, "--token-file", tokFile))
+
 	// --token works but warns; a bad token is refused before saving
 	r = ok(t, base.run("login", "--url", srv.url, "--token", srv.adminToken))
 	assert.Contains(t, r.stderr, "warning: --token puts the token in the process list")
