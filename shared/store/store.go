@@ -258,7 +258,9 @@ const maxUpdateAttempts = 8
 // newer version, so both changes apply. Only the owner may change whether a
 // secret is private. Errors: invalid_argument, too_large, not_found,
 // failed_precondition (IfMatch is stale), already_exists (the new name is
-// taken in the target scope), permission_denied.
+// taken in the target scope), permission_denied, and unavailable when an
+// update without IfMatch lost the race to other writers maxUpdateAttempts
+// times.
 func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req UpdateRequest) (_ *secret.Secret, err error) {
 	defer s.record(ctx, "update", p, &id, &err)
 	if err := validateUpdate(id, req); err != nil {
@@ -285,8 +287,11 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 		}
 		next.ChangeKey = key
 		err = s.b.Update(ctx, next, current.Version)
-		if errcode.Is(err, errcode.FailedPrecondition) && req.IfMatch == 0 && attempt < maxUpdateAttempts {
-			continue // another writer won; merge onto its version
+		if errcode.Is(err, errcode.FailedPrecondition) && req.IfMatch == 0 {
+			if attempt < maxUpdateAttempts {
+				continue // another writer won; merge onto its version
+			}
+			return nil, tooManyWriters(id, err)
 		}
 		if err != nil {
 			return nil, err
@@ -367,7 +372,9 @@ func (s *Store) apply(p identity.Principal, current *secret.Secret, req UpdateRe
 }
 
 // Delete removes a secret. When ifMatch is not 0 it deletes only that
-// version. Errors: invalid_argument, not_found, failed_precondition.
+// version. Errors: invalid_argument, not_found, failed_precondition (ifMatch
+// is stale), unavailable (without ifMatch, lost the race to other writers
+// maxUpdateAttempts times).
 func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifMatch int64) (err error) {
 	defer s.record(ctx, "delete", p, &id, &err)
 	if err := secret.ValidateID(id); err != nil {
@@ -388,11 +395,22 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifM
 		// concurrent change (say, made private by its owner) is not deleted
 		// on the strength of a stale check.
 		err = s.b.Delete(ctx, id, current.Version)
-		if errcode.Is(err, errcode.FailedPrecondition) && ifMatch == 0 && attempt < maxUpdateAttempts {
-			continue
+		if errcode.Is(err, errcode.FailedPrecondition) && ifMatch == 0 {
+			if attempt < maxUpdateAttempts {
+				continue
+			}
+			return tooManyWriters(id, err)
 		}
 		return err
 	}
+}
+
+// tooManyWriters is what an unconditional change gets when it lost every
+// race for the current version: not failed_precondition, which means "your
+// If-Match is stale" to a caller who sent none, but unavailable, so that it
+// retries.
+func tooManyWriters(id string, err error) error {
+	return errcode.Wrap(errcode.Unavailable, err, "secret %s is being changed by too many writers at once; retry later", id)
 }
 
 // changeKey derives the opaque idempotency record of a request: a hash of

@@ -11,10 +11,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/store"
 )
 
@@ -190,6 +192,34 @@ func TestConcurrentUnconditionalUpdatesAllApply(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, got.Values, n, "every merge applied")
 	assert.Equal(t, int64(n+1), got.Version)
+}
+
+// contendedBackend loses every version race, as a secret that many writers
+// change at once does: each Update and Delete finds the version moved on.
+type contendedBackend struct{ backend.Backend }
+
+func (contendedBackend) Update(context.Context, *secret.Secret, int64) error {
+	return errcode.New(errcode.FailedPrecondition, "version moved on")
+}
+
+func (contendedBackend) Delete(context.Context, string, int64) error {
+	return errcode.New(errcode.FailedPrecondition, "version moved on")
+}
+
+// TestUnconditionalChangesThatKeepLosingAreUnavailable: a caller that sent no
+// If-Match must not get failed_precondition (412, "your version is stale"),
+// but a retryable unavailable.
+func TestUnconditionalChangesThatKeepLosingAreUnavailable(t *testing.T) {
+	mem := memstore.New()
+	id := mustCreate(t, store.New(mem), alice, "hot", false, nil)
+	st := store.New(contendedBackend{mem})
+	_, err := st.Update(ctx, alice, id, store.UpdateRequest{Values: map[string]*string{"k": ptr("v")}})
+	assert.Equal(t, errcode.Unavailable, errcode.Of(err), "unconditional update: %v", err)
+	assert.Equal(t, errcode.Unavailable, errcode.Of(st.Delete(ctx, alice, id, 0)), "unconditional delete")
+
+	_, err = st.Update(ctx, alice, id, store.UpdateRequest{IfMatch: 1, Values: map[string]*string{"k": ptr("v")}})
+	assert.Equal(t, errcode.FailedPrecondition, errcode.Of(err), "conditional update")
+	assert.Equal(t, errcode.FailedPrecondition, errcode.Of(st.Delete(ctx, alice, id, 1)), "conditional delete")
 }
 
 func TestConditionalUpdatesWithTheSameVersionOneWins(t *testing.T) {
