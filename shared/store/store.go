@@ -20,6 +20,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -414,16 +415,21 @@ func tooManyWriters(id string, err error) error {
 }
 
 // changeKey derives the opaque idempotency record of a request: a hash of
-// the principal and key, then a hash of the request body. Empty without a
-// key.
+// the principal and key, then an HMAC of the request body keyed by the
+// principal and the raw Idempotency-Key. The record is stored in the clear
+// next to the secret, and the body holds values: keyed by a client-chosen
+// random key that is never stored, the HMAC gives someone who reads the
+// database nothing to brute-force a low-entropy value (a PIN) against.
+// Empty without a key.
 func changeKey(p identity.Principal, key string, body any) string {
 	if key == "" {
 		return ""
 	}
 	k := sha256.Sum256([]byte(p.Name + "\x00" + key))
 	b, _ := json.Marshal(body) // request types always marshal
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(k[:16]) + "." + hex.EncodeToString(h[:16])
+	mac := hmac.New(sha256.New, []byte(p.Name+"\x00"+key+"\x01"))
+	mac.Write(b)
+	return hex.EncodeToString(k[:16]) + "." + hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
 func keyPart(changeKey string) string {

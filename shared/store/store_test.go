@@ -3,6 +3,9 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -338,4 +341,23 @@ func TestAuditNeverLogsValues(t *testing.T) {
 	assert.Contains(t, out, `"op":"update"`)
 	assert.Contains(t, out, id)
 	assert.False(t, bytes.Contains(buf.Bytes(), []byte("s3cret-value")), "audit log must not contain values")
+}
+
+// TestIdempotencyRecordDoesNotHashValuesInTheClear: the record stored next
+// to a secret must not let a database reader test guesses of a value
+// without knowing the (never stored) Idempotency-Key.
+func TestIdempotencyRecordDoesNotHashValuesInTheClear(t *testing.T) {
+	b := memstore.New()
+	st := store.New(b)
+	req := store.CreateRequest{Name: "pin", Values: map[string]string{"pin": "1234"}, IdempotencyKey: "k-3f9a"}
+	s, err := st.Create(ctx, alice, req)
+	require.NoError(t, err)
+	stored, err := b.Get(ctx, s.ID)
+	require.NoError(t, err)
+	body, err := json.Marshal(req)
+	require.NoError(t, err)
+	plain := sha256.Sum256(body)
+	require.NotEmpty(t, stored.ChangeKey)
+	assert.NotContains(t, stored.ChangeKey, hex.EncodeToString(plain[:16]), "an unkeyed body hash lets a reader brute-force values")
+	assert.NotContains(t, stored.ChangeKey, "k-3f9a", "the raw key is never stored")
 }
