@@ -23,7 +23,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,8 +115,10 @@ func (f *sourceFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.componentID, "component-id", "", "the component's id (needed for component scope and the local flavor's default file)")
 }
 
-// resolve returns the source URL.
-func (f *sourceFlags) resolve() (string, error) {
+// resolve returns the source URL. A configuration given inline that holds a
+// credential (the vault flavor's token) gets a warning on warn: it is in the
+// process list and the shell history now.
+func (f *sourceFlags) resolve(warn io.Writer) (string, error) {
 	switch {
 	case f.url != "" && f.flavor != "":
 		return "", errcode.New(errcode.InvalidArgument, "give --source or --component-flavor, not both")
@@ -128,6 +132,8 @@ func (f *sourceFlags) resolve() (string, error) {
 				return "", errcode.New(errcode.InvalidArgument, "cannot read %s", path)
 			}
 			cfg = b
+		} else if holdsCredential(cfg) {
+			fmt.Fprintln(warn, "lockwell: warning: --component-config holds a token, which is now in the process list and your shell history; pass the configuration as @FILE (the token itself is not used: credentials come from the environment)")
 		}
 		if len(cfg) == 0 {
 			cfg = []byte("{}")
@@ -137,8 +143,26 @@ func (f *sourceFlags) resolve() (string, error) {
 	return "", errcode.New(errcode.InvalidArgument, "give the legacy source: --source URL, or --component-flavor with --component-config")
 }
 
-func (f *sourceFlags) open(ctx context.Context) (legacy.Source, string, error) {
-	u, err := f.resolve()
+// holdsCredential reports whether a component configuration (JSON, or its
+// base64 as ZenML stores it) has a non-empty credential field: ZenML's vault
+// secrets manager keeps its token there.
+func holdsCredential(configuration []byte) bool {
+	data := bytes.TrimSpace(configuration)
+	if len(data) > 0 && data[0] != '{' {
+		if dec, err := base64.StdEncoding.DecodeString(string(data)); err == nil {
+			data = dec
+		}
+	}
+	var cfg map[string]any
+	if json.Unmarshal(data, &cfg) != nil {
+		return false
+	}
+	tok, _ := cfg["token"].(string)
+	return tok != ""
+}
+
+func (f *sourceFlags) open(ctx context.Context, warn io.Writer) (legacy.Source, string, error) {
+	u, err := f.resolve(warn)
 	if err != nil {
 		return nil, "", err
 	}
@@ -171,12 +195,12 @@ func (f *optionFlags) options() (migrate.Options, error) {
 // that a plan shows what a run would do: the options, the legacy source
 // (which the caller closes) and the Lockwell server as the calling
 // principal. Nothing is left open on error.
-func (e *env) openInProcess(ctx context.Context, sf *sourceFlags, of *optionFlags) (legacy.Source, ClientTarget, migrate.Options, error) {
+func (e *env) openInProcess(ctx context.Context, sf *sourceFlags, of *optionFlags, warn io.Writer) (legacy.Source, ClientTarget, migrate.Options, error) {
 	opts, err := of.options()
 	if err != nil {
 		return nil, ClientTarget{}, opts, err
 	}
-	src, _, err := sf.open(ctx)
+	src, _, err := sf.open(ctx, warn)
 	if err != nil {
 		return nil, ClientTarget{}, opts, err
 	}
@@ -197,7 +221,7 @@ func planCommand(e *env) *cobra.Command {
 		Short: "Show what would move, without values and without writing",
 		RunE: func(cmd *cobra.Command, names []string) error {
 			ctx := cmd.Context()
-			src, target, opts, err := e.openInProcess(ctx, &sf, &of)
+			src, target, opts, err := e.openInProcess(ctx, &sf, &of, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -234,7 +258,7 @@ func runCommand(e *env) *cobra.Command {
 		Short: "Migrate in process, without a queue, as the calling principal",
 		RunE: func(cmd *cobra.Command, names []string) error {
 			ctx := cmd.Context()
-			src, target, opts, err := e.openInProcess(ctx, &sf, &of)
+			src, target, opts, err := e.openInProcess(ctx, &sf, &of, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

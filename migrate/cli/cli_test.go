@@ -3,10 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -165,8 +167,26 @@ func TestPlanAndRun(t *testing.T) {
 	require.Equal(t, errcode.NotFound, errcode.Of(err))
 	_, _, err = w.run("run", "--source", w.source, "--on-conflict", "merge")
 	require.Equal(t, errcode.InvalidArgument, errcode.Of(err))
-	_, _, err = w.run("plan", "--component-flavor", "local", "--component-config", `{"secrets_file": "`+w.path+`"}`)
+	_, stderr, err := w.run("plan", "--component-flavor", "local", "--component-config", `{"secrets_file": "`+w.path+`"}`)
 	require.NoError(t, err)
+	require.NotContains(t, stderr, "warning")
+}
+
+// A vault component's configuration holds its token: given inline it is in
+// argv, so the command warns (and never uses or prints the token).
+func TestInlineComponentConfigWithTokenWarns(t *testing.T) {
+	w := newWorld(t, nil)
+	const token = "hvs.inline-token-value"
+	cfg := `{"url": "http://127.0.0.1:1", "token": "` + token + `", "mount_point": "secret", "scope": "none"}`
+	for _, given := range []string{cfg, base64.StdEncoding.EncodeToString([]byte(cfg))} {
+		_, stderr, _ := w.run("plan", "--component-flavor", "vault", "--component-config", given)
+		require.Contains(t, stderr, "warning: --component-config holds a token")
+		require.NotContains(t, stderr, token)
+	}
+	file := filepath.Join(t.TempDir(), "vault.json")
+	require.NoError(t, os.WriteFile(file, []byte(cfg), 0o600))
+	_, stderr, _ := w.run("plan", "--component-flavor", "vault", "--component-config", "@"+file)
+	require.NotContains(t, stderr, "warning")
 }
 
 func TestStartStatusRetry(t *testing.T) {

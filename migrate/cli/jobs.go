@@ -118,7 +118,7 @@ func startCommand(e *env) *cobra.Command {
 			if owner, err = e.owner(ctx, owner); err != nil {
 				return err
 			}
-			src, sourceURL, err := sf.open(ctx)
+			src, sourceURL, err := sf.open(ctx, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
