@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -112,4 +113,27 @@ func TestEnvKeyReadsTheNamedVariable(t *testing.T) {
 func TestNoKeyRefusesToSeal(t *testing.T) {
 	_, err := envelope.NewSealer(envelope.NoKey{}).Seal(context.Background(), map[string]string{"k": "v"}, "id", 1)
 	assert.Equal(t, errcode.Internal, errcode.Of(err))
+}
+
+func TestConcurrentFirstStartsAgreeOnOneCompleteKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.key")
+	const n = 8
+	keys := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys[i], _, errs[i] = envelope.LoadOrCreateKeyFile(path)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		assert.True(t, bytes.Equal(keys[0], keys[i]), "every starter uses the same key")
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary files are left behind")
 }

@@ -78,14 +78,19 @@ func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, false, errcode.Wrap(errcode.Internal, err, "create key directory")
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		// Write the key to a private temporary file first and link it into
+		// place: the key file then appears complete or not at all, even if
+		// the process dies mid-write or another process starts at once.
+		f, err := os.CreateTemp(filepath.Dir(path), ".store-key-*")
 		if err != nil {
-			if errors.Is(err, fs.ErrExist) { // another process won the race: use its key
-				return LoadOrCreateKeyFile(path)
-			}
 			return nil, false, errcode.Wrap(errcode.Internal, err, "create key file")
 		}
-		_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+		tmp := f.Name()
+		defer os.Remove(tmp)
+		werr := f.Chmod(0o600)
+		if werr == nil {
+			_, werr = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+		}
 		if serr := f.Sync(); werr == nil {
 			werr = serr
 		}
@@ -94,6 +99,16 @@ func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 		}
 		if werr != nil {
 			return nil, false, errcode.Wrap(errcode.Internal, werr, "write key file")
+		}
+		if err := os.Link(tmp, path); err != nil {
+			if errors.Is(err, fs.ErrExist) { // another process won the race: use its key
+				return LoadOrCreateKeyFile(path)
+			}
+			return nil, false, errcode.Wrap(errcode.Internal, err, "create key file")
+		}
+		if d, err := os.Open(filepath.Dir(path)); err == nil { // make the new name durable
+			_ = d.Sync()
+			d.Close()
 		}
 		return key, true, nil
 	}
