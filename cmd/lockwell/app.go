@@ -178,6 +178,17 @@ func writeFilePrivate(path string, data []byte) error {
 // environment, then the configuration file.
 type settings struct {
 	URL, Auth, Token, AWSRegion, Audience string
+	// savedFor is the server of a saved token that was not used because the
+	// URL came from elsewhere and names another server (for the error).
+	savedFor string
+}
+
+// sameServer reports whether two server URLs name the same server, as the
+// client normalises them.
+func sameServer(a, b string) bool {
+	ua, errA := client.ParseServerURL(a)
+	ub, errB := client.ParseServerURL(b)
+	return errA == nil && errB == nil && strings.EqualFold(ua.Host, ub.Host) && ua.Scheme == ub.Scheme && ua.Path == ub.Path
 }
 
 func (a *app) settings() (settings, error) {
@@ -205,8 +216,16 @@ func (a *app) settings() (settings, error) {
 			return s, err
 		}
 		s.Token = tok
-	} else {
-		s.Token = first(a.getenv("LOCKWELL_TOKEN"), cfg.Token)
+	} else if tok := a.getenv("LOCKWELL_TOKEN"); tok != "" {
+		s.Token = tok
+	} else if cfg.Token != "" {
+		// The saved token belongs to the saved server: never send it to
+		// another one that --url or LOCKWELL_URL names.
+		if sameServer(s.URL, cfg.URL) {
+			s.Token = cfg.Token
+		} else {
+			s.savedFor = cfg.URL
+		}
 	}
 	return s, nil
 }
@@ -239,6 +258,9 @@ func newClient(ctx context.Context, s settings) (*client.Client, error) {
 	var auth client.Authenticator
 	switch s.Auth {
 	case "token", "bearer":
+		if s.Token == "" && s.savedFor != "" {
+			return nil, errcode.New(errcode.Unauthenticated, "no API token for %s: the saved login is for %s, and its token is only sent there", s.URL, s.savedFor)
+		}
 		if s.Token == "" {
 			return nil, errcode.New(errcode.Unauthenticated, "no API token: set LOCKWELL_TOKEN, pass --token-file or run lockwell login")
 		}

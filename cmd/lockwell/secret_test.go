@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -202,8 +205,25 @@ func TestLoginAndConfigPrecedence(t *testing.T) {
 	// the environment beats the file, flags beat the environment
 	inv = base
 	inv.env = map[string]string{"LOCKWELL_CONFIG": cfgPath, "LOCKWELL_URL": "http://127.0.0.1:1"}
+	oneLineError(t, inv.run("secret", "list", "--timeout", "2s"), "no API token for http://127.0.0.1:1: the saved login is for "+srv.url)
+	inv.env["LOCKWELL_TOKEN"] = srv.adminToken
 	oneLineError(t, inv.run("secret", "list", "--timeout", "2s"), "cannot reach 127.0.0.1:1")
+	delete(inv.env, "LOCKWELL_TOKEN")
 	ok(t, inv.run("secret", "list", "--url", srv.url))
+	ok(t, inv.run("secret", "list", "--url", srv.url+"/"))
+
+	// the saved token is never sent to another server
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Authorization"), srv.adminToken) {
+			leaked.Store(true)
+		}
+		http.Error(w, `{"error":{"code":"unauthenticated","message":"no"}}`, http.StatusUnauthorized)
+	}))
+	defer other.Close()
+	r = base.run("secret", "list", "--url", other.URL)
+	oneLineError(t, r, "the saved login is for "+srv.url)
+	assert.False(t, leaked.Load(), "the saved token reached a server it was not saved for")
 	inv.env["LOCKWELL_TOKEN"] = "lw_wrong"
 	r = inv.run("secret", "list", "--url", srv.url)
 	oneLineError(t, r, "run lockwell login")
