@@ -133,7 +133,90 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   member   = each.value.member
 }
 
-# MERGE POINT (migration issue): MigrateSecrets, a CloudEvent function
-# registered by package migrate/gcp (stage.sh imports it when present),
-# deploys from the same source with an event_trigger on the migration
-# Pub/Sub topic; its resources go here.
+# ---- Migration of legacy ZenML secrets --------------------------------------
+# MigrateSecrets (package migrate/gcp, which stage.sh links in) is a CloudEvent
+# function behind the migration topic: `lockwell migrate start` publishes one
+# message per legacy entry to it. Poison messages go to the dead-letter topic
+# after migration_max_deliveries attempts; Eventarc creates the push
+# subscription, so its dead-letter policy is set with gcloud after the first
+# apply (README.md, "Migration").
+
+resource "google_pubsub_topic" "migration" {
+  count = var.migration ? 1 : 0
+  name  = "lockwell-migration"
+}
+
+resource "google_pubsub_topic" "migration_dead_letter" {
+  count                      = var.migration ? 1 : 0
+  name                       = "lockwell-migration-dead-letter"
+  message_retention_duration = "1209600s"
+}
+
+resource "google_project_iam_member" "eventarc_receiver" {
+  count   = var.migration ? 1 : 0
+  project = var.project
+  role    = "roles/eventarc.eventReceiver"
+  member  = google_service_account.functions.member
+}
+
+resource "google_cloudfunctions2_function" "migrate" {
+  count       = var.migration ? 1 : 0
+  name        = "lockwell-migratesecrets"
+  location    = var.region
+  description = "Lockwell: migrates legacy ZenML secrets-manager entries, one Pub/Sub message per entry"
+
+  build_config {
+    runtime     = var.go_runtime
+    entry_point = "MigrateSecrets"
+    environment_variables = {
+      GOFLAGS = "-tags=${var.backend_tags}"
+    }
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory               = "256M"
+    timeout_seconds                = 60
+    max_instance_count             = var.migration_max_instances
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.functions.email
+    environment_variables = merge(local.environment, {
+      LOCKWELL_MIGRATE_MAX_DELIVERIES = tostring(var.migration_max_deliveries)
+    })
+
+    dynamic "secret_environment_variables" {
+      for_each = var.secret_env
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project
+        secret     = secret_environment_variables.value
+        version    = "latest"
+      }
+    }
+  }
+
+  event_trigger {
+    trigger_region        = var.region
+    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
+    pubsub_topic          = google_pubsub_topic.migration[0].id
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.functions.email
+  }
+
+  depends_on = [google_project_iam_member.eventarc_receiver, google_secret_manager_secret_iam_member.env]
+}
+
+# Eventarc invokes the function as the functions' service account.
+resource "google_cloud_run_service_iam_member" "migrate_invoker" {
+  count    = var.migration ? 1 : 0
+  location = var.region
+  service  = google_cloudfunctions2_function.migrate[0].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.functions.member
+}

@@ -12,3 +12,13 @@ output "service_account" {
   description = "The functions' service account."
   value       = google_service_account.functions.email
 }
+
+output "migration_topic" {
+  description = "The topic lockwell migrate start publishes to: pubsub://PROJECT/TOPIC."
+  value       = var.migration ? "pubsub://${var.project}/${google_pubsub_topic.migration[0].name}" : ""
+}
+
+output "migration_dead_letter_topic" {
+  description = "Where messages go after migration_max_deliveries attempts (set on the Eventarc subscription, see README.md)."
+  value       = var.migration ? google_pubsub_topic.migration_dead_letter[0].id : ""
+}

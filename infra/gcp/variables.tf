@@ -108,3 +108,21 @@ variable "max_instances" {
   type        = number
   default     = 10
 }
+
+variable "migration" {
+  description = "Deploy MigrateSecrets and its Pub/Sub topics (lockwell migrate start/status/retry)."
+  type        = bool
+  default     = true
+}
+
+variable "migration_max_deliveries" {
+  description = "LOCKWELL_MIGRATE_MAX_DELIVERIES: deliveries of one message before its entry counts as failed; keep it equal to the subscription's max delivery attempts."
+  type        = number
+  default     = 5
+}
+
+variable "migration_max_instances" {
+  description = "Upper bound of MigrateSecrets instances (bounds the load on the legacy and central stores)."
+  type        = number
+  default     = 5
+}
