@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -248,7 +249,20 @@ func (a *app) client(ctx context.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if u, err := client.ParseServerURL(s.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		fmt.Fprintf(a.stderr, "warning: %s is plain http: credentials and values cross the network unencrypted; use https\n", u.Host)
+	}
 	return newClient(ctx, s)
+}
+
+// isLoopback reports whether host names this machine (localhost or a
+// loopback address), where plain http does not leave the machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func newClient(ctx context.Context, s settings) (*client.Client, error) {

@@ -149,3 +149,25 @@ func writeFile(t *testing.T, name, content string) string {
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 	return p
 }
+
+func TestPlainHTTPToAnotherHostWarns(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		warn bool
+	}{
+		{"http://127.0.0.1:1", false},
+		{"http://localhost:1", false},
+		{"http://[::1]:1", false},
+		{"http://lockwell.example.com", true},
+		{"https://lockwell.example.com", false},
+	} {
+		// Building the client is enough: no request is sent anywhere.
+		var errb bytes.Buffer
+		env := map[string]string{"LOCKWELL_URL": tc.url, "LOCKWELL_TOKEN": "lw_test", "LOCKWELL_CONFIG": filepath.Join(t.TempDir(), "c.json")}
+		a := &app{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &errb, getenv: func(k string) string { return env[k] }}
+		_, err := a.client(context.Background())
+		require.NoError(t, err, tc.url)
+		assert.Equal(t, tc.warn, strings.Contains(errb.String(), "plain http"), "%s: %q", tc.url, errb.String())
+		assert.NotContains(t, errb.String(), "lw_test", "the token is never printed")
+	}
+}
