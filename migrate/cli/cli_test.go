@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,33 +29,11 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/identity/memtokens"
 	"github.com/lockwell/lockwell/shared/store"
 )
 
 var alice = identity.Principal{Name: "alice", Role: identity.Member}
-
-// tokens is an in-memory identity.TokenStore for the test server.
-type tokens struct {
-	mu sync.Mutex
-	m  map[string]identity.Principal
-}
-
-func (t *tokens) SaveToken(_ context.Context, hash []byte, p identity.Principal) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.m[string(hash)] = p
-	return nil
-}
-
-func (t *tokens) TokenPrincipal(_ context.Context, hash []byte) (identity.Principal, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p, ok := t.m[string(hash)]
-	if !ok {
-		return p, errcode.New(errcode.Unauthenticated, "unknown token")
-	}
-	return p, nil
-}
 
 type world struct {
 	store  *store.Store
@@ -69,7 +46,7 @@ type world struct {
 // token for alice, and writes a local legacy source.
 func newWorld(t *testing.T, secrets []legacytest.Secret) *world {
 	st := store.New(memstore.New())
-	tok := &tokens{m: map[string]identity.Principal{}}
+	tok := memtokens.New()
 	token, hash, err := identity.NewToken()
 	require.NoError(t, err)
 	require.NoError(t, tok.SaveToken(context.Background(), hash, alice))

@@ -24,15 +24,18 @@
 //	                        the name reservation it holds
 //	n#pub#<name>            a name reservation ("claim") of a public name, or
 //	n#prv#<owner>#<name>    of an owner's private name: {id, at}
-//	t#<sha256 hex>          an API token: {user, role} (identity.TokenStore)
+//	t#<sha256 hex>          an API token: {user, role, created, id} (identity.TokenStore;
+//	                        tokens.go says how the list indexes hold them)
 //
 // Every secret item carries "scope" ("pub", or "prv#<owner>") and three
 // sort keys: name_key = name#id, created_key = created#id and updated_key =
 // updated#id, with times as fixed-width UTC strings, so string order is the
 // API's order with ties broken by id. Three global secondary indexes,
 // by-name, by-created and by-updated, are partitioned by scope and sorted
-// by these keys; they project the metadata only (never "sealed"), and only
-// secret items have the attributes, so claims and tokens stay out of them.
+// by these keys; they project the metadata only (never "sealed"). Claims
+// lack the attributes and stay out of them; token items enter by-created and
+// by-name under their own scopes ("tok#<role>"), which no secret listing
+// queries.
 //
 // Access patterns and their cost in DynamoDB calls:
 //

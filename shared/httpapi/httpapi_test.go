@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,33 +25,11 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/identity/memtokens"
 	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/secret/secrettest"
 	"github.com/lockwell/lockwell/shared/store"
 )
-
-// memTokens is an in-memory identity.TokenStore for the handler tests.
-type memTokens struct {
-	mu sync.Mutex
-	m  map[string]identity.Principal
-}
-
-func (t *memTokens) SaveToken(_ context.Context, hash []byte, p identity.Principal) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.m[string(hash)] = p
-	return nil
-}
-
-func (t *memTokens) TokenPrincipal(_ context.Context, hash []byte) (identity.Principal, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p, ok := t.m[string(hash)]
-	if !ok {
-		return identity.Principal{}, errcode.New(errcode.Unauthenticated, "unknown token")
-	}
-	return p, nil
-}
 
 // syncBuffer is a log sink safe for concurrent handlers.
 type syncBuffer struct {
@@ -102,7 +81,7 @@ func newHarnessOver(t *testing.T, b backend.Backend) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	tokens := &memTokens{m: map[string]identity.Principal{}}
+	tokens := memtokens.New()
 	h := &harness{t: t, logs: logs, tokens: map[string]string{}}
 	for user, role := range map[string]identity.Role{"admin": identity.Admin, "alice": identity.Member, "bob": identity.Member} {
 		tok, hash, err := identity.NewToken()
@@ -111,7 +90,10 @@ func newHarnessOver(t *testing.T, b backend.Backend) *harness {
 		h.tokens[user] = tok
 	}
 	st := store.New(b, store.WithAudit(logger))
-	h.api = httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: logger, Tokens: tokens})
+	// As the local server does: one cache for authentication and the token
+	// routes, so that a revocation reaches the cache at once.
+	cache := httpapi.NewTokenCache(tokens, time.Minute, 0)
+	h.api = httpapi.New(st, httpapi.BearerAuthenticator{Tokens: cache}, httpapi.Options{Logger: logger, Tokens: cache})
 	h.h = h.api.Handler()
 	return h
 }

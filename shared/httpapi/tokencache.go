@@ -14,9 +14,11 @@ import (
 // successful lookups are cached: an unknown token is always looked up again
 // (so a token minted a moment ago works at once, and guessing cannot fill
 // the cache). Entries are keyed by the token's SHA-256 hash, never by the
-// token. A confirmed token stays valid for up to TTL after it would stop
-// being valid in the store (there is no revocation yet; when there is, it
-// must bound TTL). Safe for concurrent use.
+// token. A token revoked through this cache (RevokeToken) is dropped at
+// once, and a lookup that was under way while it was revoked does not
+// cache it; a token revoked through another process (another Lambda
+// instance or server, each with its own cache) stays valid here for up to
+// TTL (30 s by default). Safe for concurrent use.
 type TokenCache struct {
 	store   identity.TokenStore
 	ttl     time.Duration
@@ -24,6 +26,9 @@ type TokenCache struct {
 
 	mu      sync.RWMutex
 	entries map[string]cachedPrincipal
+	// revocations counts RevokeToken calls; a lookup caches its answer
+	// only if none happened while it ran.
+	revocations uint64
 }
 
 type cachedPrincipal struct {
@@ -65,15 +70,43 @@ func (c *TokenCache) TokenPrincipal(ctx context.Context, hash []byte) (identity.
 	if ok && now.Before(e.expires) {
 		return e.p, nil
 	}
+	c.mu.RLock()
+	revocations := c.revocations
+	c.mu.RUnlock()
 	p, err := c.store.TokenPrincipal(ctx, hash)
 	if err != nil {
 		return p, err
 	}
 	c.mu.Lock()
-	if len(c.entries) >= c.maxSize {
-		clear(c.entries)
+	if c.revocations == revocations {
+		if len(c.entries) >= c.maxSize {
+			clear(c.entries)
+		}
+		c.entries[key] = cachedPrincipal{p: p, expires: now.Add(c.ttl)}
 	}
-	c.entries[key] = cachedPrincipal{p: p, expires: now.Add(c.ttl)}
 	c.mu.Unlock()
 	return p, nil
+}
+
+// ListTokens implements identity.TokenStore by listing the underlying
+// store's tokens (never cached).
+func (c *TokenCache) ListTokens(ctx context.Context) ([]identity.TokenInfo, error) {
+	return c.store.ListTokens(ctx)
+}
+
+// RevokeToken implements identity.TokenStore: it revokes the token in the
+// underlying store (with its errors) and, whatever the store answered,
+// drops the token from this cache, so that this process refuses it from
+// the next request on.
+func (c *TokenCache) RevokeToken(ctx context.Context, id string) error {
+	err := c.store.RevokeToken(ctx, id)
+	c.mu.Lock()
+	c.revocations++
+	for key := range c.entries {
+		if identity.TokenID([]byte(key)) == id {
+			delete(c.entries, key)
+		}
+	}
+	c.mu.Unlock()
+	return err
 }

@@ -12,22 +12,23 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/identity/memtokens"
 )
 
 // countingTokens counts the lookups that reach the underlying store.
 type countingTokens struct {
-	memTokens
+	*memtokens.Store
 	lookups atomic.Int64
 }
 
 func (c *countingTokens) TokenPrincipal(ctx context.Context, hash []byte) (identity.Principal, error) {
 	c.lookups.Add(1)
-	return c.memTokens.TokenPrincipal(ctx, hash)
+	return c.Store.TokenPrincipal(ctx, hash)
 }
 
 func TestTokenCache(t *testing.T) {
 	ctx := context.Background()
-	under := &countingTokens{memTokens: memTokens{m: map[string]identity.Principal{}}}
+	under := &countingTokens{Store: memtokens.New()}
 	cache := httpapi.NewTokenCache(under, 50*time.Millisecond, 2)
 	alice := identity.Principal{Name: "alice", Role: identity.Member}
 	_, hash, err := identity.NewToken()
@@ -61,4 +62,40 @@ func TestTokenCache(t *testing.T) {
 	_, err = cache.TokenPrincipal(ctx, hash)
 	require.NoError(t, err)
 	assert.Equal(t, before+1, under.lookups.Load(), "the first entry was dropped when the cache filled")
+}
+
+// TestTokenCacheRevocation: a token revoked through the cache is refused at
+// once; one revoked behind the cache's back (by another process) until the
+// TTL has passed.
+func TestTokenCacheRevocation(t *testing.T) {
+	ctx := context.Background()
+	under := memtokens.New()
+	cache := httpapi.NewTokenCache(under, 100*time.Millisecond, 0)
+	alice := identity.Principal{Name: "alice", Role: identity.Member}
+	mint := func() []byte {
+		_, hash, err := identity.NewToken()
+		require.NoError(t, err)
+		require.NoError(t, cache.SaveToken(ctx, hash, alice))
+		_, err = cache.TokenPrincipal(ctx, hash)
+		require.NoError(t, err, "looked up, so cached")
+		return hash
+	}
+
+	here := mint()
+	require.NoError(t, cache.RevokeToken(ctx, identity.TokenID(here)))
+	_, err := cache.TokenPrincipal(ctx, here)
+	assert.Equal(t, errcode.Unauthenticated, errcode.Of(err), "revoked here: refused at once")
+	assert.Equal(t, errcode.NotFound, errcode.Of(cache.RevokeToken(ctx, identity.TokenID(here))))
+
+	elsewhere := mint()
+	require.NoError(t, under.RevokeToken(ctx, identity.TokenID(elsewhere)))
+	_, err = cache.TokenPrincipal(ctx, elsewhere)
+	assert.NoError(t, err, "revoked elsewhere: still cached within the TTL")
+	time.Sleep(120 * time.Millisecond)
+	_, err = cache.TokenPrincipal(ctx, elsewhere)
+	assert.Equal(t, errcode.Unauthenticated, errcode.Of(err), "refused after the TTL")
+
+	infos, err := cache.ListTokens(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, infos)
 }

@@ -11,7 +11,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/errcode"
 )
@@ -100,13 +102,67 @@ func HashToken(token string) []byte {
 // EqualHashes compares two token hashes in constant time.
 func EqualHashes(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
+// TokenIDPrefix starts every token id.
+const TokenIDPrefix = "tok_"
+
+// tokenIDHexLen is how many hex digits of the hash a token id keeps: 64
+// bits, enough to tell tokens apart, far too few to help find a token.
+const tokenIDHexLen = 16
+
+// TokenID returns the id of the token with this hash: "tok_" and the first 16
+// hex digits of the hash. The id is not secret: it names a token in lists and
+// revocations, and since it is part of a SHA-256 output, knowing it does not
+// help to guess or forge the token.
+func TokenID(hash []byte) string {
+	h := hex.EncodeToString(hash)
+	if len(h) > tokenIDHexLen {
+		h = h[:tokenIDHexLen]
+	}
+	return TokenIDPrefix + h
+}
+
+// TokenIDOf returns the id of a token, for a caller who presents the token
+// itself (for example to log out).
+func TokenIDOf(token string) string { return TokenID(HashToken(token)) }
+
+// ValidateTokenID checks that id has the form TokenID returns. Errors:
+// invalid_argument.
+func ValidateTokenID(id string) error {
+	h, ok := strings.CutPrefix(id, TokenIDPrefix)
+	if !ok || len(h) != tokenIDHexLen || strings.ToLower(h) != h {
+		return errcode.New(errcode.InvalidArgument, "token id must be %s followed by %d lowercase hex digits", TokenIDPrefix, tokenIDHexLen)
+	}
+	if _, err := hex.DecodeString(h); err != nil {
+		return errcode.New(errcode.InvalidArgument, "token id must be %s followed by %d lowercase hex digits", TokenIDPrefix, tokenIDHexLen)
+	}
+	return nil
+}
+
+// TokenInfo describes a stored token without the token or its hash.
+type TokenInfo struct {
+	ID        string    // TokenID of the hash
+	Principal Principal // whom the token authenticates
+	Created   time.Time // when it was saved, UTC
+}
+
 // TokenStore keeps API tokens by hash. Implementations are safe for
-// concurrent use.
+// concurrent use. They never return a token or a full hash.
 type TokenStore interface {
 	// SaveToken stores the principal that the token with this hash
 	// authenticates.
 	SaveToken(ctx context.Context, hash []byte, p Principal) error
 	// TokenPrincipal returns the principal of the token with this hash.
-	// Errors: unauthenticated when there is no such token.
+	// Errors: unauthenticated when there is no such token (never saved, or
+	// revoked).
 	TokenPrincipal(ctx context.Context, hash []byte) (Principal, error)
+	// ListTokens returns every stored token, oldest first (ties by id).
+	// Errors: unavailable, internal.
+	ListTokens(ctx context.Context) ([]TokenInfo, error)
+	// RevokeToken deletes the token with this id, so that TokenPrincipal no
+	// longer accepts it. Of two concurrent revocations of one token, one
+	// succeeds and the other returns not_found. Errors: invalid_argument for
+	// a malformed id; not_found when no token has this id (never saved, or
+	// already revoked); unavailable, internal. Callers that cache principals
+	// (httpapi.TokenCache) must drop the token themselves.
+	RevokeToken(ctx context.Context, id string) error
 }

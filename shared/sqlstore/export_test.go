@@ -46,3 +46,24 @@ func (s *Store) WriteDB() *sql.DB { return s.writeDB }
 
 // Dialect names the store's dialect: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
+
+// ApplyMigrationsThrough applies the dialect's ("sqlite" or "postgres")
+// migrations up to and including version to db, to build a database as an
+// older binary left it.
+func ApplyMigrationsThrough(ctx context.Context, db *sql.DB, dialectName string, version int) error {
+	d := sqliteDialect
+	if dialectName == postgresDialect.name {
+		d = postgresDialect
+	}
+	all, err := d.migrations()
+	if err != nil {
+		return err
+	}
+	var some []migration
+	for _, m := range all {
+		if m.version <= version {
+			some = append(some, m)
+		}
+	}
+	return applyMigrations(ctx, db, d, some)
+}

@@ -156,6 +156,7 @@ type statements struct {
 	update, version           string
 	delete, deleteVersion     string
 	saveToken, tokenPrincipal string
+	listTokens, revokeToken   string
 }
 
 const secretColumns = "id, name, private, owner, keys, values_ref, version, created, updated, origin, change_key"
@@ -170,8 +171,10 @@ func (d *dialect) statements() statements {
 		version:        d.rebind(`SELECT version FROM secrets WHERE id = ?`),
 		delete:         d.rebind(`DELETE FROM secrets WHERE id = ?`),
 		deleteVersion:  d.rebind(`DELETE FROM secrets WHERE id = ? AND version = ?`),
-		saveToken:      d.rebind(`INSERT INTO tokens (hash, principal, role, created) VALUES (?, ?, ?, ?)`),
+		saveToken:      d.rebind(`INSERT INTO tokens (hash, id, principal, role, created) VALUES (?, ?, ?, ?, ?)`),
 		tokenPrincipal: d.rebind(`SELECT hash, principal, role FROM tokens WHERE hash = ?`),
+		listTokens:     `SELECT id, principal, role, created FROM tokens ORDER BY created, id`,
+		revokeToken:    d.rebind(`DELETE FROM tokens WHERE id = ?`),
 	}
 }
 
@@ -501,7 +504,8 @@ func prefixUpperBound(p string) (string, bool) {
 
 // SaveToken implements identity.TokenStore. Errors: invalid_argument for a
 // hash that is not 32 bytes or a bad principal; already_exists for a hash
-// already stored; unavailable, internal.
+// (or, with odds of about n²/2⁶⁵ for n tokens, a token id) already stored;
+// unavailable, internal.
 func (s *Store) SaveToken(ctx context.Context, hash []byte, p identity.Principal) error {
 	if len(hash) != 32 {
 		return errcode.New(errcode.InvalidArgument, "token hash must be 32 bytes, got %d", len(hash))
@@ -512,7 +516,7 @@ func (s *Store) SaveToken(ctx context.Context, hash []byte, p identity.Principal
 	if _, err := identity.ParseRole(string(p.Role)); err != nil {
 		return err
 	}
-	_, err := s.w.exec(ctx, s.stmt.saveToken, hash, p.Name, string(p.Role), s.d.timeArg(secret.Now()))
+	_, err := s.w.exec(ctx, s.stmt.saveToken, hash, identity.TokenID(hash), p.Name, string(p.Role), s.d.timeArg(secret.Now()))
 	if err != nil {
 		err = classify(err, "save token")
 		if errcode.Of(err) == errcode.AlreadyExists {
@@ -543,4 +547,55 @@ func (s *Store) TokenPrincipal(ctx context.Context, hash []byte) (identity.Princ
 	}
 	p.Role = r
 	return p, nil
+}
+
+// ListTokens implements identity.TokenStore: one query on the tokens table
+// (an index on created, id gives the order). It never reads the hashes.
+// Errors: unavailable, internal.
+func (s *Store) ListTokens(ctx context.Context) ([]identity.TokenInfo, error) {
+	rows, err := s.r.query(ctx, s.stmt.listTokens)
+	if err != nil {
+		return nil, classify(err, "list tokens")
+	}
+	defer rows.Close()
+	out := []identity.TokenInfo{}
+	for rows.Next() {
+		var in identity.TokenInfo
+		var role string
+		if err := rows.Scan(&in.ID, &in.Principal.Name, &role, timeColumn{&in.Created}); err != nil {
+			return nil, classify(err, "list tokens")
+		}
+		r, err := identity.ParseRole(role)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.Internal, err, "stored token %s has an unknown role", in.ID)
+		}
+		in.Principal.Role = r
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "list tokens")
+	}
+	return out, nil
+}
+
+// RevokeToken implements identity.TokenStore: one DELETE by id, so of two
+// concurrent revocations exactly one deletes the row. Errors:
+// invalid_argument for a malformed id; not_found for an unknown one;
+// unavailable, internal.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	if err := identity.ValidateTokenID(id); err != nil {
+		return err
+	}
+	res, err := s.w.exec(ctx, s.stmt.revokeToken, id)
+	if err != nil {
+		return classify(err, "revoke token")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return classify(err, "revoke token")
+	}
+	if n == 0 {
+		return errcode.New(errcode.NotFound, "no token has id %s", id)
+	}
+	return nil
 }

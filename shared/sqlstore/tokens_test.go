@@ -2,13 +2,20 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
+	"net/url"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/localdev/testenv"
+	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/identity/identitytest"
 	"github.com/lockwell/lockwell/shared/sqlstore"
 )
 
@@ -57,4 +64,68 @@ func TestTokenStore(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, alice, got, "a refused save changes nothing")
 	})
+}
+
+func TestTokenStoreConformance(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		identitytest.TestTokenStore(t, func(t *testing.T) identity.TokenStore { s, _ := openSQLite(t); return s })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		identitytest.TestTokenStore(t, func(t *testing.T) identity.TokenStore { s, _ := openPostgres(t, testSealer(t)); return s })
+	})
+}
+
+// TestTokenIDMigrationBackfills opens a database whose tokens were saved
+// before token ids existed (schema version 1): they get their ids, are
+// listed, still authenticate, and can be revoked.
+func TestTokenIDMigrationBackfills(t *testing.T) {
+	ctx := context.Background()
+	targets := map[string]func(t *testing.T) (raw *sql.DB, storeURL string, created any){
+		"sqlite": func(t *testing.T) (*sql.DB, string, any) {
+			path := filepath.Join(t.TempDir(), "lockwell.db")
+			return rawSQLite(t, path), "sqlite://" + path, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC).UnixMicro()
+		},
+		"postgres": func(t *testing.T) (*sql.DB, string, any) {
+			storeURL, schema := freshSchema(t)
+			u, err := url.Parse(testenv.PostgresURL(t))
+			require.NoError(t, err)
+			q := u.Query()
+			q.Set("search_path", schema)
+			u.RawQuery = q.Encode()
+			raw, err := sql.Open("pgx", u.String())
+			require.NoError(t, err)
+			t.Cleanup(func() { raw.Close() })
+			return raw, storeURL, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+		},
+	}
+	for name, target := range targets {
+		t.Run(name, func(t *testing.T) {
+			raw, storeURL, created := target(t)
+			require.NoError(t, sqlstore.ApplyMigrationsThrough(ctx, raw, name, 1))
+			token, hash, err := identity.NewToken()
+			require.NoError(t, err)
+			insert := "INSERT INTO tokens (hash, principal, role, created) VALUES (?, ?, ?, ?)"
+			if name == "postgres" {
+				insert = "INSERT INTO tokens (hash, principal, role, created) VALUES ($1, $2, $3, $4)"
+			}
+			_, err = raw.Exec(insert, hash, "carol", "member", created)
+			require.NoError(t, err)
+
+			s, err := sqlstore.Open(ctx, storeURL, backend.Options{Sealer: testSealer(t)})
+			require.NoError(t, err)
+			defer s.Close()
+			infos, err := s.ListTokens(ctx)
+			require.NoError(t, err)
+			require.Len(t, infos, 1)
+			carol := identity.Principal{Name: "carol", Role: identity.Member}
+			assert.Equal(t, identity.TokenInfo{ID: identity.TokenID(hash), Principal: carol,
+				Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, infos[0])
+			got, err := s.TokenPrincipal(ctx, identity.HashToken(token))
+			require.NoError(t, err)
+			assert.Equal(t, carol, got)
+			require.NoError(t, s.RevokeToken(ctx, identity.TokenIDOf(token)))
+			_, err = s.TokenPrincipal(ctx, hash)
+			assert.Equal(t, errcode.Unauthenticated, errcode.Of(err))
+		})
+	}
 }
