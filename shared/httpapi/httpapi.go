@@ -9,6 +9,9 @@
 //	PATCH  /api/v1/secrets/{id}   update: 200 with metadata; If-Match, merge of values
 //	DELETE /api/v1/secrets/{id}   delete: 204; If-Match
 //	POST   /api/v1/tokens         create_token (admins): 201 {"token": "..."}
+//	GET    /api/v1/tokens         list_tokens (admins): 200 {"items": [{"id", "user", "role", "created"}]}
+//	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
+//	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
 //	GET    /healthz               200 without authentication
 //
@@ -84,6 +87,9 @@ const (
 	OpUpdate      = "update"
 	OpDelete      = "delete"
 	OpCreateToken = "create_token"
+	OpListTokens  = "list_tokens"
+	OpRevokeToken = "revoke_token"
+	OpRevokeOwn   = "revoke_own_token"
 	OpWhoAmI      = "whoami"
 	OpHealth      = "healthz"
 )
@@ -102,6 +108,8 @@ const (
 	pathSecrets = "/api/v1/secrets"
 	pathSecret  = "/api/v1/secrets/{id}"
 	pathTokens  = "/api/v1/tokens"
+	pathToken   = "/api/v1/tokens/{id}"
+	pathOwn     = "/api/v1/tokens/self"
 	pathWhoAmI  = "/api/v1/whoami"
 	pathHealth  = "/healthz"
 )
@@ -113,6 +121,9 @@ var routes = []route{
 	{OpUpdate, http.MethodPatch, pathSecret, true, (*API).update},
 	{OpDelete, http.MethodDelete, pathSecret, true, (*API).delete},
 	{OpCreateToken, http.MethodPost, pathTokens, true, (*API).createToken},
+	{OpListTokens, http.MethodGet, pathTokens, true, (*API).listTokens},
+	{OpRevokeToken, http.MethodDelete, pathToken, true, (*API).revokeToken},
+	{OpRevokeOwn, http.MethodDelete, pathOwn, true, (*API).revokeOwnToken},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, (*API).whoami},
 	{OpHealth, http.MethodGet, pathHealth, false, (*API).health},
 }
@@ -125,8 +136,9 @@ func (a *API) Handler() http.Handler {
 }
 
 // Operation returns a handler serving only the routes of one operation:
-// "create", "get", "list", "update" or "delete" (and "create_token" for the
-// token route, "whoami" for the caller's identity). Every other request gets 404 in the API's error format. It is
+// "create", "get", "list", "update" or "delete" (and "create_token",
+// "list_tokens", "revoke_token" and "revoke_own_token" for the token routes,
+// "whoami" for the caller's identity). Every other request gets 404 in the API's error format. It is
 // what a function deployed per operation serves. Operation panics on an
 // unknown name, a programming error.
 func (a *API) Operation(name string) http.Handler {
@@ -152,6 +164,11 @@ func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {
 	}
 	if allowHeaders {
 		for path, methods := range allowed {
+			if path == pathOwn {
+				// Its methods are those of pathToken, whose 405 handler
+				// answers for it (a second one would conflict in the mux).
+				continue
+			}
 			mux.Handle(path, a.serve(methodNotAllowed(methods)))
 		}
 	}

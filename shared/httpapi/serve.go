@@ -21,6 +21,7 @@ type record struct {
 	principal identity.Principal // set once authenticated
 	secretID  string
 	tokenFor  string // the user a minted token is for
+	tokenID   string // the token a revocation names (an id, never the token)
 	err       error
 }
 
@@ -124,6 +125,9 @@ func (a *API) logRequest(ctx context.Context, op string, w *statusWriter, rec *r
 	}
 	if rec.tokenFor != "" {
 		attrs = append(attrs, slog.String("token_for", rec.tokenFor))
+	}
+	if rec.tokenID != "" {
+		attrs = append(attrs, slog.String("token_id", rec.tokenID))
 	}
 	level := slog.LevelInfo
 	if rec.err != nil {
