@@ -40,6 +40,7 @@ The server and credentials come from flags, then the environment
 		secretCommand(a),
 		tokenCommand(a),
 		loginCommand(a),
+		logoutCommand(a),
 		resolveCommand(a),
 		runCommand(a),
 		exportCommand(a),

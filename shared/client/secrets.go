@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
@@ -275,4 +276,52 @@ func (c *Client) CreateToken(ctx context.Context, user, role string) (string, er
 		return "", errcode.New(errcode.Internal, "the server returned no token")
 	}
 	return out.Token, nil
+}
+
+// TokenInfo is one token in a listing: never the token itself.
+type TokenInfo struct {
+	ID      string        `json:"id"`
+	User    string        `json:"user"`
+	Role    identity.Role `json:"role"`
+	Created time.Time     `json:"created"`
+}
+
+// ListTokens returns every token's id, user, role and creation time, oldest
+// first. Only admins may. Errors: permission_denied, not_found (a
+// deployment without API tokens), and the common ones.
+func (c *Client) ListTokens(ctx context.Context) ([]TokenInfo, error) {
+	var out struct {
+		Items []TokenInfo `json:"items"`
+	}
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/tokens", retry: true}, &out); err != nil {
+		return nil, err
+	}
+	if out.Items == nil {
+		out.Items = []TokenInfo{}
+	}
+	return out.Items, nil
+}
+
+// RevokeToken revokes the token with this id (see ListTokens), so that the
+// server refuses it: at once on the server that answers, within its token
+// cache's TTL (30 s) on others. Only admins may. A retry that finds the
+// token gone after an attempt whose outcome was unknown counts as success.
+// Errors: invalid_argument for a malformed id, not_found, permission_denied,
+// and the common ones.
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	if err := identity.ValidateTokenID(id); err != nil {
+		return err
+	}
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: "/tokens/" + id, retry: true, deleteSemantics: true}, nil)
+	return err
+}
+
+// RevokeSelf revokes the bearer token this client authenticates with (log
+// out). Errors: unauthenticated when the server no longer accepts the token
+// (already revoked, or never valid there), invalid_argument when the client
+// sends no bearer token, and the common ones. It is not retried: a repeat
+// of a revocation that landed would be refused as unauthenticated.
+func (c *Client) RevokeSelf(ctx context.Context) error {
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: "/tokens/self"}, nil)
+	return err
 }
