@@ -22,7 +22,8 @@ import (
 type Role string
 
 // The roles. Members create, read, update and delete public secrets and their
-// own private ones; admins may also mint tokens. Neither sees another
+// own private ones, and may revoke the token they hold; admins may also
+// mint, list and revoke any token. Neither sees another
 // principal's private secrets.
 const (
 	Member Role = "member"
