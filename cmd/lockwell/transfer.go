@@ -115,7 +115,7 @@ func parseExport(data []byte) ([]exportedSecret, error) {
 			} `json:"secrets"`
 		}
 		if err := json.Unmarshal(t, &doc); err != nil {
-			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (JSON): %s", firstClause(err.Error()))
+			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (JSON): %s", secretref.ParseErrorText(err))
 		}
 		if doc.Format != exportFormat {
 			return nil, errcode.New(errcode.InvalidArgument, "not an export document: format is %q, expected %q", shortArg(doc.Format), exportFormat)
@@ -134,7 +134,7 @@ func parseExport(data []byte) ([]exportedSecret, error) {
 	} else {
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
-			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (YAML): %s", firstClause(err.Error()))
+			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (YAML): %s", secretref.ParseErrorText(err))
 		}
 		var err error
 		if secrets, err = exportFromYAML(&root); err != nil {
@@ -155,14 +155,6 @@ func parseExport(data []byte) ([]exportedSecret, error) {
 		seen[s.label()] = true
 	}
 	return secrets, nil
-}
-
-// firstClause keeps a parser error up to where it would quote the input.
-func firstClause(s string) string {
-	if i := strings.IndexAny(s, "`'\""); i >= 0 {
-		return strings.TrimSpace(s[:i])
-	}
-	return s
 }
 
 func exportFromYAML(root *yaml.Node) ([]exportedSecret, error) {

@@ -112,7 +112,7 @@ func transformYAML(data []byte, fn func(path, s string) (string, error)) ([]byte
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return nil, errcode.New(errcode.InvalidArgument, "not valid YAML: %s", yamlErrorText(err))
+			return nil, errcode.New(errcode.InvalidArgument, "not valid YAML: %s", ParseErrorText(err))
 		}
 		if err := walkYAML(&doc, "", fn); err != nil {
 			return nil, err
@@ -127,9 +127,10 @@ func transformYAML(data []byte, fn func(path, s string) (string, error)) ([]byte
 	return out.Bytes(), nil
 }
 
-// yamlErrorText keeps the line number of a YAML syntax error but not the
-// offending text, which may be a value.
-func yamlErrorText(err error) string {
+// ParseErrorText is the client-safe text of a JSON or YAML parser error: it
+// keeps a YAML error's line number but drops everything from the first
+// quote on, where parsers start to quote the input, which may be a value.
+func ParseErrorText(err error) string {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "line ") {
@@ -207,7 +208,7 @@ func transformJSON(data []byte, fn func(path, s string) (string, error)) ([]byte
 	dec.UseNumber()
 	v, err := decodeJSON(dec)
 	if err != nil {
-		return nil, errcode.New(errcode.InvalidArgument, "not valid JSON: %s", firstWords(err.Error()))
+		return nil, errcode.New(errcode.InvalidArgument, "not valid JSON: %s", ParseErrorText(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errcode.New(errcode.InvalidArgument, "not valid JSON: more than one value")
