@@ -56,7 +56,7 @@ bench: deps
 	@echo "== Lambda bootstraps: size, cold start, idle RSS =="
 	$(MAKE) --no-print-directory bench-lambda
 	@echo "== migration of 10,000 legacy entries =="
-	$(GO) run ./migrate/bench -n 10000
+	$(GO) run ./localdev/migratebench -n 10000
 
 ## test-vault-real: opt-in, not part of make test or CI: the Vault value store, the legacy Vault reader
 ## and the local Vault server checked against the real Vault 1.21.4 in-process
@@ -68,7 +68,9 @@ test-vault-real:
 install:
 	$(GO) install ./cmd/lockwell
 
+## lint: gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` would leave them
 lint:
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 

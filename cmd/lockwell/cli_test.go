@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lockwell/lockwell/localdev/server"
-	"github.com/lockwell/lockwell/localdev/server/servertest"
+	"github.com/lockwell/lockwell/shared/server"
+	"github.com/lockwell/lockwell/shared/server/servertest"
 )
 
 // The test binary doubles as the lockwell binary (LOCKWELL_CLI_TEST_MAIN=1)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/errcode"
 )
 

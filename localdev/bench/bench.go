@@ -20,7 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/store"
 )

@@ -1,5 +1,5 @@
 // Command stack runs the whole Lockwell stack locally for `make dev STORE=...
-// VALUES=...`: the local server (localdev/server) over a deployment
+// VALUES=...`: the local server (shared/server) over a deployment
 // configuration (shared/config) whose cloud services are local stand-ins
 // started in this process, all on 127.0.0.1:
 //
@@ -52,7 +52,7 @@ import (
 	"github.com/lockwell/lockwell/localdev/awssecretsmanager"
 	"github.com/lockwell/lockwell/localdev/azurekeyvault"
 	"github.com/lockwell/lockwell/localdev/gcpsecretmanager"
-	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/localdev/vault"
 	"github.com/lockwell/lockwell/shared/config"
 

@@ -4,7 +4,7 @@
 // and delete the messages the handler did not report as failed; failed ones
 // become visible again after the queue's visibility timeout and, after
 // maxReceiveCount receives, move to the dead-letter queue. The benchmark
-// and `go run ./migrate/local` use it.
+// and `go run ./localdev/migratequeue` use it.
 package sqspoll
 
 import (

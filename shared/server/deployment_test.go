@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lockwell/lockwell/localdev/server"
-	"github.com/lockwell/lockwell/localdev/server/servertest"
+	"github.com/lockwell/lockwell/shared/server"
+	"github.com/lockwell/lockwell/shared/server/servertest"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/config"

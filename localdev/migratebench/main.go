@@ -8,7 +8,7 @@
 // a local key) and records it in the SQL job store. At the end it checks
 // that every entry was migrated exactly once and prints entries per second.
 //
-//	go run ./migrate/bench [-n 10000] [-source local|aws] [-consumers 4] [-concurrency 4] [-same-db]
+//	go run ./localdev/migratebench [-n 10000] [-source local|aws] [-consumers 4] [-concurrency 4] [-same-db]
 //
 // -source aws plants the entries in the local AWS Secrets Manager server
 // (localdev/awssecretsmanager) and reads them through the SDK.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lockwell/lockwell/localdev/server"
+	"github.com/lockwell/lockwell/shared/server"
 )
 
 // How long a server may take to start and to stop before the test fails.

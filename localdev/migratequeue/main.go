@@ -8,7 +8,7 @@
 // the `make dev` server:
 //
 //	LOCKWELL_STORE=sqlite:.lockwell/lockwell.db LOCKWELL_KEY=localkey://.lockwell/store.key \
-//	  go run ./migrate/local [-port 9324]
+//	  go run ./localdev/migratequeue [-port 9324]
 //
 // The job store is LOCKWELL_MIGRATE_JOBS, by default the store's database.
 package main
