@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/server"
 )
 
 // serveCommand is "lockwell serve": the local server (issue 2), the same one

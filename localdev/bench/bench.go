@@ -20,8 +20,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/store"
 )
 

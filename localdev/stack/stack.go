@@ -52,9 +52,9 @@ import (
 	"github.com/lockwell/lockwell/localdev/awssecretsmanager"
 	"github.com/lockwell/lockwell/localdev/azurekeyvault"
 	"github.com/lockwell/lockwell/localdev/gcpsecretmanager"
-	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/localdev/vault"
 	"github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/server"
 
 	_ "github.com/lockwell/lockwell/shared/dynamostore"                  // dynamodb:
 	_ "github.com/lockwell/lockwell/shared/envelope/awskms"              // awskms:

@@ -18,11 +18,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/localdev/dynalite"
-	"github.com/lockwell/lockwell/shared/server"
-	"github.com/lockwell/lockwell/shared/server/servertest"
 	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/client"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/server"
+	"github.com/lockwell/lockwell/shared/server/servertest"
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
 

@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lockwell/lockwell/shared/server"
-	"github.com/lockwell/lockwell/shared/server/servertest"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/server"
+	"github.com/lockwell/lockwell/shared/server/servertest"
 	_ "github.com/lockwell/lockwell/shared/valuestore/example" // filevalues:
 )
 

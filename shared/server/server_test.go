@@ -22,9 +22,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/shared/secret/secrettest"
 	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/server/servertest"
-	"github.com/lockwell/lockwell/shared/secret/secrettest"
 )
 
 // childEnv makes the test binary run the server instead of the tests, so
