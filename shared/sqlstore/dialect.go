@@ -22,6 +22,10 @@ type dialect struct {
 	lockMigrations string
 	// explain prefixes a query to get its plan.
 	explain string
+	// lockRow ends a SELECT that must lock the row it reads until the
+	// transaction ends ("" where the transaction already holds the write
+	// lock: SQLite's BEGIN IMMEDIATE).
+	lockRow string
 	// cacheStatements keeps prepared statements in the store (pgx keeps
 	// its own cache, SQLite's driver none).
 	cacheStatements bool
@@ -45,6 +49,7 @@ var postgresDialect = &dialect{
 	contains:       func(col, ph string) string { return "strpos(" + col + ", " + ph + ") > 0" },
 	lockMigrations: "SELECT pg_advisory_xact_lock(7284115073531)", // any constant: "lockwell migrations"
 	explain:        "EXPLAIN ",
+	lockRow:        " FOR UPDATE",
 }
 
 // rebind rewrites ? placeholders as $1, $2, ... for dialects that number
