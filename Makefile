@@ -51,6 +51,8 @@ bench: deps
 	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
 	$(GO) test -run '^$$' -bench 'ListPage' -benchtime 2000x ./shared/sqlstore/
+	@echo "== SQLite writes from 16 concurrent writers, with and without group commit (shared/sqlstore) =="
+	$(GO) test -run '^$$' -bench 'ConcurrentWrites' -benchtime 5000x ./shared/sqlstore/
 	@echo "== DynamoDB backend on dynalite: throughput and calls per operation =="
 	$(GO) run ./localdev/dynamobench/cmd/dynamobench
 	@echo "== Lambda bootstraps: size, cold start, idle RSS =="
