@@ -705,9 +705,9 @@ async function detailPage() {
   const startEdit = () => {
     hideAll();
     const existing = meta.keys.map((k) => {
-      const { input, toggle } = valueInput(`edit-${k}`, `new value of ${k}`, { placeholder: 'unchanged' });
-      const remove = h('input', { type: 'checkbox', id: `remove-${k}`, class: 'remove-key' });
-      return { k, input, remove, el: h('div', { class: 'kv-row edit', 'data-key': k }, h('code', { class: 'key-name' }, k), input, toggle, h('label', { class: 'check', for: `remove-${k}` }, remove, ' Remove')) };
+      const { input, toggle } = valueInput(`newval-${k}`, `new value of ${k}`, { placeholder: 'unchanged' });
+      const remove = h('input', { type: 'checkbox', id: `drop-${k}`, class: 'remove-key' });
+      return { k, input, remove, el: h('div', { class: 'kv-row edit', 'data-key': k }, h('code', { class: 'key-name' }, k), input, toggle, h('label', { class: 'check', for: `drop-${k}` }, remove, ' Remove')) };
     });
     const added = h('div', { class: 'kv-rows', id: 'new-rows' });
     const form = h('form', { id: 'edit-form', novalidate: true },
