@@ -201,7 +201,10 @@ async function render() {
     main.dataset.page = page.name;
   }
   // Move focus to the new page unless the page kept it (the search box).
-  if (!state.first && !main.contains(document.activeElement)) main.focus();
+  if (!state.first && !main.contains(document.activeElement)) {
+    main.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
   state.first = false;
 }
 
@@ -519,7 +522,7 @@ async function createPage() {
       h('p', { id: 'name-error', class: 'field-error' })),
     h('fieldset', {}, h('legend', {}, 'Visibility'),
       h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'public', id: 'vis-public', checked: true }), ' Public: everyone signed in can read it'),
-      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'private', id: 'vis-private' }), ' Private: only you can see it (admins included, no one else)')),
+      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'private', id: 'vis-private' }), ' Private: only you can see it (admins cannot either)')),
     h('fieldset', {}, h('legend', {}, 'Keys and values'), rows,
       h('button', { type: 'button', id: 'add-row', class: 'small', onclick: () => rows.append(kvRow()) }, 'Add key')),
     h('details', { class: 'paste' }, h('summary', {}, 'Paste a .env, YAML or JSON block'),
@@ -685,9 +688,9 @@ async function detailPage() {
     return h('tr', { 'data-key': k },
       h('th', { scope: 'row', 'data-label': 'Key' }, h('code', {}, k)),
       h('td', { 'data-label': 'Value' }, valueCell),
-      h('td', { class: 'row-actions' }, btn,
+      h('td', { class: 'actions-cell' }, h('div', { class: 'row-actions' }, btn,
         h('button', { type: 'button', class: 'small copy-value', 'aria-label': `Copy the value of ${k}`, onclick: () => copyValue(k) }, 'Copy value'),
-        h('button', { type: 'button', class: 'small ghost copy-ref', 'aria-label': `Copy the reference {{${meta.name}.${k}}}`, onclick: () => copyText(`{{${meta.name}.${k}}}`, 'the reference') }, 'Copy reference')));
+        h('button', { type: 'button', class: 'small ghost copy-ref', 'aria-label': `Copy the reference {{${meta.name}.${k}}}`, onclick: () => copyText(`{{${meta.name}.${k}}}`, 'the reference') }, 'Copy reference'))));
   });
 
   const editBox = errorBox('edit-error');
@@ -807,7 +810,7 @@ async function detailPage() {
       h('div', {}, h('dt', {}, 'Keys'), h('dd', {}, String(meta.keys.length))),
       h('div', {}, h('dt', {}, 'Created'), h('dd', {}, when(meta.created))),
       h('div', {}, h('dt', {}, 'Updated'), h('dd', {}, when(meta.updated))),
-      h('div', {}, h('dt', {}, 'ID'), h('dd', {}, h('code', { class: 'id' }, meta.id), ' ', h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Copy the secret id', onclick: () => copyText(meta.id, 'the id') }, 'Copy'))),
+      h('div', { class: 'wide' }, h('dt', {}, 'ID'), h('dd', {}, h('code', { class: 'id' }, meta.id), ' ', h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Copy the secret id', onclick: () => copyText(meta.id, 'the id') }, 'Copy'))),
       meta.origin ? h('div', {}, h('dt', {}, 'Origin'), h('dd', {}, meta.origin)) : null),
     keysSection,
     h('section', { 'aria-labelledby': 'settings-heading', class: 'card' },
@@ -886,7 +889,7 @@ async function tokensPage() {
     listHolder.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'tokens' },
       h('thead', {}, h('tr', {}, ['ID', 'User', 'Role', 'Created', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
       h('tbody', {}, items.map((t) => {
-        const cell = h('td', { class: 'row-actions' });
+        const cell = h('div', { class: 'row-actions' });
         const ask = () => cell.replaceChildren(
           h('button', {
             type: 'button', class: 'danger small confirm-revoke', 'aria-label': `Confirm revoking ${t.id} of ${t.user}`,
@@ -908,7 +911,7 @@ async function tokensPage() {
           h('td', { 'data-label': 'User' }, t.user),
           h('td', { 'data-label': 'Role' }, t.role),
           h('td', { 'data-label': 'Created' }, when(t.created)),
-          cell);
+          h('td', { class: 'actions-cell' }, cell));
       })))));
   }
   await loadList();
