@@ -49,11 +49,13 @@ const pathWhoAmI = "/api/v1/whoami"
 //     passed to api with "Authorization: Bearer <cookie>" and without its
 //     Cookie header. A request with an Authorization header is passed as it
 //     is, cookie removed: a header the caller chose wins.
-//   - A request without an Authorization header whose method changes state
-//     (anything but GET, HEAD and OPTIONS), sign-in and sign-out included,
-//     must carry CSRFHeader: 1, and one whose Sec-Fetch-Site says it comes
-//     from another site is refused: permission_denied (403). This also
-//     guards deployments whose platform identity rides on a cookie (IAP).
+//   - A request from a browser (it carries a cookie, Origin or
+//     Sec-Fetch-Site) without an Authorization header whose method changes
+//     state (anything but GET, HEAD and OPTIONS), sign-in and sign-out
+//     included, must carry CSRFHeader: 1, and one whose Sec-Fetch-Site says
+//     it comes from another site is refused: permission_denied (403). This
+//     also guards deployments whose platform identity rides on a cookie
+//     (IAP). Other clients (the CLI, SDKs) are not affected.
 //
 // No server-side state is kept, so any number of processes or functions
 // share sessions; a session lasts as long as its token and the cookie's
@@ -61,7 +63,7 @@ const pathWhoAmI = "/api/v1/whoami"
 func Sessions(api http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hasAuth := r.Header.Get("Authorization") != ""
-		if !hasAuth {
+		if !hasAuth && fromBrowser(r) {
 			if err := checkCSRF(r); err != nil {
 				writeAPIError(w, err)
 				return
@@ -83,8 +85,17 @@ func Sessions(api http.Handler) http.Handler {
 	})
 }
 
-// checkCSRF applies the cross-site rules to a request without an
-// Authorization header.
+// fromBrowser reports whether a request may come from a browser, where
+// cross-site request forgery happens: it carries a cookie, an Origin or a
+// Sec-Fetch-Site header (browsers send Origin with every cross-origin
+// state-changing request). Command-line clients send none of them and keep
+// working unchanged.
+func fromBrowser(r *http.Request) bool {
+	return r.Header.Get("Cookie") != "" || r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != ""
+}
+
+// checkCSRF applies the cross-site rules to a request from a browser
+// without an Authorization header.
 func checkCSRF(r *http.Request) error {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":

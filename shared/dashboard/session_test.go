@@ -87,8 +87,9 @@ func TestSessionSignInUseAndSignOut(t *testing.T) {
 	csrf := map[string]string{"Content-Type": "application/json", dashboard.CSRFHeader: "1"}
 	signIn := `{"token": "` + srv.admin + `"}`
 
-	// Sign-in itself needs the CSRF header (no login CSRF).
-	res, body := srv.rawRequest(t, http.MethodPost, dashboard.SessionPath, signIn, map[string]string{"Content-Type": "application/json"})
+	// Sign-in itself needs the CSRF header (no login CSRF) from a browser,
+	// which sends Origin with it.
+	res, body := srv.rawRequest(t, http.MethodPost, dashboard.SessionPath, signIn, map[string]string{"Content-Type": "application/json", "Origin": "http://evil.example"})
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 	require.Contains(t, body, `"code":"permission_denied"`)
 	require.Nil(t, sessionCookie(t, res))
@@ -136,6 +137,12 @@ func TestSessionSignInUseAndSignOut(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	res, _ = srv.rawRequest(t, http.MethodDelete, "/api/v1/secrets/00000000-0000-0000-0000-000000000000", "", map[string]string{"Authorization": "Bearer " + srv.admin})
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
+
+	// A client that is no browser (no cookie, Origin or Sec-Fetch-Site)
+	// reaches the API unchanged: 401 for a missing token, not 403.
+	res, body = srv.rawRequest(t, http.MethodPost, "/api/v1/secrets", create, map[string]string{"Content-Type": "application/json"})
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	require.Contains(t, body, `"code":"unauthenticated"`)
 
 	// Sign-out clears the cookie; the token stays valid.
 	res, _ = srv.rawRequest(t, http.MethodDelete, dashboard.SessionPath, "", map[string]string{"Cookie": cookie, dashboard.CSRFHeader: "1"})
