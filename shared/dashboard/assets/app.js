@@ -522,7 +522,7 @@ async function createPage() {
       h('p', { id: 'name-error', class: 'field-error' })),
     h('fieldset', {}, h('legend', {}, 'Visibility'),
       h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'public', id: 'vis-public', checked: true }), ' Public: everyone signed in can read it'),
-      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'private', id: 'vis-private' }), ' Private: only you can see it (admins cannot either)')),
+      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'private', id: 'vis-private' }), ' Private: only you can see it, not even admins')),
     h('fieldset', {}, h('legend', {}, 'Keys and values'), rows,
       h('button', { type: 'button', id: 'add-row', class: 'small', onclick: () => rows.append(kvRow()) }, 'Add key')),
     h('details', { class: 'paste' }, h('summary', {}, 'Paste a .env, YAML or JSON block'),
