@@ -168,10 +168,12 @@ func (tb *tab) observe(ev any) {
 	case *cdplog.EventEntryAdded:
 		e := ev.Entry
 		// Failed API calls (401 before sign-in, the 412 path) are network
-		// entries the dashboard handles; anything else at error level, and
-		// every security entry (CSP), is a failure.
+		// entries the dashboard handles, but a 5xx is a server failure;
+		// anything else at error level, and every security entry (CSP), is
+		// a failure.
 		if e.Source == "security" || strings.Contains(e.Text, "Content Security Policy") ||
-			(e.Level == "error" && e.Source != "network") {
+			(e.Level == "error" && e.Source != "network") ||
+			(e.Source == "network" && strings.Contains(e.Text, "status of 5")) {
 			problem = fmt.Sprintf("browser log (%s/%s): %s", e.Source, e.Level, e.Text)
 		}
 	}
