@@ -634,6 +634,7 @@ async function detailPage() {
     valueCell.textContent = shown ? values[k] : MASK;
     valueCell.classList.toggle('masked', !shown);
     btn.textContent = shown ? 'Hide' : 'Reveal';
+    btn.setAttribute('aria-label', `${shown ? 'Hide' : 'Reveal'} ${k}`);
     btn.setAttribute('aria-pressed', String(!!shown));
   };
   const reveal = async (keys) => {
@@ -683,7 +684,6 @@ async function detailPage() {
   const keyRows = meta.keys.map((k) => {
     const valueCell = h('code', { class: 'value masked', 'data-key': k }, MASK);
     const btn = h('button', { type: 'button', class: 'small reveal', 'aria-pressed': 'false', 'aria-label': `Reveal ${k}`, onclick: () => toggleOne(k) }, 'Reveal');
-    btn.addEventListener('click', () => btn.setAttribute('aria-label', `${btn.textContent === 'Hide' ? 'Reveal' : 'Hide'} ${k}`));
     cells.set(k, { valueCell, btn });
     return h('tr', { 'data-key': k },
       h('th', { scope: 'row', 'data-label': 'Key' }, h('code', {}, k)),
