@@ -209,10 +209,10 @@ func Run(ctx context.Context, src legacy.Source, tgt Target, opts Options, names
 	for i, it := range items {
 		switch it.Status {
 		case legacy.Skipped:
-			report(i, Result{Name: it.Name, Outcome: Skipped, Reason: it.Reason})
+			report(i, Result{Name: it.Ref(), Outcome: Skipped, Reason: it.Reason})
 			continue
 		case legacy.NotMigratable:
-			report(i, Result{Name: it.Name, Outcome: NotMigratable, Reason: it.Reason})
+			report(i, Result{Name: it.Ref(), Outcome: NotMigratable, Reason: it.Reason})
 			continue
 		}
 		sem <- struct{}{}

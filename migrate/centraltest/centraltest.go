@@ -67,9 +67,9 @@ func Visible(all []Secret, user string) []Secret {
 
 // RequireMigrates plans and runs src into an empty store and checks that
 // exactly want arrived where it belongs, that the plan said so, and that a
-// second plan and run change nothing. It returns the store for further
-// checks.
-func RequireMigrates(t *testing.T, src legacy.Source, want []Secret) *store.Store {
+// second plan and run change nothing; the entries named skipped must be
+// planned and reported as skipped. It returns the store for further checks.
+func RequireMigrates(t *testing.T, src legacy.Source, want []Secret, skipped ...string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	st := store.New(memstore.New())
@@ -78,21 +78,34 @@ func RequireMigrates(t *testing.T, src legacy.Source, want []Secret) *store.Stor
 
 	plan, err := migrate.Plan(ctx, src, tgt, opts, nil)
 	require.NoError(t, err)
-	require.Len(t, plan, len(want), "the plan lists every visible secret once")
+	require.Len(t, plan, len(want)+len(skipped), "the plan lists every visible secret once")
+	isSkipped := map[string]bool{}
+	for _, n := range skipped {
+		isSkipped[n] = true
+	}
 	planned := map[string]migrate.PlanItem{}
 	for _, p := range plan {
 		require.NotEmpty(t, p.ID, "%s: a centralized entry is referenced by its id", p.Name)
-		require.Equal(t, migrate.ActionCreate, p.Action, "%s: %s", p.Name, p.Reason)
+		if isSkipped[p.Name] {
+			require.Equal(t, migrate.ActionSkip, p.Action, "%s", p.Name)
+		} else {
+			require.Equal(t, migrate.ActionCreate, p.Action, "%s: %s", p.Name, p.Reason)
+		}
 		planned[p.ID] = p
 	}
 
 	results, err := migrate.Run(ctx, src, tgt, opts, nil, 4, nil)
 	require.NoError(t, err)
-	require.Len(t, results, len(want))
+	require.Len(t, results, len(want)+len(skipped))
 	for _, r := range results {
-		require.Equal(t, migrate.Migrated, r.Outcome, "%s: %s", r.Name, r.Reason)
 		p, ok := planned[r.Name]
 		require.True(t, ok, "run migrated %s, which the plan did not list", r.Name)
+		if p.Action == migrate.ActionSkip {
+			require.Equal(t, migrate.Skipped, r.Outcome, "%s: %s", p.Name, r.Reason)
+			require.Equal(t, p.Reason, r.Reason, "plan and run give the same reason for skipping %s", p.Name)
+			continue
+		}
+		require.Equal(t, migrate.Migrated, r.Outcome, "%s: %s", r.Name, r.Reason)
 		require.Equal(t, p.Target, r.Target, "plan and run agree on the target name of %s", r.Name)
 	}
 
@@ -129,13 +142,17 @@ func RequireMigrates(t *testing.T, src legacy.Source, want []Secret) *store.Stor
 	again, err := migrate.Plan(ctx, src, tgt, opts, nil)
 	require.NoError(t, err)
 	for _, p := range again {
-		require.Equal(t, migrate.ActionNone, p.Action, "re-plan of %s: %s", p.Name, p.Reason)
+		if !isSkipped[p.Name] {
+			require.Equal(t, migrate.ActionNone, p.Action, "re-plan of %s: %s", p.Name, p.Reason)
+		}
 	}
 	results, err = migrate.Run(ctx, src, tgt, opts, nil, 4, nil)
 	require.NoError(t, err)
 	for _, r := range results {
-		require.Equal(t, migrate.Migrated, r.Outcome, "%s: %s", r.Name, r.Reason)
-		require.Equal(t, "already migrated", r.Reason, "%s", r.Name)
+		if r.Outcome != migrate.Skipped || !isSkipped[planned[r.Name].Name] {
+			require.Equal(t, migrate.Migrated, r.Outcome, "%s: %s", r.Name, r.Reason)
+			require.Equal(t, "already migrated", r.Reason, "%s", r.Name)
+		}
 	}
 	require.Equal(t, len(want), count(t, st))
 	return st

@@ -10,4 +10,5 @@ import (
 	_ "github.com/lockwell/lockwell/migrate/legacy/local"       // zenml-local
 	_ "github.com/lockwell/lockwell/migrate/legacy/vaultkv"     // zenml-vault
 	_ "github.com/lockwell/lockwell/migrate/legacy/zenmlserver" // zenml-server
+	_ "github.com/lockwell/lockwell/migrate/legacy/zenmlsql"    // zenml-sql
 )
