@@ -239,6 +239,7 @@ func Migrate(ctx context.Context, src legacy.Source, tgt Target, opts Options, r
 	case err != nil:
 		return res, err
 	}
+	origin = d.OriginOf(ref, entry)
 	place := opts.Place(ref, entry)
 	name := place.Name
 	if tgt, err = targetFor(ctx, tgt, place); err != nil {

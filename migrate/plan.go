@@ -139,7 +139,7 @@ func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p
 		p.Action, p.Reason = ActionSkip, errcode.Message(err)
 		return nil
 	}
-	origin := src.Describe().Origin(ref)
+	origin := src.Describe().OriginOf(ref, entry)
 	place := opts.Place(ref, entry)
 	p.Target, p.Owner = place.Name, place.Owner
 	if p.Keys == nil || len(p.Keys) == 0 {

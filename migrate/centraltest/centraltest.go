@@ -68,13 +68,15 @@ func Visible(all []Secret, user string) []Secret {
 // RequireMigrates plans and runs src into an empty store and checks that
 // exactly want arrived where it belongs, that the plan said so, and that a
 // second plan and run change nothing; the entries named skipped must be
-// planned and reported as skipped. It returns the store for further checks.
-func RequireMigrates(t *testing.T, src legacy.Source, want []Secret, skipped ...string) *store.Store {
+// planned and reported as skipped. owners is the run's owner map (ZenML
+// user name or id to principal), which must send each user's private
+// secrets to Owners[user]. It returns the store for further checks.
+func RequireMigrates(t *testing.T, src legacy.Source, want []Secret, owners map[string]string, skipped ...string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	st := store.New(memstore.New())
 	tgt := migrate.StoreTarget{Store: st, Principal: Runner}
-	opts := migrate.Options{OwnerMap: Owners}
+	opts := migrate.Options{OwnerMap: owners}
 
 	plan, err := migrate.Plan(ctx, src, tgt, opts, nil)
 	require.NoError(t, err)
@@ -85,13 +87,13 @@ func RequireMigrates(t *testing.T, src legacy.Source, want []Secret, skipped ...
 	}
 	planned := map[string]migrate.PlanItem{}
 	for _, p := range plan {
-		require.NotEmpty(t, p.ID, "%s: a centralized entry is referenced by its id", p.Name)
 		if isSkipped[p.Name] {
 			require.Equal(t, migrate.ActionSkip, p.Action, "%s", p.Name)
 		} else {
+			require.NotEmpty(t, p.ID, "%s: a centralized entry is referenced by its id", p.Name)
 			require.Equal(t, migrate.ActionCreate, p.Action, "%s: %s", p.Name, p.Reason)
 		}
-		planned[p.ID] = p
+		planned[p.Ref()] = p
 	}
 
 	results, err := migrate.Run(ctx, src, tgt, opts, nil, 4, nil)
@@ -130,7 +132,7 @@ func RequireMigrates(t *testing.T, src legacy.Source, want []Secret, skipped ...
 		require.Contains(t, got.Origin, "#", "%s records its origin", w.Name)
 		for _, p := range plan {
 			if p.Name == w.Name && p.Private == w.Private && (!w.Private || p.Owner == owner.Name) {
-				require.Equal(t, src.Describe().Origin(p.ID), got.Origin, "%s: origin names the ZenML secret id", w.Name)
+				require.Equal(t, src.Describe().CentralOrigin(p.ID), got.Origin, "%s: origin names the ZenML secret id", w.Name)
 				found++
 			}
 		}

@@ -61,7 +61,7 @@ func TestUserSeesPublicAndOwnPrivateAndMigratesThem(t *testing.T) {
 	w := newWorld(t)
 	t.Setenv("ZENML_STORE_USERNAME", "alice")
 	t.Setenv("ZENML_STORE_PASSWORD", w.password)
-	centraltest.RequireMigrates(t, w.open(t, ""), centraltest.Visible(centraltest.Fixture(), "alice"))
+	centraltest.RequireMigrates(t, w.open(t, ""), centraltest.Visible(centraltest.Fixture(), "alice"), centraltest.Owners)
 }
 
 func TestServiceAccountAPIKeyFromFileAndPaging(t *testing.T) {
@@ -77,7 +77,7 @@ func TestServiceAccountAPIKeyFromFileAndPaging(t *testing.T) {
 		require.NotNil(t, it.Owned)
 		require.False(t, it.Owned.Private && it.Owned.UserName != "ci", "%s: another user's private secret is never listed", it.Name)
 	}
-	centraltest.RequireMigrates(t, src, centraltest.Visible(centraltest.Fixture(), "ci"))
+	centraltest.RequireMigrates(t, src, centraltest.Visible(centraltest.Fixture(), "ci"), centraltest.Owners)
 }
 
 func TestExpiredTokenLogsInAgain(t *testing.T) {

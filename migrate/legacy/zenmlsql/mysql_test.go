@@ -86,7 +86,7 @@ func TestEncryptedMariaDBMigratesCompletely(t *testing.T) {
 	opened, err := legacy.Open(context.Background(), src)
 	require.NoError(t, err)
 	defer opened.Close()
-	centraltest.RequireMigrates(t, opened, centraltest.Fixture(), externalName)
+	centraltest.RequireMigrates(t, opened, centraltest.Fixture(), centraltest.Owners, externalName)
 }
 
 func TestMySQLPasswordFromFile(t *testing.T) {

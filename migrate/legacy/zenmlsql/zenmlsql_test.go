@@ -120,7 +120,7 @@ func TestEncryptedSQLiteMigratesCompletely(t *testing.T) {
 	rows := build(t, key, "private", path)
 	require.NotContains(t, *rows.Secrets[0].Values, "sk-public", "the fixture is encrypted")
 	setKey(t, key)
-	centraltest.RequireMigrates(t, openSQLite(t, path), centraltest.Fixture(), externalName)
+	centraltest.RequireMigrates(t, openSQLite(t, path), centraltest.Fixture(), centraltest.Owners, externalName)
 }
 
 func TestKeyFromFileAndOlderScopeSchema(t *testing.T) {
@@ -131,14 +131,14 @@ func TestKeyFromFileAndOlderScopeSchema(t *testing.T) {
 	require.NoError(t, writeFile(keyFile, key+"\n"))
 	t.Setenv("ZENML_SECRETS_STORE_ENCRYPTION_KEY", "")
 	t.Setenv("ZENML_SECRETS_STORE_ENCRYPTION_KEY_FILE", keyFile)
-	centraltest.RequireMigrates(t, openSQLite(t, path), centraltest.Fixture(), externalName)
+	centraltest.RequireMigrates(t, openSQLite(t, path), centraltest.Fixture(), centraltest.Owners, externalName)
 }
 
 func TestUnencryptedSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "zenml.db")
 	build(t, "", "private", path)
 	setKey(t, "")
-	centraltest.RequireMigrates(t, openSQLite(t, path), centraltest.Fixture(), externalName)
+	centraltest.RequireMigrates(t, openSQLite(t, path), centraltest.Fixture(), centraltest.Owners, externalName)
 }
 
 func TestWrongOrMissingKeyFailsWithoutValues(t *testing.T) {
