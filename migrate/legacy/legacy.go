@@ -15,9 +15,18 @@
 // shared/reference/zenml-legacy-secrets-managers.md): the effective scope
 // defaults to "component" for the scoped flavors and "none" for local and
 // GitHub; an entry without zenml_schema_name is not ZenML's and is skipped;
-// entries of ZenML's centralized secrets store are skipped; zenml_schema_name
-// is removed from the values and JSON values that are not strings become
-// strings (Stringify).
+// zenml_schema_name is removed from the values and JSON values that are not
+// strings become strings (Stringify).
+//
+// ZenML's centralized secrets store (0.35 and later) is read too: through a
+// ZenML server's REST API (zenml-server, package .../zenmlserver), from its
+// SQL database (zenml-sql, .../zenmlsql), and, next to the legacy naming,
+// as the zenml/<uuid> or zenml-<uuid> entries its AWS, GCP, Azure and Vault
+// back ends held with their metadata until 0.54.0 (CentralizedItem,
+// DecodeCentralized; see shared/reference/zenml-secrets-store.md). Such an
+// entry is referenced by its ZenML secret id (Item.Ref), keeps its
+// visibility and owner (Owned), is listed whatever the legacy scope, and is
+// never deleted by the migration.
 package legacy
 
 import (
