@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,8 +15,11 @@ import (
 	"github.com/lockwell/lockwell/migrate/centraltest"
 	"github.com/lockwell/lockwell/migrate/legacy"
 	_ "github.com/lockwell/lockwell/migrate/legacy/zenmlserver"
+	"github.com/lockwell/lockwell/migrate/sqljobs"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/store"
 )
 
@@ -152,3 +156,59 @@ func TestSelectByNameOrID(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// TestQueueDrivenExactlyOnce runs a job as migrate start and the queue
+// consumers do: one message per ZenML secret id, each delivered twice and
+// in reverse order; every secret lands once, private ones as their mapped
+// owner's, and the job counts them all migrated.
+func TestQueueDrivenExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	t.Setenv("ZENML_STORE_USERNAME", "alice")
+	t.Setenv("ZENML_STORE_PASSWORD", w.password)
+	src := w.open(t, "")
+	items, err := src.List(ctx)
+	require.NoError(t, err)
+	jobs, err := sqljobs.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "jobs.db"))
+	require.NoError(t, err)
+	defer jobs.Close()
+	job := migrate.Job{ID: "zen-1", Created: secret.Now(), Owner: centraltest.Runner.Name, Source: w.url,
+		Options: migrate.Options{OwnerMap: centraltest.Owners}}
+	var entries []migrate.EntryStatus
+	for _, it := range items {
+		entries = append(entries, migrate.EntryStatus{Name: it.Ref(), Outcome: migrate.Pending})
+	}
+	require.NoError(t, jobs.CreateJob(ctx, job, entries))
+	st := store.New(memstore.New())
+	proc := &migrate.Processor{Jobs: jobs, MaxDeliveries: 5, Target: func(j *migrate.Job) migrate.Target {
+		return migrate.StoreTarget{Store: st, Principal: identity.Principal{Name: j.Owner, Role: identity.Member}}
+	}}
+	defer proc.Close()
+	for round := range 2 {
+		for i := range items {
+			it := items[i]
+			if round == 1 {
+				it = items[len(items)-1-i]
+			}
+			require.NoError(t, proc.Handle(ctx, migrate.Message{Job: job.ID, Source: job.Source, Name: it.Ref()}.Encode(), round+1))
+		}
+	}
+	counts, err := jobs.Counts(ctx, job.ID)
+	require.NoError(t, err)
+	require.Equal(t, migrate.Counts{migrate.Migrated: len(items)}, counts)
+	for _, want := range centraltest.Visible(centraltest.Fixture(), "alice") {
+		owner := centraltest.Runner
+		if want.Private {
+			owner = identity.Principal{Name: centraltest.Owners[want.User], Role: identity.Member}
+		}
+		private := want.Private
+		req := store.ListRequest{Name: want.Name, Private: &private}
+		if private {
+			req.Owner = owner.Name
+		}
+		page, err := st.List(ctx, owner, req)
+		require.NoError(t, err)
+		require.Len(t, page.Items, 1, "%s private=%v exactly once", want.Name, want.Private)
+		require.Equal(t, int64(1), page.Items[0].Version, "%s written once", want.Name)
+	}
+}
