@@ -16,6 +16,12 @@
 // and an overwrite replaces values exactly, as in process (StoreTarget), so
 // a re-run after a legacy entry changed updates its earlier copy.
 //
+// Sources of ZenML's centralized store (zenml-server://, zenml-sql://, and
+// the centralized entries of the cloud sources) keep each secret's
+// visibility: --owner-map and --default-owner say who owns the private
+// ones, and plan prints them in their own table (name, id, visibility,
+// ZenML user, owner, key count) with a note on {{name.key}} references.
+//
 // A source is a URL (zenml-aws://?region=R&scope=global, ...; see package
 // migrate/legacy) or a ZenML component given as --component-flavor,
 // --component-config (its configuration JSON, plain or base64, or @FILE) and
@@ -84,7 +90,7 @@ func Command(opts ...Option) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Move secrets from ZenML's legacy secrets managers into Lockwell",
+		Short: "Move secrets from ZenML's legacy secrets managers and centralized store into Lockwell",
 		Long: `Move secrets from ZenML's legacy secrets managers (local, aws, gcp, azure,
 vault; github entries are listed as not migratable) into Lockwell.
 
@@ -95,6 +101,12 @@ Sources:
   zenml-azure://VAULT_NAME         (LOCKWELL_AZURE_KEYVAULT_ENDPOINT, _CA_FILE for a local vault)
   zenml-vault://HOST:PORT/MOUNT    (VAULT_TOKEN; VAULT_ADDR overrides the address)
   zenml-github://OWNER/REPO
+ZenML's centralized secrets store (0.35+):
+  zenml-server://HOST[:PORT]       (ZENML_STORE_API_KEY, or ZENML_STORE_USERNAME/_PASSWORD; ?tls=false)
+  zenml-sql:///PATH/zenml.db       (ZENML_SECRETS_STORE_ENCRYPTION_KEY)
+  zenml-sql://HOST:3306/DB         (MYSQL_USER, MYSQL_PWD)
+  its zenml/<uuid> entries in the aws, gcp, azure and vault sources above
+  Private secrets stay private to the principal --owner-map maps their user to.
 Scoped flavors take scope=none|global|component|namespace (default component,
 as ZenML), component_uuid=UUID and namespace=NS. Or give the component as
 ZenML stored it: --component-flavor, --component-config, --component-id.`,
