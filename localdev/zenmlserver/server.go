@@ -58,6 +58,7 @@ type Server struct {
 	apiKeys map[string]string
 	tokens  map[string]token
 	secrets []*storedSecret // in creation order
+	byID    map[string]*storedSecret
 	clock   time.Time
 	logins  int
 }
@@ -83,7 +84,7 @@ type storedSecret struct {
 
 // New returns an empty server.
 func New() *Server {
-	return &Server{TokenLifetime: time.Hour, users: map[string]*user{}, apiKeys: map[string]string{}, tokens: map[string]token{},
+	return &Server{TokenLifetime: time.Hour, users: map[string]*user{}, apiKeys: map[string]string{}, tokens: map[string]token{}, byID: map[string]*storedSecret{},
 		clock: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
 }
 
@@ -132,7 +133,9 @@ func (s *Server) AddSecret(userID, name string, private bool, values map[string]
 		vals[k] = v
 	}
 	id := uuid.NewString()
-	s.secrets = append(s.secrets, &storedSecret{id: id, name: name, userID: userID, private: private, values: vals, created: s.tick()})
+	sec := &storedSecret{id: id, name: name, userID: userID, private: private, values: vals, created: s.tick()}
+	s.secrets = append(s.secrets, sec)
+	s.byID[id] = sec
 	return id
 }
 
@@ -141,10 +144,8 @@ func (s *Server) AddSecret(userID, name string, private bool, values map[string]
 func (s *Server) SetValues(id string, values map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, sec := range s.secrets {
-		if sec.id == id {
-			sec.values = values
-		}
+	if sec := s.byID[id]; sec != nil {
+		sec.values = values
 	}
 }
 
@@ -332,11 +333,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, me *user, rawID str
 	hydrate := r.URL.Query().Get("hydrate") != "false"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, sec := range s.secrets {
-		if sec.id == id.String() && visible(sec, me) {
-			writeJSON(w, http.StatusOK, s.response(sec, me, hydrate, true))
-			return
-		}
+	if sec := s.byID[id.String()]; sec != nil && visible(sec, me) {
+		writeJSON(w, http.StatusOK, s.response(sec, me, hydrate, true))
+		return
 	}
 	writeError(w, http.StatusNotFound, "KeyError", "Secret with ID "+id.String()+" not found.")
 }
