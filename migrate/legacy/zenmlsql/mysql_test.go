@@ -19,7 +19,9 @@ import (
 )
 
 // MySQLURLVar names the test MariaDB/MySQL server (mysql://HOST:PORT/DB,
-// with MYSQL_USER and MYSQL_PWD; the user may create databases).
+// with MYSQL_USER and MYSQL_PWD or MYSQL_PWD_FILE, as
+// localdev/scripts/mariadb.sh start prints them; the user may create
+// databases whose names start with lockwell).
 const MySQLURLVar = "LOCKWELL_TEST_MYSQL_URL"
 
 // mysqlDB creates a database of its own on the test server and returns a
@@ -33,7 +35,7 @@ func mysqlDB(t *testing.T) (*sql.DB, string) {
 	u, err := url.Parse(raw)
 	require.NoError(t, err, "bad %s", MySQLURLVar)
 	cfg := mysql.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd = "tcp", u.Host, os.Getenv("MYSQL_USER"), os.Getenv("MYSQL_PWD")
+	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd = "tcp", u.Host, os.Getenv("MYSQL_USER"), testPassword(t)
 	cfg.TLSConfig = "false"
 	if v := u.Query().Get("tls"); v != "" {
 		cfg.TLSConfig = v
@@ -41,7 +43,7 @@ func mysqlDB(t *testing.T) (*sql.DB, string) {
 	admin, err := mysql.NewConnector(cfg)
 	require.NoError(t, err)
 	db := sql.OpenDB(admin)
-	name := "zenml_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
+	name := "lockwell_zenml_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
 	_, err = db.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4")
 	require.NoError(t, err)
 	db.Close()
@@ -82,7 +84,7 @@ func TestEncryptedMariaDBMigratesCompletely(t *testing.T) {
 		require.NoError(t, err)
 	}
 	setKey(t, key)
-	t.Setenv("MYSQL_PWD_FILE", "")
+	t.Setenv("MYSQL_PWD", testPassword(t)) // the reader reads MYSQL_PWD before MYSQL_PWD_FILE
 	opened, err := legacy.Open(context.Background(), src)
 	require.NoError(t, err)
 	defer opened.Close()
@@ -92,10 +94,25 @@ func TestEncryptedMariaDBMigratesCompletely(t *testing.T) {
 func TestMySQLPasswordFromFile(t *testing.T) {
 	_, src := mysqlDB(t)
 	pw := filepath.Join(t.TempDir(), "pw")
-	require.NoError(t, writeFile(pw, os.Getenv("MYSQL_PWD")+"\n"))
+	require.NoError(t, writeFile(pw, testPassword(t)+"\n"))
 	t.Setenv("MYSQL_PWD", "")
 	t.Setenv("MYSQL_PWD_FILE", pw)
 	_, err := legacy.Open(context.Background(), src)
 	require.Error(t, err, "an empty database has no secret table")
 	require.Contains(t, err.Error(), "no secret table", "the login itself worked")
+}
+
+// testPassword returns the test server's password from MYSQL_PWD or the
+// file MYSQL_PWD_FILE names.
+func testPassword(t *testing.T) string {
+	t.Helper()
+	if pw := os.Getenv("MYSQL_PWD"); pw != "" {
+		return pw
+	}
+	if path := os.Getenv("MYSQL_PWD_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err, "cannot read MYSQL_PWD_FILE")
+		return strings.TrimRight(string(b), "\r\n")
+	}
+	return ""
 }
