@@ -2,6 +2,7 @@ package zenmlserver_test
 
 import (
 	"context"
+	"encoding/pem"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -211,4 +212,30 @@ func TestQueueDrivenExactlyOnce(t *testing.T) {
 		require.Len(t, page.Items, 1, "%s private=%v exactly once", want.Name, want.Private)
 		require.Equal(t, int64(1), page.Items[0].Version, "%s written once", want.Name)
 	}
+}
+
+// TestTLSWithCAFile reaches an https ZenML server (tls=true is the
+// default) whose certificate LOCKWELL_ZENML_CA_FILE vouches for, and
+// refuses it without.
+func TestTLSWithCAFile(t *testing.T) {
+	w := newWorld(t)
+	srv := httptest.NewTLSServer(w.zen)
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, writeFile(ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))))
+	t.Setenv("ZENML_STORE_API_KEY", w.apiKey)
+	u := "zenml-server://" + strings.TrimPrefix(srv.URL, "https://")
+
+	t.Setenv("LOCKWELL_ZENML_CA_FILE", "")
+	src, err := legacy.Open(context.Background(), u)
+	require.NoError(t, err)
+	_, err = src.List(context.Background())
+	require.True(t, errcode.Is(err, errcode.Unavailable), "an unknown CA is refused: %v", err)
+
+	t.Setenv("LOCKWELL_ZENML_CA_FILE", ca)
+	src, err = legacy.Open(context.Background(), u)
+	require.NoError(t, err)
+	items, err := src.List(context.Background())
+	require.NoError(t, err)
+	require.Len(t, items, len(centraltest.Visible(centraltest.Fixture(), "ci")))
 }
