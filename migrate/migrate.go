@@ -171,7 +171,7 @@ func (o Outcome) Final() bool { return o == Migrated || o == Skipped || o == Not
 
 // Result is what happened to one legacy entry. It never holds values.
 type Result struct {
-	Name          string  `json:"name"` // legacy ZenML name
+	Name          string  `json:"name"` // the entry's reference (legacy.Item.Ref): its legacy name, or the ZenML secret id of a centralized entry
 	Outcome       Outcome `json:"outcome"`
 	Reason        string  `json:"reason,omitempty"`    // why skipped, failed or not migratable; what happened for migrated
 	Target        string  `json:"target,omitempty"`    // the central secret's name

@@ -142,7 +142,7 @@ func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p
 	origin := src.Describe().OriginOf(ref, entry)
 	place := opts.Place(ref, entry)
 	p.Target, p.Owner = place.Name, place.Owner
-	if p.Keys == nil || len(p.Keys) == 0 {
+	if len(p.Keys) == 0 { // sources that list without keys (ZenML's REST API)
 		p.Keys = legacy.SortedKeys(entry.Values)
 	}
 	if tgt, err = targetFor(ctx, tgt, place); err != nil {
