@@ -134,6 +134,7 @@ func Run(t *testing.T, open func(t *testing.T) valuestore.Store, opts ...Option)
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, openClosed(t)) })
 	t.Run("Entries", func(t *testing.T) { testEntries(t, openClosed(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, openClosed(t)) })
+	t.Run("ConcurrentPutsToOneEntry", func(t *testing.T) { testConcurrentPutsToOneEntry(t, openClosed(t)) })
 	t.Run("OtherDeployment", func(t *testing.T) {
 		if c.openOther == nil {
 			t.Skip("store test gave no WithOtherDeployment")
@@ -451,6 +452,38 @@ func testConcurrent(t *testing.T, s valuestore.Store) {
 	})
 	for i := range n {
 		RequireSameValues(t, map[string]string{"i": fmt.Sprint(i)}, get(t, s, ids[i], refs[i]), "concurrent Put")
+	}
+}
+
+// testConcurrentPutsToOneEntry is what racing updates of one secret do: each
+// writer puts its own values into the same entry, and the index will record
+// the ref of one of them. Every ref must name exactly its own write, never a
+// version another writer wrote over, or the index could record a winner
+// whose values are a loser's.
+func testConcurrentPutsToOneEntry(t *testing.T, s valuestore.Store) {
+	id := newID()
+	put(t, s, id, map[string]string{"n": "0"})
+	t.Cleanup(func() { _ = s.Delete(context.Background(), id) })
+	const n = 8
+	refs := make([]string, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ref, err := s.Put(ctx(t), id, map[string]string{"n": fmt.Sprint(i + 1)})
+			refs[i] = ref
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs, "concurrent Put")
+	}
+	seen := map[string]int{}
+	for i, ref := range refs {
+		if j, dup := seen[ref]; dup {
+			t.Fatalf("writers %d and %d with different values got the same ref", j, i)
+		}
+		seen[ref] = i
+		RequireSameValues(t, map[string]string{"n": fmt.Sprint(i + 1)}, get(t, s, id, ref), fmt.Sprintf("writer %d's ref", i))
 	}
 }
 
