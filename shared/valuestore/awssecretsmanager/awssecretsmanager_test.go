@@ -429,3 +429,12 @@ func BenchmarkUpdateAndGet(b *testing.B) {
 		}
 	}
 }
+
+// TestIndexedPassesTheBackendConformanceSuite runs the backend suite, racing
+// writers included, against an index paired with this store.
+func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
+	setup(t)
+	valuestoretest.RunIndexed(t, func(t *testing.T) valuestore.Store {
+		return openStore(t, "awssecretsmanager://?prefix=lockwell&force_delete=true", valuestoretest.Deployment)
+	})
+}

@@ -398,3 +398,16 @@ func BenchmarkUpdateAndGet(b *testing.B) {
 		}
 	}
 }
+
+// TestIndexedPassesTheBackendConformanceSuite runs the backend suite, racing
+// writers included, against an index paired with this store.
+func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	srv.EnableKV("", "kv")
+	t.Setenv("VAULT_TOKEN", srv.RootToken)
+	rawURL := "hashivault://" + strings.TrimPrefix(addr, "http://") + "/kv?tls=false&prefix=lockwell"
+	valuestoretest.RunIndexed(t, func(t *testing.T) valuestore.Store {
+		return openStore(t, rawURL, valuestoretest.Deployment)
+	})
+}
