@@ -23,10 +23,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	media, params, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || media != "application/json" {
-		return nil, &protocolError{status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/json"}
+		return nil, errcode.New(errcode.UnsupportedMediaType, "Content-Type must be application/json")
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, &protocolError{status: http.StatusUnsupportedMediaType, msg: "request body must be UTF-8 encoded JSON"}
+		return nil, errcode.New(errcode.UnsupportedMediaType, "request body must be UTF-8 encoded JSON")
 	}
 	if r.ContentLength > MaxBodySize {
 		return nil, errBodyTooLarge

@@ -29,10 +29,10 @@
 // Every failure is answered with {"error": {"code", "message"}}, the status
 // coming from one table (statusOf) keyed by errcode code; the message is
 // errcode.Message, which never carries a value, and internal errors get a
-// generic message while their cause goes to the log. Two failures of HTTP
-// itself have statuses beyond the table, with code invalid_argument: 405 (with
-// Allow) for a method the path does not serve and 415 for a body that is not
-// application/json.
+// generic message while their cause goes to the log. A body that is not
+// application/json in UTF-8 is unsupported_media_type (415). One failure of
+// HTTP itself has a status beyond the table, with code invalid_argument: 405
+// (with Allow) for a method the path does not serve.
 //
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
 // fields, no data after it, values that are strings (or, in an update, null

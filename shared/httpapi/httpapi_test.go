@@ -492,9 +492,11 @@ func TestStrictDecoding(t *testing.T) {
 				}
 				res := h.do(request{user: "alice", method: method, path: path, body: tc.body, headers: headers})
 				assert.Equal(t, tc.status, res.status, string(res.body))
-				_, msg := res.errorOf(t)
+				code, msg := res.errorOf(t)
 				assert.Contains(t, msg, tc.message)
 				assert.NotContains(t, msg, "VALUE-strict")
+				wantCode := map[int]string{400: "invalid_argument", 413: "too_large", 415: "unsupported_media_type"}[tc.status]
+				assert.Equal(t, wantCode, code, "each status has its own code")
 			})
 		}
 	}
