@@ -34,6 +34,10 @@
 // HTTP itself has a status beyond the table, with code invalid_argument: 405
 // (with Allow) for a method the path does not serve.
 //
+// Each route takes only the query parameters its line in routes lists (only
+// list takes any); any other parameter, on any route, is invalid_argument
+// naming it.
+//
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
 // fields, no data after it, values that are strings (or, in an update, null
 // to remove a key). Every response carries Cache-Control: no-store and
@@ -96,10 +100,14 @@ const (
 
 // route is one method and path pattern of the API.
 type route struct {
-	op      string
-	method  string
-	path    string
-	authed  bool
+	op     string
+	method string
+	path   string
+	authed bool
+	// params are the query parameters the route takes; any other is
+	// invalid_argument before the handler runs (checkParams). The handler
+	// parses and checks the values of its own.
+	params  []string
 	handler func(a *API, w http.ResponseWriter, r *http.Request, rec *record) error
 }
 
@@ -114,18 +122,21 @@ const (
 	pathHealth  = "/healthz"
 )
 
+// routes is the API, one line per route: its operation, method, path,
+// whether it needs authentication, the query parameters it takes (nil:
+// none), and its handler.
 var routes = []route{
-	{OpCreate, http.MethodPost, pathSecrets, true, (*API).create},
-	{OpList, http.MethodGet, pathSecrets, true, (*API).list},
-	{OpGet, http.MethodGet, pathSecret, true, (*API).get},
-	{OpUpdate, http.MethodPatch, pathSecret, true, (*API).update},
-	{OpDelete, http.MethodDelete, pathSecret, true, (*API).delete},
-	{OpCreateToken, http.MethodPost, pathTokens, true, (*API).createToken},
-	{OpListTokens, http.MethodGet, pathTokens, true, (*API).listTokens},
-	{OpRevokeToken, http.MethodDelete, pathToken, true, (*API).revokeToken},
-	{OpRevokeOwn, http.MethodDelete, pathOwn, true, (*API).revokeOwnToken},
-	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, (*API).whoami},
-	{OpHealth, http.MethodGet, pathHealth, false, (*API).health},
+	{OpCreate, http.MethodPost, pathSecrets, true, nil, (*API).create},
+	{OpList, http.MethodGet, pathSecrets, true, listParams, (*API).list},
+	{OpGet, http.MethodGet, pathSecret, true, nil, (*API).get},
+	{OpUpdate, http.MethodPatch, pathSecret, true, nil, (*API).update},
+	{OpDelete, http.MethodDelete, pathSecret, true, nil, (*API).delete},
+	{OpCreateToken, http.MethodPost, pathTokens, true, nil, (*API).createToken},
+	{OpListTokens, http.MethodGet, pathTokens, true, nil, (*API).listTokens},
+	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},
+	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
+	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
+	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
 }
 
 // Handler returns a handler serving every route. A known path with another

@@ -983,3 +983,53 @@ func TestWhoAmI(t *testing.T) {
 	assert.Contains(t, h.logs.String(), `"op":"whoami"`)
 	h.assertNoValues(h.tokens["alice"], h.tokens["admin"])
 }
+
+// TestEveryRouteRefusesUnknownQueryParameters: a parameter a route does not
+// take is a 400 naming it, before anything is read or changed; it used to be
+// ignored (GET /secrets/{id}?version=1 answered the current version).
+func TestEveryRouteRefusesUnknownQueryParameters(t *testing.T) {
+	h := newHarness(t)
+	sec := h.create("alice", "kept", false, map[string]string{"k": "VALUE-query-1"})
+	tokenID := "0190b5a2-7c3e-7d1a-9c1e-2f3a4b5c6d7e"
+	cases := []request{
+		{user: "alice", method: "POST", path: "/api/v1/secrets?bogus=1", body: `{"name":"new"}`},
+		{user: "alice", method: "GET", path: "/api/v1/secrets?bogus=1"},
+		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?version=1"},
+		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus=1"},
+		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus"},
+		{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + sec.ID + "?bogus=1", body: `{"name":"renamed"}`},
+		{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + sec.ID + "?bogus=1"},
+		{user: "admin", method: "POST", path: "/api/v1/tokens?bogus=1", body: `{"user":"carol"}`},
+		{user: "admin", method: "GET", path: "/api/v1/tokens?bogus=1"},
+		{user: "admin", method: "DELETE", path: "/api/v1/tokens/" + tokenID + "?bogus=1"},
+		{user: "alice", method: "DELETE", path: "/api/v1/tokens/self?bogus=1"},
+		{user: "alice", method: "GET", path: "/api/v1/whoami?bogus=1"},
+		{method: "GET", path: "/healthz?bogus=1"},
+	}
+	for _, req := range cases {
+		t.Run(req.method+" "+req.path, func(t *testing.T) {
+			res := h.do(req)
+			assert.Equal(t, http.StatusBadRequest, res.status, string(res.body))
+			code, msg := res.errorOf(t)
+			assert.Equal(t, "invalid_argument", code)
+			assert.Contains(t, msg, "unknown query parameter")
+		})
+	}
+	t.Run("malformed query", func(t *testing.T) {
+		res := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?a=%zz"})
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		_, msg := res.errorOf(t)
+		assert.Contains(t, msg, "malformed")
+	})
+	t.Run("authentication comes first", func(t *testing.T) {
+		res := h.do(request{method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus=1"})
+		assert.Equal(t, http.StatusUnauthorized, res.status)
+	})
+	assert.Equal(t, []string{"kept"}, h.listNames("alice", ""), "nothing was created, renamed or deleted")
+	res := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID})
+	assert.Equal(t, `"1"`, res.header.Get("ETag"), "nothing was changed")
+	res = h.do(request{user: "admin", method: "GET", path: "/api/v1/tokens"})
+	assert.NotContains(t, string(res.body), "carol", "no token was minted")
+	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/whoami"})
+	assert.Equal(t, http.StatusOK, res.status, "alice's token was not revoked")
+}

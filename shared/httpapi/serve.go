@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -103,7 +107,38 @@ func (a *API) authenticateAndHandle(rt route, w http.ResponseWriter, r *http.Req
 		}
 		rec.principal = p
 	}
+	if err := checkParams(r, rt); err != nil {
+		return err
+	}
 	return rt.handler(a, w, r, rec)
+}
+
+// checkParams refuses a query string that does not parse or names a
+// parameter the route does not take (route.params): a misspelt or
+// unsupported parameter is an error, never silently ignored.
+func checkParams(r *http.Request, rt route) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errcode.New(errcode.InvalidArgument, "the query string is malformed")
+	}
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names) // report the first problem deterministically
+	for _, name := range names {
+		if slices.Contains(rt.params, name) {
+			continue
+		}
+		if len(rt.params) == 0 {
+			return errcode.New(errcode.InvalidArgument, "unknown query parameter %s; %s %s takes no query parameters", quote(name), rt.method, rt.path)
+		}
+		return errcode.New(errcode.InvalidArgument, "unknown query parameter %s; known are %s", quote(name), strings.Join(rt.params, ", "))
+	}
+	return nil
 }
 
 // logRequest writes the request's one log line: never a value, a token, a
