@@ -40,7 +40,8 @@
 //
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
 // fields, no data after it, values that are strings (or, in an update, null
-// to remove a key). Every response carries Cache-Control: no-store and
+// to remove a key), and no string with an unpaired surrogate escape such as
+// "\ud800", which encoding/json would silently turn into U+FFFD. Every response carries Cache-Control: no-store and
 // X-Content-Type-Options: nosniff.
 //
 // Each request is logged as one line (operation, status, latency, principal,

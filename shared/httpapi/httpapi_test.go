@@ -465,6 +465,16 @@ func TestStrictDecoding(t *testing.T) {
 		{"origin not string", `{"name":"x","origin":12}`, "", 400, "origin must be a string", false},
 		{"origin null", `{"name":"x","origin":null}`, "", 400, "origin must be a string", false},
 		{"origin too long", `{"name":"x","origin":"` + strings.Repeat("o", store.MaxOriginLength+1) + `"}`, "", 400, "origin is longer than 1024 bytes", false},
+		{"lone high surrogate in a value", `{"name":"x","values":{"k":"VALUE-strict-1\ud800"}}`, "", 400, `value of key "k" in "values" has an unpaired UTF-16 surrogate`, false},
+		{"lone low surrogate in a value", `{"name":"x","values":{"k":"\uDC00VALUE-strict-1"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"high surrogate at the end of a value", `{"name":"x","values":{"a":"ok","k":"VALUE-strict-1\ud83d"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"reversed pair", `{"name":"x","values":{"k":"\udd10\ud83dVALUE-strict-1"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"high surrogate then another escape", `{"name":"x","values":{"k":"\ud83d\u0041VALUE-strict-1"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"high surrogate then an escaped backslash", `{"name":"x","values":{"k":"\ud83d\\udd10"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"lone surrogate in a key", `{"name":"x","values":{"k\ud800":"VALUE-strict-1"}}`, "", 400, `in "values" has an unpaired`, false},
+		{"lone surrogate in the name", `{"name":"x\ud800","values":{"k":"VALUE-strict-1"}}`, "", 400, `field "name" has an unpaired`, false},
+		{"lone surrogate in the origin", `{"name":"x","origin":"\udfff"}`, "", 400, `field "origin" has an unpaired`, false},
+		{"lone surrogate in a field name", `{"name":"x","\ud800":"VALUE-strict-1"}`, "", 400, "field name \"\ufffd\" has an unpaired", false},
 		{"invalid utf-8", "{\"name\":\"x\",\"values\":{\"k\":\"\xff\"}}", "", 400, "not valid UTF-8", false},
 		{"wrong content type", `{"name":"x"}`, "text/plain", 415, "Content-Type must be application/json", false},
 		{"form content type", `name=x`, "application/x-www-form-urlencoded", 415, "Content-Type must be application/json", false},
@@ -510,6 +520,18 @@ func TestStrictDecoding(t *testing.T) {
 		assert.NotContains(t, body, "VALUE-strict")
 	}
 	h.assertNoValues("VALUE-strict")
+}
+
+// TestSurrogatePairsAndEscapesRoundTrip: what checkSurrogates refuses is only
+// the unpaired half; a complete pair, other escapes and an escaped backslash
+// before a "u" are stored as sent.
+func TestSurrogatePairsAndEscapesRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	body := `{"name":"pairs","values":{"pair":"\ud83d\udd10","upper":"\uD83D\uDD10","bmp":"\u00e9\u0041","backslash_u":"\\ud800","mixed":"a\n\ud83d\udd10\\"}}`
+	res := h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets", body: body})
+	require.Equal(t, http.StatusCreated, res.status, string(res.body))
+	got := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + decodeSecret(t, res).ID})
+	assert.Equal(t, map[string]string{"pair": "🔐", "upper": "🔐", "bmp": "éA", "backslash_u": `\ud800`, "mixed": "a\n🔐\\"}, decodeSecret(t, got).Values)
 }
 
 func TestPatchStrict(t *testing.T) {
