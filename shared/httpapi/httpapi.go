@@ -41,8 +41,13 @@
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
 // fields, no data after it, values that are strings (or, in an update, null
 // to remove a key), and no string with an unpaired surrogate escape such as
-// "\ud800", which encoding/json would silently turn into U+FFFD. Every response carries Cache-Control: no-store and
-// X-Content-Type-Options: nosniff.
+// "\ud800", which encoding/json would silently turn into U+FFFD.
+//
+// A path that is not canonical (an empty, "." or ".." segment, also percent-
+// encoded, as in /api/v1//secrets or /api/v1/secrets/%2e%2e/tokens) is
+// invalid_argument: the API never redirects. Every response, errors
+// included, carries Cache-Control: no-store and X-Content-Type-Options:
+// nosniff (SetSecurityHeaders).
 //
 // Each request is logged as one line (operation, status, latency, principal,
 // secret id, error code); never a value, a token, a header value or a body.
@@ -53,7 +58,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 
+	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/store"
 )
@@ -187,7 +196,38 @@ func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {
 	mux.Handle("/", a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
 		return errNoRoute
 	}}))
-	return mux
+	notCanonical := a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
+		return errNotCanonical
+	}})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux would answer such a path with a redirect to its cleaned
+		// form, in HTML, without the API's headers.
+		if !canonicalPath(r.URL) {
+			notCanonical.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+var errNotCanonical = errcode.New(errcode.InvalidArgument, `the request path is not canonical: it has an empty, "." or ".." segment`)
+
+// canonicalPath reports whether u's path, decoded and as sent, is absolute
+// and has no empty, "." or ".." segment (a trailing slash aside).
+func canonicalPath(u *url.URL) bool {
+	for _, p := range []string{u.Path, u.EscapedPath()} {
+		if p == "" || p[0] != '/' {
+			return false
+		}
+		clean := path.Clean(p)
+		if strings.HasSuffix(p, "/") && clean != "/" {
+			clean += "/"
+		}
+		if clean != p {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *API) health(w http.ResponseWriter, _ *http.Request, _ *record) error {

@@ -349,6 +349,7 @@ func TestErrorCodes(t *testing.T) {
 			code, msg := res.errorOf(t)
 			assert.Equal(t, tc.code, code)
 			assert.Contains(t, msg, tc.message)
+			assertSecurityHeaders(t, res.header)
 			if tc.status == 401 {
 				assert.Equal(t, "Bearer", res.header.Get("WWW-Authenticate"))
 			}
@@ -1054,4 +1055,76 @@ func TestEveryRouteRefusesUnknownQueryParameters(t *testing.T) {
 	assert.NotContains(t, string(res.body), "carol", "no token was minted")
 	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/whoami"})
 	assert.Equal(t, http.StatusOK, res.status, "alice's token was not revoked")
+}
+
+// assertSecurityHeaders checks the headers every response carries.
+func assertSecurityHeaders(t *testing.T, h http.Header) {
+	t.Helper()
+	assert.Equal(t, "no-store", h.Get("Cache-Control"))
+	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+}
+
+// nonCanonicalPaths are paths net/http's ServeMux answers with a redirect
+// to their cleaned form.
+var nonCanonicalPaths = []string{
+	"/api/v1//secrets",
+	"//api/v1/secrets",
+	"/api/v1/secrets/../tokens",
+	"/api/v1/secrets/..",
+	"/api/v1/./secrets",
+	"/api/v1/secrets/.",
+	"/./",
+	"/api/v1/secrets/%2e%2e/tokens",
+	"/api/v1/secrets/%2E/x",
+	"/api/v1/secrets%2F..%2Ftokens",
+	"/api/v1/secrets/.%2e/",
+}
+
+// TestNonCanonicalPathsAreRefusedNotRedirected: such a path used to get a
+// 307 with an HTML body and without the API's headers; the API never
+// redirects.
+func TestNonCanonicalPathsAreRefusedNotRedirected(t *testing.T) {
+	h := newHarness(t)
+	handlers := map[string]http.Handler{"all routes": h.h, "one operation": h.api.Operation(httpapi.OpList)}
+	for name, handler := range handlers {
+		for _, method := range []string{"GET", "POST", "DELETE"} {
+			for _, path := range nonCanonicalPaths {
+				t.Run(name+" "+method+" "+path, func(t *testing.T) {
+					r := httptest.NewRequest(method, path, nil)
+					r.Header.Set("Authorization", "Bearer "+h.tokens["alice"])
+					w := httptest.NewRecorder()
+					handler.ServeHTTP(w, r)
+					res := response{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
+					assert.Equal(t, http.StatusBadRequest, res.status, string(res.body))
+					assert.Empty(t, res.header.Get("Location"))
+					code, msg := res.errorOf(t)
+					assert.Equal(t, "invalid_argument", code)
+					assert.Contains(t, msg, "not canonical")
+					assertSecurityHeaders(t, res.header)
+				})
+			}
+		}
+	}
+	// A real server, as the local server runs it: nothing on the way
+	// cleans the path either.
+	srv := httptest.NewServer(h.h)
+	t.Cleanup(srv.Close)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range nonCanonicalPaths {
+		t.Run("server "+path, func(t *testing.T) {
+			req, err := http.NewRequest("GET", srv.URL+path, nil)
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
+			assert.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
+			assertSecurityHeaders(t, resp.Header)
+		})
+	}
+	// Canonical paths, a trailing slash included, are routed as before.
+	assert.Equal(t, http.StatusOK, h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets"}).status)
+	assert.Equal(t, http.StatusNotFound, h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/"}).status)
 }

@@ -51,8 +51,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// securityHeaders go on every response. Every response may carry a value or
-// a token, so none may be cached. The slices are shared and never modified.
+// SetSecurityHeaders sets on h the headers every response of the API
+// carries, Cache-Control: no-store and X-Content-Type-Options: nosniff among
+// them: every response may carry a value or a token, so none may be cached
+// or sniffed. An adapter that answers on its own, before the API runs (the
+// Lambda adapter's 400 and 401), sets them too.
+func SetSecurityHeaders(h http.Header) {
+	for k, v := range securityHeaders {
+		h[k] = slices.Clone(v)
+	}
+}
+
+// securityHeaders are the headers of SetSecurityHeaders.
 var securityHeaders = http.Header{
 	"Cache-Control":           {"no-store"},
 	"X-Content-Type-Options":  {"nosniff"},
@@ -68,10 +78,7 @@ func (a *API) serve(rt route) http.Handler {
 		start := time.Now()
 		w := &statusWriter{ResponseWriter: rw}
 		rec := &record{}
-		h := w.Header()
-		for k, v := range securityHeaders {
-			h[k] = v
-		}
+		SetSecurityHeaders(w.Header())
 		defer a.logRequest(r.Context(), rt.op, w, rec, start)
 		defer func() {
 			v := recover()
