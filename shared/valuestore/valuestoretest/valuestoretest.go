@@ -135,6 +135,7 @@ func Run(t *testing.T, open func(t *testing.T) valuestore.Store, opts ...Option)
 	t.Run("Entries", func(t *testing.T) { testEntries(t, openClosed(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, openClosed(t)) })
 	t.Run("ConcurrentPutsToOneEntry", func(t *testing.T) { testConcurrentPutsToOneEntry(t, openClosed(t)) })
+	t.Run("LaterWritesLeaveAVersionReadable", func(t *testing.T) { testLaterWrites(t, openClosed(t)) })
 	t.Run("OtherDeployment", func(t *testing.T) {
 		if c.openOther == nil {
 			t.Skip("store test gave no WithOtherDeployment")
@@ -485,6 +486,22 @@ func testConcurrentPutsToOneEntry(t *testing.T, s valuestore.Store) {
 		seen[ref] = i
 		RequireSameValues(t, map[string]string{"n": fmt.Sprint(i + 1)}, get(t, s, id, ref), fmt.Sprintf("writer %d's ref", i))
 	}
+}
+
+// testLaterWrites: writers that lose their index updates still write
+// versions, any number of them after the winner's. They must never remove
+// the winner's version, which the index points at until the next
+// successful update retires it (a store that keeps a fixed number of
+// versions, like Vault's default of 10, would).
+func testLaterWrites(t *testing.T, s valuestore.Store) {
+	id := newID()
+	t.Cleanup(func() { _ = s.Delete(context.Background(), id) })
+	want := map[string]string{"n": "winner"}
+	ref := put(t, s, id, want)
+	for i := range 30 {
+		put(t, s, id, map[string]string{"n": fmt.Sprint("loser ", i)})
+	}
+	RequireSameValues(t, want, get(t, s, id, ref), "the version 30 later writes left alone")
 }
 
 func testOtherDeployment(t *testing.T, mine, other valuestore.Store) {
