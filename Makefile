@@ -1,7 +1,8 @@
 # Lockwell. The two commands a newcomer needs:
 #   make dev    run the local server on the embedded SQLite store (127.0.0.1:8080, data in ./.lockwell)
 #   make test   run every test (installs Go modules and the npm stand-ins under localdev/ itself)
-# Also: make bench, make build, make package, make invoke FN=get EVENT=localdev/events/get.json
+# Also: make bench, make build, make package, make invoke FN=get EVENT=localdev/events/get.json,
+#       make image (the container image tarball; README "Kubernetes")
 
 SHELL := /bin/bash
 GO ?= go
@@ -10,7 +11,7 @@ DATA_DIR ?= ./.lockwell
 STORE ?= sqlite
 NODE_MODULES := localdev/node_modules/.package-lock.json
 
-.PHONY: dev test deps bench install lint fmt test-vault-real
+.PHONY: dev test deps bench install lint fmt test-vault-real image
 
 ## deps: download Go modules and install the npm stand-ins (dynalite, fauxqs, Node 22) under localdev/
 deps: $(NODE_MODULES)
@@ -63,6 +64,13 @@ bench: deps
 ## (localdev/realvault/README.md: ~280 MB of modules, ~7 minutes of cold build, ~11 s of tests)
 test-vault-real:
 	cd localdev/realvault && GOFLAGS=-mod=mod nice -n 10 $(GO) test -race -count=1 ./...
+
+## image: the container image of `lockwell serve`, built without Docker, as a docker-archive tarball
+## (IMAGE_OUT, default build/lockwell-image.tar) for docker/podman load, crane push or kind load;
+## reproducible: two builds of one commit are byte-identical (infra/image)
+IMAGE_OUT ?= build/lockwell-image.tar
+image:
+	$(GO) run ./infra/image --out $(IMAGE_OUT) $(IMAGE_FLAGS)
 
 ## install: the lockwell CLI into $GOBIN
 install:
