@@ -34,13 +34,15 @@ else
 endif
 
 ## test: every test, with the race detector. PostgreSQL is started on loopback when it is installed
-## (CI installs it); outside CI, tests whose database or emulator is missing skip and say why.
+## (CI installs it); outside CI, tests whose database or emulator is missing skip and say why. Then the
+## Helm chart's tests, in their own module (infra/helm/chartcheck) so helm stays out of the main build.
 test: deps
 	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  eval "$$(localdev/scripts/postgres.sh start)"; \
 	  export PGUSER LOCKWELL_TEST_POSTGRES_URL; \
 	fi; \
 	$(GO) test -race -timeout 20m ./...
+	cd infra/helm/chartcheck && $(GO) test -timeout 10m ./...
 
 ## bench: performance figures (never asserted by tests): the local server against a bare net/http
 ## handler, SQL list cost at 1k vs 100k secrets, DynamoDB and KMS calls per operation, Lambda bootstrap
@@ -76,11 +78,13 @@ image:
 install:
 	$(GO) install ./cmd/lockwell
 
-## lint: gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` would leave them
+## lint: gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` would leave them (also in the
+## chart's test module infra/helm/chartcheck)
 lint:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	@cd infra/helm/chartcheck && { $(GO) mod tidy -diff >/dev/null || { echo "infra/helm/chartcheck: go.mod/go.sum are not tidy"; exit 1; }; $(GO) vet ./...; }
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
