@@ -248,10 +248,12 @@ func TestRenderedManifest(t *testing.T) {
 func TestBadValuesFailWithAClearMessage(t *testing.T) {
 	for _, tc := range []struct{ values, want string }{
 		{"storeKey: {existingSecret: k}\nadminToken: {existingSecret: a}\n", "store.existingSecret is required"},
-		{"store: {kind: sqlite, existingSecret: db}\nstoreKey: {existingSecret: k}\nadminToken: {existingSecret: a}\n", "store.kind must be postgres or mysql"},
+		{"store: {kind: sqlite, existingSecret: db}\nstoreKey: {existingSecret: k}\nadminToken: {existingSecret: a}\n", "/store/kind"},
 		{"store: {existingSecret: db}\nadminToken: {existingSecret: a}\n", "the store key is required"},
 		{"store: {existingSecret: db}\nstoreKey: {existingSecret: k, kmsURL: 'awskms://alias/x'}\nadminToken: {existingSecret: a}\n", "not both"},
-		{"store: {existingSecret: db}\nstoreKey: {kmsURL: 'gcpkms://x'}\nadminToken: {existingSecret: a}\n", "must be an awskms:// URL"},
+		{"store: {existingSecret: db}\nstoreKey: {kmsURL: 'gcpkms://x'}\nadminToken: {existingSecret: a}\n", "kmsURL"},
+		{"store: {existingSecret: db}\nstoreKey: {existingSecret: k}\nadminToken: {existingSecret: a}\nreplicaCount: two\n", "replicaCount"},
+		{"store: {existingSecret: db}\nstoreKey: {existingSecret: k}\nadminToken: {existingSecret: a}\nextraEnv: [{value: x}]\n", "name"},
 	} {
 		assert.Contains(t, RenderError(t, tc.values), tc.want)
 	}
