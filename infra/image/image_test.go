@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"debug/elf"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"os"
@@ -22,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/shared/identity"
 )
 
 // entry is one file of the image's filesystem.
@@ -138,15 +141,22 @@ func TestImageIsReproducibleNonRootAndShellFree(t *testing.T) {
 	assert.Equal(t, [3]int64{65532, 65532, 0o700}, [3]int64{int64(data.Uid), int64(data.Gid), data.Mode}, "the data directory is the user's alone")
 
 	t.Run("the binary serves as the image's user", func(t *testing.T) {
-		serveAsImageUser(t, bin.data, c.Env)
+		serveAsImageUser(t, bin.data, c.Env, false)
+	})
+	t.Run("and with a read-only data directory, the store and token given", func(t *testing.T) {
+		serveAsImageUser(t, bin.data, c.Env, true)
 	})
 }
 
 // serveAsImageUser runs the image's binary as a container would (its Env,
-// "serve", user 65532 when the test runs as root) with a data directory
-// that stands for the volume, on a loopback port, and checks that it
-// becomes live and ready and stops cleanly.
-func serveAsImageUser(t *testing.T, binary []byte, env []string) {
+// "serve", user 65532 when the test runs as root) on a loopback port, and
+// checks that it becomes live and ready and stops cleanly. Without
+// deployment the data directory stands for a volume and receives the
+// first-start admin token; with it, the store is named by LOCKWELL_STORE
+// (a SQLite file standing for the database), the admin token comes from
+// LOCKWELL_ADMIN_TOKEN_FILE, and the data directory is read-only, as the
+// read-only root filesystem of a Kubernetes pod leaves it.
+func serveAsImageUser(t *testing.T, binary []byte, env []string, deployment bool) {
 	dir, err := os.MkdirTemp("", "lockwell-image-run-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
@@ -158,8 +168,27 @@ func serveAsImageUser(t *testing.T, binary []byte, env []string) {
 
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(append([]string{}, env...), "LOCKWELL_ADDR=127.0.0.1:0", "LOCKWELL_DATA_DIR="+dataDir, "HOME="+dir)
+	owned := []string{dataDir}
+	token := ""
+	if deployment {
+		dbDir := filepath.Join(dir, "db")
+		require.NoError(t, os.Mkdir(dbDir, 0o700))
+		owned = append(owned, dbDir)
+		token, _, err = identity.NewToken()
+		require.NoError(t, err)
+		tokenFile := filepath.Join(dir, "admin-token")
+		require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o444))
+		cmd.Env = append(cmd.Env,
+			"LOCKWELL_STORE=sqlite://"+filepath.Join(dbDir, "lockwell.db"),
+			"LOCKWELL_KEY=envkey://LOCKWELL_STORE_KEY",
+			"LOCKWELL_STORE_KEY="+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+			"LOCKWELL_ADMIN_TOKEN_FILE="+tokenFile)
+		require.NoError(t, os.Chmod(dataDir, 0o500))
+	}
 	if os.Geteuid() == 0 {
-		require.NoError(t, os.Chown(dataDir, UID, GID))
+		for _, d := range owned {
+			require.NoError(t, os.Chown(d, UID, GID))
+		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: UID, Gid: GID}}
 	}
 	stderr, err := cmd.StderrPipe()
@@ -187,10 +216,23 @@ func serveAsImageUser(t *testing.T, binary []byte, env []string) {
 		res.Body.Close()
 		assert.Equal(t, http.StatusOK, res.StatusCode, path)
 	}
-	info, err := os.Stat(filepath.Join(dataDir, "admin.token"))
-	require.NoError(t, err, "the first start wrote the admin token to the data directory")
-	if st, ok := info.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
-		assert.Equal(t, uint32(UID), st.Uid, "written by the image's user")
+	if deployment {
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/whoami", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := client.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusOK, res.StatusCode, "the admin token from the file authenticates")
+		entries, err := os.ReadDir(dataDir)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "nothing was written to the data directory")
+	} else {
+		info, err := os.Stat(filepath.Join(dataDir, "admin.token"))
+		require.NoError(t, err, "the first start wrote the admin token to the data directory")
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+			assert.Equal(t, uint32(UID), st.Uid, "written by the image's user")
+		}
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "a clean stop on SIGTERM")
