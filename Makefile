@@ -1,7 +1,8 @@
 # Lockwell. The two commands a newcomer needs:
 #   make dev    run the local server on the embedded SQLite store (127.0.0.1:8080, data in ./.lockwell)
 #   make test   run every test (installs Go modules and the npm stand-ins under localdev/ itself)
-# Also: make bench, make build, make package, make invoke FN=get EVENT=localdev/events/get.json
+# Also: make bench, make build, make package, make invoke FN=get EVENT=localdev/events/get.json,
+#       make image (the container image tarball; README "Kubernetes")
 
 SHELL := /bin/bash
 GO ?= go
@@ -10,7 +11,7 @@ DATA_DIR ?= ./.lockwell
 STORE ?= sqlite
 NODE_MODULES := localdev/node_modules/.package-lock.json
 
-.PHONY: dev test deps bench install lint fmt test-vault-real screenshots
+.PHONY: dev test deps bench install lint fmt test-vault-real screenshots image
 
 ## deps: download Go modules and install the npm stand-ins (dynalite, fauxqs, Node 22) under localdev/
 deps: $(NODE_MODULES)
@@ -33,13 +34,15 @@ else
 endif
 
 ## test: every test, with the race detector. PostgreSQL is started on loopback when it is installed
-## (CI installs it); outside CI, tests whose database or emulator is missing skip and say why.
+## (CI installs it); outside CI, tests whose database or emulator is missing skip and say why. Then the
+## Helm chart's tests, in their own module (infra/helm/chartcheck) so helm stays out of the main build.
 test: deps
 	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  eval "$$(localdev/scripts/postgres.sh start)"; \
 	  export PGUSER LOCKWELL_TEST_POSTGRES_URL; \
 	fi; \
 	$(GO) test -race -timeout 20m ./...
+	cd infra/helm/chartcheck && $(GO) test -timeout 10m ./...
 
 ## bench: performance figures (never asserted by tests): the local server against a bare net/http
 ## handler, SQL list cost at 1k vs 100k secrets, DynamoDB and KMS calls per operation, Lambda bootstrap
@@ -73,15 +76,24 @@ test-vault-real:
 screenshots:
 	LOCKWELL_SCREENSHOTS=$(CURDIR)/shared/dashboard/screenshots $(GO) test -count=1 -run '^TestDashboardScreenshots$$' ./shared/dashboard/
 
+## image: the container image of `lockwell serve`, built without Docker, as a docker-archive tarball
+## (IMAGE_OUT, default build/lockwell-image.tar) for docker/podman load, crane push or kind load;
+## reproducible: two builds of one commit are byte-identical (infra/image)
+IMAGE_OUT ?= build/lockwell-image.tar
+image:
+	$(GO) run ./infra/image --out $(IMAGE_OUT) $(IMAGE_FLAGS)
+
 ## install: the lockwell CLI into $GOBIN
 install:
 	$(GO) install ./cmd/lockwell
 
-## lint: gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` would leave them
+## lint: gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` would leave them (also in the
+## chart's test module infra/helm/chartcheck)
 lint:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; $(GO) mod tidy -diff; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	@cd infra/helm/chartcheck && { $(GO) mod tidy -diff >/dev/null || { echo "infra/helm/chartcheck: go.mod/go.sum are not tidy"; exit 1; }; $(GO) vet ./...; }
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -8,12 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	deployconfig "github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/server"
 )
 
-// serveCommand is "lockwell serve": the local server (issue 2), the same one
-// "make dev" starts. It stops cleanly on SIGINT and SIGTERM.
+// serveCommand is "lockwell serve": the self-hosted server (shared/server),
+// the same one "make dev" starts. With LOCKWELL_STORE set it serves that
+// deployment configuration (shared/config) instead of the SQLite store in
+// the data directory. It stops cleanly on SIGINT and SIGTERM.
 func serveCommand(a *app) *cobra.Command {
 	var addr, dataDir string
 	cmd := &cobra.Command{
@@ -23,7 +26,19 @@ func serveCommand(a *app) *cobra.Command {
 with an encrypted SQLite store in DIR (default ./.lockwell, or
 LOCKWELL_DATA_DIR). On first start it creates the store key and an admin API
 token in DIR (both mode 0600) and logs where the token file is. Log in with
-"lockwell login --url http://HOST:PORT --token-stdin < DIR/admin.token".`,
+"lockwell login --url http://HOST:PORT --token-stdin < DIR/admin.token".
+
+With LOCKWELL_STORE set (postgres://HOST:5432/DB?sslmode=verify-full,
+dynamodb://TABLE, sqlite:///PATH; credentials from the standard variables
+such as PGUSER/PGPASSWORD, never the URL) the server runs on that store
+instead, with the key in LOCKWELL_KEY (localkey:///PATH, awskms://KEY?region=R)
+and optionally LOCKWELL_VALUES and LOCKWELL_DEPLOYMENT, as the functions
+read them; DIR then holds only admin.token.
+
+With LOCKWELL_ADMIN_TOKEN_FILE set (a file holding a token "lw_" + 43
+base64url characters, such as a mounted Kubernetes Secret) that token is
+the admin token: its hash is stored at start if it is new, and no
+admin.token is minted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("addr") {
@@ -42,8 +57,22 @@ token in DIR (both mode 0600) and logs where the token file is. Log in with
 			}
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-			if err := server.Run(ctx, server.Config{Addr: addr, DataDir: dataDir, Logger: logger}); err != nil {
+			cfg := server.Config{Addr: addr, DataDir: dataDir, AdminTokenFile: a.getenv("LOCKWELL_ADMIN_TOKEN_FILE")}
+			if storeURL := a.getenv("LOCKWELL_STORE"); storeURL != "" {
+				dep := deployconfig.Config{
+					StoreURL:   storeURL,
+					KeyURL:     a.getenv("LOCKWELL_KEY"),
+					ValuesURL:  a.getenv("LOCKWELL_VALUES"),
+					Deployment: a.getenv("LOCKWELL_DEPLOYMENT"),
+					Auth:       deployconfig.AuthBearer,
+				}
+				if err := dep.Check(); err != nil {
+					return err
+				}
+				cfg.Deployment = &dep
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, nil))
+			if err := server.Run(ctx, cfg); err != nil {
 				return errcode.Wrap(errcode.Unavailable, err, "the server stopped: %v", err)
 			}
 			return nil

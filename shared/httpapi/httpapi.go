@@ -13,7 +13,9 @@
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
 //	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
-//	GET    /healthz               200 without authentication
+//	GET    /healthz               200 without authentication (liveness: the process serves HTTP)
+//	GET    /readyz                200 without authentication when the store answers (store.Ready),
+//	                              503 unavailable when it does not (readiness)
 //
 // A create body is {"name", "private"?, "values"?, "origin"?}; an update
 // body is {"name"?, "private"?, "values"?, "replace_values"?, "origin"?}.
@@ -106,6 +108,7 @@ const (
 	OpRevokeOwn   = "revoke_own_token"
 	OpWhoAmI      = "whoami"
 	OpHealth      = "healthz"
+	OpReady       = "readyz"
 )
 
 // route is one method and path pattern of the API.
@@ -130,6 +133,7 @@ const (
 	pathOwn     = "/api/v1/tokens/self"
 	pathWhoAmI  = "/api/v1/whoami"
 	pathHealth  = "/healthz"
+	pathReady   = "/readyz"
 )
 
 // routes is the API, one line per route: its operation, method, path,
@@ -147,6 +151,7 @@ var routes = []route{
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
 	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
+	{OpReady, http.MethodGet, pathReady, false, nil, (*API).ready},
 }
 
 // Handler returns a handler serving every route. A known path with another
@@ -167,7 +172,7 @@ func (a *API) Operation(name string) http.Handler {
 	for _, rt := range routes {
 		known = known || rt.op == name
 	}
-	if !known || name == OpHealth {
+	if !known || name == OpHealth || name == OpReady {
 		panic(fmt.Sprintf("httpapi: unknown operation %q", name))
 	}
 	return a.mux(func(rt route) bool { return rt.op == name }, false)
@@ -232,5 +237,15 @@ func canonicalPath(u *url.URL) bool {
 
 func (a *API) health(w http.ResponseWriter, _ *http.Request, _ *record) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// ready answers the readiness probe: 200 when the store answers a cheap
+// read, 503 (unavailable, cause logged) when it does not.
+func (a *API) ready(w http.ResponseWriter, r *http.Request, _ *record) error {
+	if err := a.st.Ready(r.Context()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }

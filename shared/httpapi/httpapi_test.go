@@ -230,6 +230,36 @@ func TestHealthzNeedsNoAuth(t *testing.T) {
 	assert.JSONEq(t, `{"status":"ok"}`, string(res.body))
 }
 
+func TestReadyzAnswersWhenTheStoreDoes(t *testing.T) {
+	h := newHarness(t)
+	h.create("alice", "private-one", true, map[string]string{"k": "ready-VALUE-1"})
+	res := h.do(request{method: "GET", path: "/readyz"})
+	assert.Equal(t, http.StatusOK, res.status)
+	assert.JSONEq(t, `{"status":"ready"}`, string(res.body), "the probe answers nothing of the store's contents")
+	h.assertNoValues("ready-VALUE-1")
+}
+
+func TestReadyzIs503WhenTheStoreFails(t *testing.T) {
+	cases := []struct {
+		err    error
+		logged string
+	}{
+		{errcode.Wrap(errcode.Unavailable, errors.New("dial tcp: connection refused"), "the database is not reachable"), "connection refused"},
+		{errcode.Wrap(errcode.Internal, errors.New(`relation "secrets" does not exist`), "schema is corrupt"), "does not exist"},
+		{errors.New("driver exploded"), "driver exploded"},
+	}
+	for _, tc := range cases {
+		h := newHarnessOver(t, faultyBackend{Backend: memstore.New(), err: tc.err})
+		res := h.do(request{method: "GET", path: "/readyz"})
+		assert.Equal(t, http.StatusServiceUnavailable, res.status, tc.logged)
+		code, msg := res.errorOf(t)
+		assert.Equal(t, "unavailable", code)
+		assert.Equal(t, "the store is not ready", msg, "the unauthenticated probe says nothing of the backend")
+		assert.Equal(t, "1", res.header.Get("Retry-After"))
+		assert.Contains(t, h.logs.String(), tc.logged, "the cause is logged")
+	}
+}
+
 func TestSecretLifecycle(t *testing.T) {
 	h := newHarness(t)
 	values := map[string]string{"user": "app", "password": "p4ss-VALUE-1"}

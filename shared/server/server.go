@@ -16,6 +16,16 @@
 // and logs where the file is, never the token. To mint a fresh admin token,
 // delete admin.token and restart; tokens minted before stay valid.
 //
+// With Config.AdminTokenFile set (for example a Kubernetes Secret mounted
+// as a file), the admin token is the operator's instead: at every start the
+// server checks its form (identity.CheckTokenFormat), stores its hash for
+// principal "admin" with role admin unless the store knows it already, and
+// mints none and writes no admin.token. Several replicas starting at once
+// over one database agree (one stores it, the others find it). A token in
+// that file that the store knows for another principal or role is refused.
+// Rotating it: put a new token in the file and restart; revoke the old one
+// by its id (DELETE /api/v1/tokens/{id}).
+//
 // Tokens are checked against the database through an httpapi.TokenCache, so
 // a request costs one token lookup per token per 30 seconds, not one each.
 //
@@ -37,6 +47,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +55,7 @@ import (
 	"github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/dashboard"
 	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/store"
@@ -90,6 +102,9 @@ type Config struct {
 	// API tokens; its StoreURL and KeyURL are required, its Auth and Admins
 	// are ignored (the server authenticates bearer tokens).
 	Deployment *config.Config
+	// AdminTokenFile, if set, names a file holding the admin token (see the
+	// package doc); no admin.token is minted then.
+	AdminTokenFile string
 }
 
 // Run opens the data directory and the store (the SQLite store in it, or
@@ -119,7 +134,12 @@ func Run(ctx context.Context, cfg Config) error {
 	closeStore := sync.OnceValue(closer)
 	defer closeStore()
 	tokens := httpapi.NewTokenCache(stored, 0, 0)
-	if err := ensureAdminToken(ctx, dir, tokens, log); err != nil {
+	if cfg.AdminTokenFile != "" {
+		err = registerAdminToken(ctx, cfg.AdminTokenFile, stored, log)
+	} else {
+		err = ensureAdminToken(ctx, dir, tokens, log)
+	}
+	if err != nil {
 		return err
 	}
 	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: log, Tokens: tokens})
@@ -293,6 +313,47 @@ func ensureAdminToken(ctx context.Context, dir string, tokens identity.TokenStor
 		d.Close()
 	}
 	log.Info("created an admin API token; it is in the file at path (mode 0600): use it with `lockwell login`", "path", path, "principal", AdminPrincipal)
+	return nil
+}
+
+// registerAdminToken stores the hash of the operator's admin token in path
+// unless the store knows it already. Errors name the file, never the token.
+func registerAdminToken(ctx context.Context, path string, tokens identity.TokenStore, log *slog.Logger) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("admin token file: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if err := identity.CheckTokenFormat(token); err != nil {
+		return fmt.Errorf("admin token file %s: %w", path, err)
+	}
+	hash := identity.HashToken(token)
+	admin := identity.Principal{Name: AdminPrincipal, Role: identity.Admin}
+	known := func(p identity.Principal) error {
+		if p != admin {
+			return fmt.Errorf("admin token file %s: the store knows this token for principal %q with role %s, not for %q with role admin", path, p.Name, p.Role, AdminPrincipal)
+		}
+		log.Info("admin API token from file: known to the store", "path", path, "token_id", identity.TokenID(hash))
+		return nil
+	}
+	p, err := tokens.TokenPrincipal(ctx, hash)
+	if err == nil {
+		return known(p)
+	}
+	if !errcode.Is(err, errcode.Unauthenticated) {
+		return fmt.Errorf("look up the admin token: %w", err)
+	}
+	if err := tokens.SaveToken(ctx, hash, admin); errcode.Is(err, errcode.AlreadyExists) {
+		// Another replica stored it first.
+		p, err := tokens.TokenPrincipal(ctx, hash)
+		if err != nil {
+			return fmt.Errorf("look up the admin token: %w", err)
+		}
+		return known(p)
+	} else if err != nil {
+		return fmt.Errorf("save the admin token: %w", err)
+	}
+	log.Info("admin API token from file: stored its hash", "path", path, "principal", AdminPrincipal, "token_id", identity.TokenID(hash))
 	return nil
 }
 
