@@ -15,15 +15,19 @@ import (
 // serveCommand is "lockwell serve": the local server (issue 2), the same one
 // "make dev" starts. It stops cleanly on SIGINT and SIGTERM.
 func serveCommand(a *app) *cobra.Command {
-	var addr, dataDir string
+	var addr, dataDir, metricsAddr string
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--data-dir DIR]",
+		Use:   "serve [--addr HOST:PORT] [--data-dir DIR] [--metrics-addr HOST:PORT]",
 		Short: "Run a local Lockwell server over an embedded SQLite store",
 		Long: `Run the Lockwell API on HOST:PORT (default 127.0.0.1:8080, or LOCKWELL_ADDR)
 with an encrypted SQLite store in DIR (default ./.lockwell, or
 LOCKWELL_DATA_DIR). On first start it creates the store key and an admin API
 token in DIR (both mode 0600) and logs where the token file is. Log in with
-"lockwell login --url http://HOST:PORT --token-stdin < DIR/admin.token".`,
+"lockwell login --url http://HOST:PORT --token-stdin < DIR/admin.token".
+
+With --metrics-addr (or LOCKWELL_METRICS_ADDR) it serves Prometheus metrics
+at GET /metrics on that address, apart from the API and without a token.
+With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("addr") {
@@ -36,6 +40,11 @@ token in DIR (both mode 0600) and logs where the token file is. Log in with
 					dataDir = v
 				}
 			}
+			if !cmd.Flags().Changed("metrics-addr") {
+				if v := a.getenv("LOCKWELL_METRICS_ADDR"); v != "" {
+					metricsAddr = v
+				}
+			}
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
@@ -43,7 +52,7 @@ token in DIR (both mode 0600) and logs where the token file is. Log in with
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-			if err := server.Run(ctx, server.Config{Addr: addr, DataDir: dataDir, Logger: logger}); err != nil {
+			if err := server.Run(ctx, server.Config{Addr: addr, DataDir: dataDir, Logger: logger, MetricsAddr: metricsAddr}); err != nil {
 				return errcode.Wrap(errcode.Unavailable, err, "the server stopped: %v", err)
 			}
 			return nil
@@ -51,5 +60,6 @@ token in DIR (both mode 0600) and logs where the token file is. Log in with
 	}
 	cmd.Flags().StringVar(&addr, "addr", server.DefaultAddr, "address to listen on (env LOCKWELL_ADDR)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", server.DefaultDataDir, "directory of the store key, database and admin token (env LOCKWELL_DATA_DIR)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "address to serve Prometheus metrics on at /metrics; off when empty (env LOCKWELL_METRICS_ADDR)")
 	return cmd
 }

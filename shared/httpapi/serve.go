@@ -68,6 +68,8 @@ func (a *API) serve(rt route) http.Handler {
 		for k, v := range securityHeaders {
 			h[k] = v
 		}
+		r, obs := a.startObservation(r, rt) // metrics and the request's span (observe.go)
+		defer a.finishObservation(obs, rt, w, rec)
 		defer a.logRequest(r.Context(), rt.op, w, rec, start)
 		defer func() {
 			v := recover()
