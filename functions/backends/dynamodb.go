@@ -8,10 +8,10 @@ import _ "github.com/lockwell/lockwell/shared/dynamostore" // dynamodb://
 // portable store): a secret item plus a name-claim item per secret; claims
 // of crashed writers are checked (GetItem) and repaired (DeleteItem) by
 // creates and renames; an idempotent create replay looks the first attempt
-// up by name (Query).
+// up by name (Query); a get by name finds the name first (Query).
 func init() {
 	need("create", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query")
-	need("get", "dynamodb:GetItem")
+	need("get", "dynamodb:GetItem", "dynamodb:Query")
 	need("list", "dynamodb:Query")
 	need("update", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 	need("delete", "dynamodb:GetItem", "dynamodb:DeleteItem")
