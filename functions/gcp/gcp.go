@@ -123,6 +123,7 @@ func (s *Server) Handler(f Function) http.HandlerFunc {
 		}
 		r2.RequestURI = r2.URL.RequestURI()
 		ops(f.Operation).ServeHTTP(w, r2)
+		flushSpans(r.Context())
 	}
 }
 

@@ -20,20 +20,53 @@ import (
 	"github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
+	"github.com/lockwell/lockwell/shared/metrics"
+	"github.com/lockwell/lockwell/shared/metrics/emf"
+	"github.com/lockwell/lockwell/shared/tracing"
 )
 
 // Run serves the httpapi operation op ("create", "get", "list", "update" or
 // "delete") and does not return. A configuration or a store that does not
 // open is an init error: it is logged and the process exits with status 1,
 // which Lambda reports as Runtime.ExitError and retries with a new process.
+//
+// Every figure of package metrics goes to stdout as a CloudWatch embedded
+// metric format line (package metrics/emf), so CloudWatch charts requests,
+// backend calls and retries without a scraper. With
+// OTEL_EXPORTER_OTLP_ENDPOINT set, spans are exported over OTLP HTTP
+// (package tracing) and flushed at the end of each invocation, before
+// Lambda freezes the process.
 func Run(op string) {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", op)
-	h, err := Open(context.Background(), op, log)
+	metrics.Register(emf.New(os.Stdout, nil))
+	ctx := context.Background()
+	tp, err := tracing.Setup(ctx, "lockwell-"+op)
 	if err != nil {
 		log.Error("cold start failed", "code", string(errcode.Of(err)), "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h)
+	h, err := Open(ctx, op, log)
+	if err != nil {
+		log.Error("cold start failed", "code", string(errcode.Of(err)), "err", err)
+		os.Exit(1)
+	}
+	if tp == nil {
+		lambda.Start(h)
+		return
+	}
+	lambda.Start(flushing{h: h, tp: tp})
+}
+
+// flushing sends an invocation's spans before the invocation returns.
+type flushing struct {
+	h  lambda.Handler
+	tp *tracing.Provider
+}
+
+func (f flushing) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := f.h.Invoke(ctx, payload)
+	_ = f.tp.Flush(ctx)
+	return out, err
 }
 
 // Open opens the deployment from the environment and returns the adapter
