@@ -128,6 +128,17 @@ func TestBootstrapsUnderTheEmulator(t *testing.T) {
 	secrettest.AssertSameValues(t, map[string]string{"username": "app", "password": "example-only"}, sec.Values, "get after create")
 	assert.Equal(t, `"1"`, got.Headers["Etag"])
 
+	// get by name, served by the same function
+	byName := invoke("get", sampleEvent(t, "get-by-name", ""))
+	require.Equal(t, http.StatusOK, byName.StatusCode, byName.Body)
+	var named struct {
+		ID     string            `json:"id"`
+		Values map[string]string `json:"values"`
+	}
+	decode(byName, &named)
+	assert.Equal(t, sec.ID, named.ID)
+	secrettest.AssertSameValues(t, sec.Values, named.Values, "get by name")
+
 	// list: metadata only
 	for name, want := range map[string]int{"list": 1, "list-function-url": 2} { // list.json filters on name_prefix=db
 		listed := invoke("list", sampleEvent(t, name, ""))

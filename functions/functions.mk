@@ -13,7 +13,8 @@
 # Variables:
 #   LAMBDA_GOARCH        arm64 (default, as template.yaml) or amd64
 #   LAMBDA_BACKEND_TAGS  comma-separated backend tags (functions/backends); empty links the AWS
-#                        set: DynamoDB, KMS and Secrets Manager. Local: lockwell_only,lockwell_sql
+#                        set: DynamoDB, KMS and Secrets Manager. Local: lockwell_only,lockwell_sql.
+#                        Add lockwell_otel to link OpenTelemetry tracing (about 9 MB more per bootstrap)
 
 GO ?= go
 LAMBDA_FUNCTIONS := create get list update delete dashboard

@@ -159,6 +159,7 @@ func TestCodeCallsWhatTheTableLists(t *testing.T) {
 			record("create")
 
 			require.Equal(t, http.StatusOK, call("get", "GET", "/api/v1/secrets/"+sec.ID, "", nil).StatusCode)
+			require.Equal(t, http.StatusOK, call("get", "GET", "/api/v1/secrets/by-name/iam-1", "", nil).StatusCode)
 			record("get")
 
 			require.Equal(t, http.StatusOK, call("list", "GET", "/api/v1/secrets?name_prefix=iam", "", nil).StatusCode)

@@ -210,12 +210,12 @@ func TestTemplateHTTPAPIUsesIAM(t *testing.T) {
 func TestTemplateRoutesReachTheirHandlers(t *testing.T) {
 	tpl := loadTemplate(t, nil)
 	routes := templateRoutes(t, tpl)
-	require.Len(t, routes, 5)
+	require.Len(t, routes, 6)
 	seen := map[string]bool{}
 	for _, r := range routes {
 		seen[r.op] = true
 	}
-	assert.Len(t, seen, 5, "one route per operation: %v", routes)
+	assert.Len(t, seen, 5, "every operation has a route (get two: by id and by name): %v", routes)
 
 	const owner = "arn:aws:iam::123456789012:user/route-test"
 	st := store.New(memstore.New())
@@ -230,7 +230,7 @@ func TestTemplateRoutesReachTheirHandlers(t *testing.T) {
 
 	bodies := map[string]string{"create": `{"name":"route-created","values":{"a":"b"}}`, "update": `{"values":{"c":"d"}}`}
 	for _, r := range routes {
-		path := strings.ReplaceAll(r.path, "{id}", existing.ID)
+		path := strings.ReplaceAll(strings.ReplaceAll(r.path, "{id}", existing.ID), "{name}", existing.Name)
 		event := apiEvent(r.method, path, bodies[r.op], owner)
 		for fn, a := range adapters {
 			resp := invokeAdapter(t, a, event)

@@ -35,6 +35,7 @@ import (
 	"github.com/lockwell/lockwell/migrate/legacy"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/metrics"
 	"github.com/lockwell/lockwell/shared/secret"
 )
 
@@ -165,6 +166,10 @@ const (
 	NotMigratable Outcome = "not_migratable"
 )
 
+func init() {
+	metrics.Allow(metrics.Outcome, string(Migrated), string(Skipped), string(Failed), string(NotMigratable))
+}
+
 // Final reports whether o is an outcome a later delivery may not change:
 // migrated, skipped and not_migratable. Failed entries can be retried.
 func (o Outcome) Final() bool { return o == Migrated || o == Skipped || o == NotMigratable }
@@ -220,7 +225,20 @@ const maxDecisions = 5
 // its own earlier result. A returned error is transient (the store or the
 // source was unavailable) and the call should be retried; every permanent
 // problem is a Result with Outcome failed and a reason.
+//
+// Every call is counted by outcome (metrics.MigrationEntry; "retry" for a
+// returned error).
 func Migrate(ctx context.Context, src legacy.Source, tgt Target, opts Options, ref string) (Result, error) {
+	res, err := migrateEntry(ctx, src, tgt, opts, ref)
+	outcome := string(res.Outcome)
+	if err != nil {
+		outcome = "retry"
+	}
+	metrics.MigrationEntry(outcome)
+	return res, err
+}
+
+func migrateEntry(ctx context.Context, src legacy.Source, tgt Target, opts Options, ref string) (Result, error) {
 	d := src.Describe()
 	origin := d.Origin(ref)
 	res := Result{Name: ref}

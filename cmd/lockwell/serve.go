@@ -18,9 +18,9 @@ import (
 // deployment configuration (shared/config) instead of the SQLite store in
 // the data directory. It stops cleanly on SIGINT and SIGTERM.
 func serveCommand(a *app) *cobra.Command {
-	var addr, dataDir string
+	var addr, dataDir, metricsAddr string
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--data-dir DIR]",
+		Use:   "serve [--addr HOST:PORT] [--data-dir DIR] [--metrics-addr HOST:PORT]",
 		Short: "Run a local Lockwell server over an embedded SQLite store",
 		Long: `Run the Lockwell API on HOST:PORT (default 127.0.0.1:8080, or LOCKWELL_ADDR)
 with an encrypted SQLite store in DIR (default ./.lockwell, or
@@ -38,7 +38,11 @@ read them; DIR then holds only admin.token.
 With LOCKWELL_ADMIN_TOKEN_FILE set (a file holding a token "lw_" + 43
 base64url characters, such as a mounted Kubernetes Secret) that token is
 the admin token: its hash is stored at start if it is new, and no
-admin.token is minted.`,
+admin.token is minted.
+
+With --metrics-addr (or LOCKWELL_METRICS_ADDR) it serves Prometheus metrics
+at GET /metrics on that address, apart from the API and without a token.
+With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("addr") {
@@ -49,6 +53,11 @@ admin.token is minted.`,
 			if !cmd.Flags().Changed("data-dir") {
 				if v := a.getenv("LOCKWELL_DATA_DIR"); v != "" {
 					dataDir = v
+				}
+			}
+			if !cmd.Flags().Changed("metrics-addr") {
+				if v := a.getenv("LOCKWELL_METRICS_ADDR"); v != "" {
+					metricsAddr = v
 				}
 			}
 			ctx := cmd.Context()
@@ -72,6 +81,7 @@ admin.token is minted.`,
 				cfg.Deployment = &dep
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, nil))
+			cfg.MetricsAddr = metricsAddr
 			if err := server.Run(ctx, cfg); err != nil {
 				return errcode.Wrap(errcode.Unavailable, err, "the server stopped: %v", err)
 			}
@@ -80,5 +90,6 @@ admin.token is minted.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", server.DefaultAddr, "address to listen on (env LOCKWELL_ADDR)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", server.DefaultDataDir, "directory of the store key, database and admin token (env LOCKWELL_DATA_DIR)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "address to serve Prometheus metrics on at /metrics; off when empty (env LOCKWELL_METRICS_ADDR)")
 	return cmd
 }

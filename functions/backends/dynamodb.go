@@ -9,10 +9,11 @@ import _ "github.com/lockwell/lockwell/shared/dynamostore" // dynamodb://
 // of crashed writers are checked (GetItem) and repaired (DeleteItem) by
 // creates and renames. A write with an Idempotency-Key keeps its record as an
 // item of the same table (PutItem, GetItem, UpdateItem, DeleteItem), and a
-// delete finishes the records of interrupted keyed writes (UpdateItem).
+// delete finishes the records of interrupted keyed writes (UpdateItem). A get
+// by name finds the name first (Query).
 func init() {
 	need("create", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")
-	need("get", "dynamodb:GetItem")
+	need("get", "dynamodb:GetItem", "dynamodb:Query")
 	need("list", "dynamodb:Query")
 	need("update", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 	need("delete", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")

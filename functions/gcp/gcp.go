@@ -173,6 +173,7 @@ func (s *Server) Handler(f Function) http.HandlerFunc {
 		// The session layer lets the dashboard's cookie (bearer mode) stand
 		// for the token, and refuses cross-site browser requests.
 		dashboard.Sessions(ops(f.Operation)).ServeHTTP(w, r2)
+		flushSpans(r.Context())
 	}
 }
 

@@ -360,6 +360,11 @@ func TestFunctionsServeTheirRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, "%v", got)
 	code, _ = call("GetSecret", "GET", "/GetSecret/api/v1/secrets/"+id, "")
 	assert.Equal(t, http.StatusOK, code)
+	code, got = call("GetSecret", "GET", "/by-name/db", "")
+	assert.Equal(t, http.StatusOK, code, "%v", got)
+	assert.Equal(t, id, got["id"], "the get function serves reads by name too")
+	code, _ = call("GetSecret", "GET", "/GetSecret/api/v1/secrets/by-name/no-such", "")
+	assert.Equal(t, http.StatusNotFound, code)
 
 	code, list := call("ListSecrets", "GET", "/api/v1/secrets?name=db", "")
 	assert.Equal(t, http.StatusOK, code)

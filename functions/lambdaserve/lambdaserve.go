@@ -22,20 +22,68 @@ import (
 	"github.com/lockwell/lockwell/shared/dashboard"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
+	"github.com/lockwell/lockwell/shared/metrics"
+	"github.com/lockwell/lockwell/shared/metrics/emf"
 )
 
 // Run serves the httpapi operation op ("create", "get", "list", "update" or
 // "delete"), or the dashboard for op Dashboard, and does not return. A configuration or a store that does not
 // open is an init error: it is logged and the process exits with status 1,
 // which Lambda reports as Runtime.ExitError and retries with a new process.
+//
+// Every figure of package metrics goes to stdout as a CloudWatch embedded
+// metric format line (package metrics/emf), so CloudWatch charts requests,
+// backend calls and retries without a scraper.
+//
+// Tracing is linked only into bootstraps built with the build tag
+// lockwell_otel (make build LAMBDA_BACKEND_TAGS=lockwell_otel): the OTLP
+// exporter and SDK nearly double a bootstrap's size, which every cold start
+// pays. There, with OTEL_EXPORTER_OTLP_ENDPOINT set, spans are exported
+// over OTLP HTTP (package tracing) and flushed at the end of each
+// invocation, before Lambda freezes the process. Without the tag the
+// variable is reported once at cold start and ignored.
 func Run(op string) {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", op)
-	h, err := Open(context.Background(), op, log)
+	metrics.Register(emf.New(os.Stdout, nil))
+	ctx := context.Background()
+	flush, err := setupTracing(ctx, "lockwell-"+op, log)
 	if err != nil {
 		log.Error("cold start failed", "code", string(errcode.Of(err)), "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h)
+	h, err := Open(ctx, op, log)
+	if err != nil {
+		log.Error("cold start failed", "code", string(errcode.Of(err)), "err", err)
+		os.Exit(1)
+	}
+	if flush == nil {
+		lambda.Start(h)
+		return
+	}
+	lambda.Start(flushing{h: h, flush: flush})
+}
+
+// setupTracing turns tracing on and returns the function that flushes
+// spans, or nil when tracing is off. Without the lockwell_otel build tag it
+// only warns when the environment asks for tracing (tracing_otel.go
+// replaces it).
+var setupTracing = func(_ context.Context, _ string, log *slog.Logger) (func(context.Context) error, error) {
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		log.Warn("OTEL_EXPORTER_OTLP_ENDPOINT is set but this bootstrap was built without tracing; build it with the lockwell_otel tag")
+	}
+	return nil, nil
+}
+
+// flushing sends an invocation's spans before the invocation returns.
+type flushing struct {
+	h     lambda.Handler
+	flush func(context.Context) error
+}
+
+func (f flushing) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := f.h.Invoke(ctx, payload)
+	_ = f.flush(ctx)
+	return out, err
 }
 
 // Dashboard is the op of the function that serves the web dashboard (see

@@ -28,6 +28,7 @@ import (
 	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
 	"github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/metrics/cloudlogging"
 )
 
 // FunctionName is the entry point and FUNCTION_TARGET.
@@ -95,6 +96,7 @@ func processor(ctx context.Context) (*migrate.Processor, error) {
 }
 
 func openFromEnv(ctx context.Context) (*migrate.Processor, error) {
+	cloudlogging.Install() // migration outcomes as structured log lines
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err

@@ -34,10 +34,14 @@ import (
 	_ "github.com/lockwell/lockwell/migrate/legacy/all"
 	"github.com/lockwell/lockwell/migrate/sqsevent"
 	"github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/metrics"
+	"github.com/lockwell/lockwell/shared/metrics/emf"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// Migration outcomes and store calls as CloudWatch EMF lines.
+	metrics.Register(emf.New(os.Stdout, nil))
 	ctx := context.Background()
 	cfg, err := config.FromEnv()
 	if err != nil {

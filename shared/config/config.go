@@ -35,6 +35,7 @@ import (
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/instrumented"
 	"github.com/lockwell/lockwell/shared/store"
 	"github.com/lockwell/lockwell/shared/valuestore"
 )
@@ -138,8 +139,11 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 			index.Close()
 			return nil, err
 		}
-		b = valuestore.Indexed(index, d.Values)
+		b = valuestore.Indexed(index, instrumented.Values(d.Values, instrumented.Label(c.ValuesURL, "")))
 	}
+	// Metrics and spans per backend call (package instrumented); they cost
+	// next to nothing until an exporter or tracer is installed.
+	b = instrumented.Backend(b, instrumented.Label(c.StoreURL, c.ValuesURL))
 	var sopts []store.Option
 	if logger != nil {
 		sopts = append(sopts, store.WithAudit(logger))

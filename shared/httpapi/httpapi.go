@@ -6,6 +6,8 @@
 //	POST   /api/v1/secrets        create: 201 with metadata and keys, no values
 //	GET    /api/v1/secrets        list:   200 {"items": [...], "next_page_token": "..."}
 //	GET    /api/v1/secrets/{id}   get:    200 with values, ETag "<version>"
+//	GET    /api/v1/secrets/by-name/{name}  get_by_name: 200 as get, for the secret the caller
+//	                              sees under name (private first, then public; see byname.go)
 //	PATCH  /api/v1/secrets/{id}   update: 200 with metadata; If-Match, merge of values
 //	DELETE /api/v1/secrets/{id}   delete: 204; If-Match
 //	POST   /api/v1/tokens         create_token (admins): 201 {"token": "..."}
@@ -84,6 +86,8 @@ type API struct {
 	auth   Authenticator
 	tokens identity.TokenStore
 	log    *slog.Logger
+	// backend is the metrics label of st's backend (observe.go).
+	backend string
 }
 
 // New returns the API over st, authenticating requests with auth.
@@ -92,7 +96,7 @@ func New(st *store.Store, auth Authenticator, opts Options) *API {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: st, auth: auth, tokens: opts.Tokens, log: l}
+	return &API{st: st, auth: auth, tokens: opts.Tokens, log: l, backend: backendLabel(st)}
 }
 
 // The operation names of Operation and of the request log.
@@ -143,6 +147,7 @@ var routes = []route{
 	{OpCreate, http.MethodPost, pathSecrets, true, nil, (*API).create},
 	{OpList, http.MethodGet, pathSecrets, true, listParams, (*API).list},
 	{OpGet, http.MethodGet, pathSecret, true, nil, (*API).get},
+	{OpGetByName, http.MethodGet, pathByName, true, nil, (*API).getByName},
 	{OpUpdate, http.MethodPatch, pathSecret, true, nil, (*API).update},
 	{OpDelete, http.MethodDelete, pathSecret, true, nil, (*API).delete},
 	{OpCreateToken, http.MethodPost, pathTokens, true, nil, (*API).createToken},
@@ -164,7 +169,8 @@ func (a *API) Handler() http.Handler {
 // Operation returns a handler serving only the routes of one operation:
 // "create", "get", "list", "update" or "delete" (and "create_token",
 // "list_tokens", "revoke_token" and "revoke_own_token" for the token routes,
-// "whoami" for the caller's identity). Every other request gets 404 in the API's error format. It is
+// "whoami" for the caller's identity); "get" serves "get_by_name" too
+// (servedWith). Every other request gets 404 in the API's error format. It is
 // what a function deployed per operation serves. Operation panics on an
 // unknown name, a programming error.
 func (a *API) Operation(name string) http.Handler {
@@ -175,7 +181,7 @@ func (a *API) Operation(name string) http.Handler {
 	if !known || name == OpHealth || name == OpReady {
 		panic(fmt.Sprintf("httpapi: unknown operation %q", name))
 	}
-	return a.mux(func(rt route) bool { return rt.op == name }, false)
+	return a.mux(func(rt route) bool { return rt.op == name || servedWith[rt.op] == name }, false)
 }
 
 func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {

@@ -79,6 +79,8 @@ func (a *API) serve(rt route) http.Handler {
 		w := &statusWriter{ResponseWriter: rw}
 		rec := &record{}
 		SetSecurityHeaders(w.Header())
+		r, obs := a.startObservation(r, rt) // metrics and the request's span (observe.go)
+		defer a.finishObservation(obs, rt, w, rec)
 		defer a.logRequest(r.Context(), rt.op, w, rec, start)
 		defer func() {
 			v := recover()

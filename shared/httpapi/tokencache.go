@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/metrics"
 )
 
 // TokenCache is an identity.TokenStore that remembers, for a short time, the
@@ -18,7 +19,8 @@ import (
 // once, and a lookup that was under way while it was revoked does not
 // cache it; a token revoked through another process (another Lambda
 // instance or server, each with its own cache) stays valid here for up to
-// TTL (30 s by default). Safe for concurrent use.
+// TTL (30 s by default). Every lookup is counted as a hit or a miss
+// (metrics.TokenCacheLookup). Safe for concurrent use.
 type TokenCache struct {
 	store   identity.TokenStore
 	ttl     time.Duration
@@ -68,8 +70,10 @@ func (c *TokenCache) TokenPrincipal(ctx context.Context, hash []byte) (identity.
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
 	if ok && now.Before(e.expires) {
+		metrics.TokenCacheLookup(true)
 		return e.p, nil
 	}
+	metrics.TokenCacheLookup(false)
 	c.mu.RLock()
 	revocations := c.revocations
 	c.mu.RUnlock()

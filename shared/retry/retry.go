@@ -34,6 +34,9 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error
 		if err = op(ctx); err == nil || errcode.Of(err) != errcode.Unavailable || attempt >= p.Attempts {
 			return err
 		}
+		if obs, ok := ctx.Value(observerKey{}).(Observer); ok {
+			obs(err)
+		}
 		if werr := p.Wait(ctx, attempt); werr != nil {
 			if ctx.Err() == nil {
 				return err // no time left for another attempt: report the real failure
@@ -80,4 +83,50 @@ func (p Policy) withDefaults() Policy {
 		p.Max = Default.Max
 	}
 	return p
+}
+
+// Observer is told of every retry Do makes: err is the failure that is
+// being retried (classified unavailable). It must be quick and must not
+// keep err, whose cause may be large; it never sees a value (errors never
+// carry one).
+type Observer func(err error)
+
+type observerKey struct{}
+
+// WithObserver returns a context under which every Do calls obs before each
+// retry, so that a caller (package instrumented, for value stores) can count
+// retries and throttling without the retrying code knowing about metrics.
+func WithObserver(ctx context.Context, obs Observer) context.Context {
+	return context.WithValue(ctx, observerKey{}, obs)
+}
+
+// Throttler is implemented by errors that know whether the service asked
+// the caller to slow down (HTTP 429, ThrottlingException,
+// ResourceExhausted) rather than failed.
+type Throttler interface {
+	Throttled() bool
+}
+
+// Throttled reports whether err, or an error in its chain, is a Throttler
+// that says it was throttled.
+func Throttled(err error) bool {
+	for err != nil {
+		if t, ok := err.(Throttler); ok && t.Throttled() {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if Throttled(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }

@@ -58,7 +58,11 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/instrumented"
+	"github.com/lockwell/lockwell/shared/metrics"
+	"github.com/lockwell/lockwell/shared/metrics/prom"
 	"github.com/lockwell/lockwell/shared/store"
+	"github.com/lockwell/lockwell/shared/tracing"
 
 	_ "github.com/lockwell/lockwell/shared/sqlstore" // the sqlite: scheme
 )
@@ -105,6 +109,15 @@ type Config struct {
 	// AdminTokenFile, if set, names a file holding the admin token (see the
 	// package doc); no admin.token is minted then.
 	AdminTokenFile string
+	// MetricsAddr, if set, is the host:port where GET /metrics serves the
+	// Prometheus metrics (package metrics/prom), apart from the API: no
+	// token is needed there, and the figures carry no secret names, ids or
+	// principals. Empty turns metrics off. Port 0 picks a free port (see
+	// MetricsReady).
+	MetricsAddr string
+	// MetricsReady, if set, is called once with the address /metrics is
+	// served on.
+	MetricsReady func(addr string)
 }
 
 // Run opens the data directory and the store (the SQLite store in it, or
@@ -143,6 +156,24 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: log, Tokens: tokens})
+
+	tp, err := tracing.Setup(ctx, "lockwell-server")
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		log.Info("OpenTelemetry tracing on: spans go to the OTLP endpoint of OTEL_EXPORTER_OTLP_ENDPOINT")
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = tp.Shutdown(sctx)
+		}()
+	}
+	stopMetrics, err := serveMetrics(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -221,7 +252,7 @@ func openStore(ctx context.Context, d *config.Config, dir string, log *slog.Logg
 	}
 	// The request log's one line per request names operation, principal,
 	// secret id and outcome, so the store's own audit line would say it twice.
-	st := store.New(b)
+	st := store.New(instrumented.Backend(b, "sqlite"))
 	return st, tokens, st.Close, nil
 }
 
@@ -375,4 +406,51 @@ func writeSynced(path string, data []byte) error {
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// serveMetrics serves GET /metrics on cfg.MetricsAddr, when set, from a
+// Prometheus exporter fed by every figure of this process, and returns the
+// function that stops it. It is a listener of its own rather than a route
+// of the API so that a scraper needs no API token: an admin token, which
+// the API would require, could mint tokens and read every public secret.
+func serveMetrics(cfg Config, log *slog.Logger) (stop func(), err error) {
+	if cfg.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
+	}
+	exp := prom.New()
+	unregister := metrics.Register(exp)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", exp.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	addr := ln.Addr().String()
+	log.Info("metrics listening", "addr", addr, "url", "http://"+addr+"/metrics")
+	if cfg.MetricsReady != nil {
+		cfg.MetricsReady(addr)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+		<-done
+		unregister()
+	}, nil
 }

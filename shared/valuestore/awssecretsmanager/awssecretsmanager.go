@@ -619,6 +619,15 @@ func (e *providerError) Error() string {
 	return fmt.Sprintf("%s: %s (HTTP %d, request id %s)", storeName, e.code, e.status, e.requestID)
 }
 
+// Throttled implements retry.Throttler (for the value-store throttle count).
+func (e *providerError) Throttled() bool {
+	switch e.code {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
+		return true
+	}
+	return e.status == 429
+}
+
 // classify maps an SDK error to an errcode error whose message and cause
 // carry no provider text. nil stays nil.
 func classify(err error, what string) error {

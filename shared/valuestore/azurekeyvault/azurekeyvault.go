@@ -680,6 +680,9 @@ func (r *responseStatus) Error() string {
 	return s
 }
 
+// Throttled implements retry.Throttler (for the value-store throttle count).
+func (r *responseStatus) Throttled() bool { return r.status == http.StatusTooManyRequests }
+
 func (r *responseStatus) Is(target error) bool {
 	return target == errDisabled && r.status == http.StatusForbidden && r.inner == "SecretDisabled"
 }

@@ -536,6 +536,9 @@ type grpcStatus struct {
 
 func (g *grpcStatus) Error() string { return fmt.Sprintf("grpc %s: %s", g.code, g.msg) }
 
+// Throttled implements retry.Throttler (for the value-store throttle count).
+func (g *grpcStatus) Throttled() bool { return g.code == codes.ResourceExhausted }
+
 func isCode(err error, code codes.Code) bool {
 	var g *grpcStatus
 	return errors.As(err, &g) && g.code == code

@@ -693,6 +693,9 @@ func (e *providerError) Error() string {
 	return fmt.Sprintf("%s: HTTP %d", storeName, e.status)
 }
 
+// Throttled implements retry.Throttler (for the value-store throttle count).
+func (e *providerError) Throttled() bool { return e.status == 429 }
+
 // statusCodeMap classifies Vault's HTTP statuses.
 var statusCodeMap = map[int]errcode.Code{
 	400: errcode.InvalidArgument,
