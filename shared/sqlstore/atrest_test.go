@@ -126,3 +126,26 @@ func TestSealedValuesAreBoundToTheirRow(t *testing.T) {
 	_, err = s2.Get(ctx, a.ID)
 	require.NoError(t, err)
 }
+
+func TestMySQLColumnsHoldNoPlaintextValues(t *testing.T) {
+	s, storeURL := openMySQL(t, testSealer(t))
+	names := writeCanaries(t, s)
+	rows, err := mysqlDB(t, storeURL).Query(`SELECT CONCAT_WS('|', id, name, private, owner, "keys", values_ref, version,
+		created, updated, origin, change_key, COALESCE(public_name, ''), COALESCE(private_owner, '')), sealed FROM secrets`)
+	require.NoError(t, err)
+	defer rows.Close()
+	all := []byte{}
+	for rows.Next() {
+		var text string
+		var sealed []byte
+		require.NoError(t, rows.Scan(&text, &sealed))
+		require.NotEmpty(t, sealed, "every secret with values has sealed values")
+		for _, needle := range canaryNeedles {
+			assert.False(t, bytes.Contains([]byte(text), needle), "a row's text holds a value in plaintext")
+			assert.False(t, bytes.Contains(sealed, needle), "a sealed column holds a value in plaintext")
+		}
+		all = append(all, text...)
+	}
+	require.NoError(t, rows.Err())
+	assert.True(t, bytes.Contains(all, []byte(names[0])), "the scan sees no stored data at all")
+}
