@@ -37,6 +37,9 @@ var rarePaths = map[string][]string{
 		"secretsmanager:TagResource",   // required by CreateSecret with tags; not an API call
 		"secretsmanager:RestoreSecret", // the entry is scheduled for deletion
 	},
+	"delete": {
+		"dynamodb:UpdateItem", // finishing the idempotency records of keyed writes interrupted before their last step
+	},
 }
 
 // recorder counts the calls the SDK clients make, per service, through the

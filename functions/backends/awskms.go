@@ -7,11 +7,11 @@ import _ "github.com/lockwell/lockwell/shared/envelope/awskms" // awskms://
 // The KMS calls of each operation when values are sealed in the backend
 // (package envelope/awskms, cold data-key cache): a new version seals with
 // a fresh data key (GenerateDataKey); reading a secret opens its data key
-// (Decrypt), which update does to merge, and an idempotent create replay
-// does to return the first result. Delete reads metadata only
+// (Decrypt), which update does to merge. An idempotent retry is answered
+// from its record, without opening values. Delete reads metadata only
 // (backend.MetadataGetter) and listing never opens values.
 func init() {
-	need("create", "kms:GenerateDataKey", "kms:Decrypt")
+	need("create", "kms:GenerateDataKey")
 	need("get", "kms:Decrypt")
 	need("update", "kms:Decrypt", "kms:GenerateDataKey")
 }

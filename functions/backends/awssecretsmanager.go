@@ -20,7 +20,7 @@ func init() {
 	write := []string{"secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:DescribeSecret",
 		"secretsmanager:RestoreSecret", "secretsmanager:PutSecretValue"}
 	read := []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}
-	need("create", append(append(write, read...), "secretsmanager:DeleteSecret")...)
+	need("create", append(write, "secretsmanager:DeleteSecret")...)
 	need("get", read...)
 	need("update", append(append(write, read...), "secretsmanager:ListSecretVersionIds", "secretsmanager:UpdateSecretVersionStage")...)
 	need("delete", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret") // delete reads no values

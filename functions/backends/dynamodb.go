@@ -7,12 +7,13 @@ import _ "github.com/lockwell/lockwell/shared/dynamostore" // dynamodb://
 // The DynamoDB calls of each operation (package dynamostore, under the
 // portable store): a secret item plus a name-claim item per secret; claims
 // of crashed writers are checked (GetItem) and repaired (DeleteItem) by
-// creates and renames; an idempotent create replay looks the first attempt
-// up by name (Query).
+// creates and renames. A write with an Idempotency-Key keeps its record as an
+// item of the same table (PutItem, GetItem, UpdateItem, DeleteItem), and a
+// delete finishes the records of interrupted keyed writes (UpdateItem).
 func init() {
-	need("create", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query")
+	need("create", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")
 	need("get", "dynamodb:GetItem")
 	need("list", "dynamodb:Query")
 	need("update", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
-	need("delete", "dynamodb:GetItem", "dynamodb:DeleteItem")
+	need("delete", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")
 }

@@ -14,6 +14,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/lockwell/lockwell/shared/secret"
@@ -34,6 +35,13 @@ type Backend interface {
 	// secret per (Owner, Name). A private and a public secret may share a
 	// name. A clash returns already_exists and stores nothing; of two
 	// concurrent creates of the same name exactly one succeeds.
+	//
+	// Idempotency records: when s.Idempotency is set, the backend stores the
+	// record with the secret, atomically (both are durable or neither is).
+	// If an unexpired record with the same Key exists, it stores nothing and
+	// returns an error that wraps ErrIdempotencyKeyUsed (code
+	// already_exists). An expired record under the key is replaced. The same
+	// holds for Update.
 	Create(ctx context.Context, s *secret.Secret) error
 
 	// Get returns the secret with the id, values included (nil for an index
@@ -50,8 +58,16 @@ type Backend interface {
 	// two updates with the same expected version exactly one succeeds.
 	// Errors: not_found; failed_precondition when the stored version differs;
 	// already_exists when a changed name or visibility clashes (as in Create).
-	// Owner, ID and Created never change.
+	// Owner, ID and Created never change. s.Idempotency is stored as in
+	// Create.
 	Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error
+
+	// Idempotency returns the record stored under key by a Create or Update
+	// while it has not expired, whatever happened to the secret since.
+	// Errors: not_found (no record, or only an expired one); unavailable
+	// when the write the record belongs to may still be in flight (the
+	// caller retries later).
+	Idempotency(ctx context.Context, key string) (*secret.Idempotency, error)
 
 	// Delete removes the secret with the id. When expectedVersion is not 0 it
 	// deletes only if the stored version matches (failed_precondition
@@ -119,6 +135,24 @@ func CursorAfter(s *secret.Secret, field SortField) *Cursor {
 		c.Name = s.Name
 	}
 	return c
+}
+
+// ErrIdempotencyKeyUsed is wrapped by the error of a Create or Update whose
+// idempotency record's key is already taken by an unexpired record: the
+// write was not made, and the caller answers from the stored record.
+var ErrIdempotencyKeyUsed = errors.New("idempotency key already used")
+
+// Modifier is implemented by backends that can change a secret under an
+// exclusive lock: Modify reads the secret with the id (values included),
+// calls change with it, and stores what change returns (as Update would,
+// with its idempotency record) before any other writer can change the
+// secret. So concurrent unconditional changes queue instead of failing
+// their compare-and-set. change may be called more than once if the backend
+// must retry (it must not have side effects); an error from change is
+// returned as it is and nothing is stored. Errors: not_found, already_exists
+// (as Update), unavailable, internal.
+type Modifier interface {
+	Modify(ctx context.Context, id string, change func(current *secret.Secret) (*secret.Secret, error)) error
 }
 
 // MetadataGetter is implemented by backends that can read a secret without

@@ -376,6 +376,10 @@ func (b *Backend) read(ctx context.Context, id string) (*stored, error) {
 // scope, or the id exists); too_large when the sealed secret exceeds the
 // item size limit; unavailable.
 func (b *Backend) Create(ctx context.Context, s *secret.Secret) error {
+	return b.withRecord(ctx, s, func(ctx context.Context) error { return b.create(ctx, s) })
+}
+
+func (b *Backend) create(ctx context.Context, s *secret.Secret) error {
 	sealed, err := b.seal(ctx, s)
 	if err != nil {
 		return err
@@ -537,6 +541,11 @@ func (b *Backend) updateItem(ctx context.Context, s *secret.Secret, sealed []byt
 	if remove != "" {
 		expr += " REMOVE " + remove
 	}
+	if s.Idempotency != nil {
+		nm["#"+attrPending] = attrPending
+		values[":pending"] = &types.AttributeValueMemberSS{Value: []string{s.Idempotency.Key}}
+		expr += " ADD #" + attrPending + " :pending"
+	}
 	err = b.call(ctx, "update the secret", func(ctx context.Context) error {
 		_, err := b.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: b.table, Key: keyOf(secretPK(s.ID)),
@@ -559,6 +568,10 @@ func (b *Backend) updateItem(ctx context.Context, s *secret.Secret, sealed []byt
 // already_exists when the new name is taken; invalid_argument when s.Owner
 // is not the stored owner; too_large; unavailable.
 func (b *Backend) Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error {
+	return b.withRecord(ctx, s, func(ctx context.Context) error { return b.update(ctx, s, expectedVersion) })
+}
+
+func (b *Backend) update(ctx context.Context, s *secret.Secret, expectedVersion int64) error {
 	sealed, err := b.seal(ctx, s)
 	if err != nil {
 		return err
@@ -633,51 +646,64 @@ func (b *Backend) rename(ctx context.Context, s *secret.Secret, sealed []byte, e
 }
 
 // Delete implements backend.Backend: the secret item (conditionally), then
-// its claim. Errors: not_found; failed_precondition when expectedVersion is
-// not 0 and not the stored version; unavailable.
+// its claim. An item that holds keys of unfinished idempotency records (a
+// keyed write in flight or interrupted) has those records finished first,
+// so that a retry of that write is still answered. Errors: not_found;
+// failed_precondition when expectedVersion is not 0 and not the stored
+// version; unavailable.
 func (b *Backend) Delete(ctx context.Context, id string, expectedVersion int64) error {
-	cond := "attribute_exists(#pk)"
-	nm := names(attrPK)
+	cond := "attribute_exists(#pk) AND attribute_not_exists(#pending)"
+	nm := names(attrPK, attrPending)
 	var values map[string]types.AttributeValue
 	if expectedVersion != 0 {
 		cond += " AND #version = :expected"
-		nm = names(attrPK, attrVersion)
+		nm = names(attrPK, attrPending, attrVersion)
 		values = map[string]types.AttributeValue{":expected": num(expectedVersion)}
 	}
 	ambiguous := false
-	var old map[string]types.AttributeValue
-	err := b.call(ctx, "delete the secret", func(ctx context.Context) error {
-		out, err := b.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: b.table, Key: keyOf(secretPK(id)),
-			ConditionExpression:                 aws.String(cond),
-			ExpressionAttributeNames:            nm,
-			ExpressionAttributeValues:           values,
-			ReturnValues:                        types.ReturnValueAllOld,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	for range 4 {
+		var old map[string]types.AttributeValue
+		err := b.call(ctx, "delete the secret", func(ctx context.Context) error {
+			out, err := b.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+				TableName: b.table, Key: keyOf(secretPK(id)),
+				ConditionExpression:                 aws.String(cond),
+				ExpressionAttributeNames:            nm,
+				ExpressionAttributeValues:           values,
+				ReturnValues:                        types.ReturnValueAllOld,
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			})
+			if err == nil {
+				old = out.Attributes
+			}
+			ambiguous = ambiguous || mayHaveApplied(err)
+			return err
 		})
-		if err == nil {
-			old = out.Attributes
+		if failed, item := conditionFailed(err); failed {
+			cur, cerr := b.current(ctx, id, item)
+			switch {
+			case cerr != nil:
+				return cerr
+			case cur == nil && ambiguous:
+				return nil // an earlier attempt deleted it; its claim is repaired as an orphan
+			case cur == nil:
+				return errcode.New(errcode.NotFound, "secret %s not found", id)
+			case expectedVersion != 0 && cur.secret.Version != expectedVersion:
+				return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, cur.secret.Version, expectedVersion)
+			case len(cur.pending) > 0:
+				if err := b.finishPendingOf(ctx, id, cur.pending); err != nil {
+					return err
+				}
+				continue
+			}
+			return errcode.New(errcode.FailedPrecondition, "secret %s changed concurrently", id)
 		}
-		ambiguous = ambiguous || mayHaveApplied(err)
-		return err
-	})
-	if failed, item := conditionFailed(err); failed {
-		cur, cerr := b.current(ctx, id, item)
-		switch {
-		case cerr != nil:
-			return cerr
-		case cur == nil && ambiguous:
-			return nil // an earlier attempt deleted it; its claim is repaired as an orphan
-		case cur == nil:
-			return errcode.New(errcode.NotFound, "secret %s not found", id)
+		if err != nil {
+			return err
 		}
-		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, cur.secret.Version, expectedVersion)
+		if claim := getS(old, attrClaim); claim != "" {
+			b.release(ctx, claim, id)
+		}
+		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if claim := getS(old, attrClaim); claim != "" {
-		b.release(ctx, claim, id)
-	}
-	return nil
+	return errcode.New(errcode.Unavailable, "secret %s is being written with idempotency keys concurrently; retry", id)
 }

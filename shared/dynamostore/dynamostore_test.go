@@ -33,6 +33,7 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/store/storetest"
 )
 
 // stack is dynalite behind a counting, fault-injecting proxy, and the local
@@ -145,6 +146,7 @@ func TestConformance(t *testing.T) {
 	t.Run("dynalite", func(t *testing.T) {
 		backendtest.Run(t, opener)
 		backendtest.RunIndex(t, opener)
+		storetest.Run(t, opener)
 	})
 	// DynamoDB returns the item with a failed condition when asked
 	// (ReturnValuesOnConditionCheckFailure); dynalite does not, so the proxy
@@ -154,6 +156,7 @@ func TestConformance(t *testing.T) {
 		defer stack.proxy.ReturnOldItemOnConditionFailure(false)
 		backendtest.Run(t, opener)
 		backendtest.RunIndex(t, opener)
+		storetest.Run(t, opener)
 	})
 }
 
@@ -501,4 +504,84 @@ func TestWorstCaseEncodingFits(t *testing.T) {
 	got, err := b.Get(ctx, s.ID)
 	require.NoError(t, err)
 	backendtest.SameValues(t, values, got.Values)
+}
+
+// waitResolved polls the record until it is no longer "in progress": the
+// condition the test waits for is OrphanGrace passing, however slow the
+// machine.
+func waitResolved(t *testing.T, b *dynamostore.Backend, key string) (*secret.Idempotency, error) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r, err := b.Idempotency(context.Background(), key)
+		if errcode.Of(err) != errcode.Unavailable || time.Now().After(deadline) {
+			return r, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestInterruptedKeyedWritesAreResolved covers a writer that dies between
+// its secret write and finishing its idempotency record (the record stays
+// pending): a retry is told to wait while the write may be in flight, then
+// gets the first result if the write landed, even after later changes, and
+// runs again if it did not.
+func TestInterruptedKeyedWritesAreResolved(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	b := openWith(t, newTable(), dynamostore.Config{ClaimHold: 50 * time.Millisecond, OrphanGrace: 400 * time.Millisecond})
+	stack.proxy.Reset()
+	defer stack.proxy.Reset()
+	denied := dynalite.Fault{Status: http.StatusBadRequest, Type: "AccessDeniedException"}
+
+	t.Run("landed, then updated by others", func(t *testing.T) {
+		s := backendtest.New("interrupted", "alice", false, map[string]string{"k": "v"})
+		s.Idempotency = backendtest.Record("interrupted-"+s.ID, "create", s, time.Hour)
+		// Record, claim and secret land; finishing the record and clearing
+		// the item's pending key fail: the writer "died" after its write.
+		stack.proxy.Inject("UpdateItem", denied, 2)
+		require.NoError(t, b.Create(ctx, s))
+		stack.proxy.Reset()
+		_, err := b.Idempotency(ctx, s.Idempotency.Key)
+		assert.Equal(t, errcode.Unavailable, errcode.Of(err), "within the grace period the write may be in flight: %v", err)
+
+		next := backendtest.Next(s, func(n *secret.Secret) { n.Values = map[string]string{"k": "w"} })
+		next.Idempotency = nil
+		require.NoError(t, b.Update(ctx, next, 1), "an unkeyed update by someone else")
+
+		r, err := waitResolved(t, b, s.Idempotency.Key)
+		require.NoError(t, err, "the landed write's record is finished")
+		assert.Equal(t, s.ID, r.Result.ID)
+		assert.Equal(t, int64(1), r.Result.Version, "the first result")
+	})
+
+	t.Run("landed, then deleted", func(t *testing.T) {
+		s := backendtest.New("interrupted-deleted", "alice", false, nil)
+		s.Idempotency = backendtest.Record("deleted-"+s.ID, "create", s, time.Hour)
+		stack.proxy.Inject("UpdateItem", denied, 2)
+		require.NoError(t, b.Create(ctx, s))
+		stack.proxy.Reset()
+		require.NoError(t, b.Delete(ctx, s.ID, 0))
+		r, err := b.Idempotency(ctx, s.Idempotency.Key)
+		require.NoError(t, err, "deleting the item finished its pending record first")
+		assert.Equal(t, s.ID, r.Result.ID)
+	})
+
+	t.Run("never landed", func(t *testing.T) {
+		s := backendtest.New("interrupted-lost", "alice", false, nil)
+		s.Idempotency = backendtest.Record("lost-"+s.ID, "create", s, time.Hour)
+		// The record and the claim land; every try of the secret write times
+		// out without landing until the hold has passed.
+		stack.proxy.Inject("PutItem", dynalite.Pass, 2)
+		stack.proxy.Inject("PutItem", dynalite.Fault{Status: http.StatusInternalServerError, Type: "InternalServerError"}, 1000)
+		err := b.Create(ctx, s)
+		stack.proxy.Reset()
+		assert.Equal(t, errcode.Unavailable, errcode.Of(err), "%v", err)
+		_, err = waitResolved(t, b, s.Idempotency.Key)
+		assert.Equal(t, errcode.NotFound, errcode.Of(err), "a write that never landed leaves no record: the retry runs anew: %v", err)
+		require.NoError(t, b.Create(ctx, s), "the retry runs and records itself")
+		r, err := b.Idempotency(ctx, s.Idempotency.Key)
+		require.NoError(t, err)
+		assert.Equal(t, s.ID, r.Result.ID)
+	})
 }

@@ -121,6 +121,9 @@ func secretItem(s *secret.Secret, sealed []byte) map[string]types.AttributeValue
 			item[k] = v
 		}
 	}
+	if s.Idempotency != nil {
+		item[attrPending] = &types.AttributeValueMemberSS{Value: []string{s.Idempotency.Key}}
+	}
 	return item
 }
 
@@ -161,9 +164,10 @@ func optional(v string) types.AttributeValue {
 
 // stored is a decoded secret item.
 type stored struct {
-	secret *secret.Secret // Values nil
-	sealed []byte
-	claim  string
+	secret  *secret.Secret // Values nil
+	sealed  []byte
+	claim   string
+	pending []string // keys of idempotency records not known to be finished
 }
 
 func getS(item map[string]types.AttributeValue, name string) string {
@@ -215,7 +219,7 @@ func decodeSecret(item map[string]types.AttributeValue) (*stored, error) {
 			s.Keys = append(s.Keys, ks.Value)
 		}
 	}
-	out := &stored{secret: s, claim: getS(item, attrClaim)}
+	out := &stored{secret: s, claim: getS(item, attrClaim), pending: pendingKeys(item)}
 	if b, ok := item[attrSealed].(*types.AttributeValueMemberB); ok {
 		out.sealed = b.Value
 	}

@@ -34,21 +34,38 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error
 		if err = op(ctx); err == nil || errcode.Of(err) != errcode.Unavailable || attempt >= p.Attempts {
 			return err
 		}
-		bound := p.Base << (attempt - 1)
-		if bound > p.Max || bound <= 0 {
-			bound = p.Max
-		}
-		wait := time.Duration(rand.Int64N(int64(bound) + 1))
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return err // no time left for another attempt: report the real failure
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if werr := p.Wait(ctx, attempt); werr != nil {
+			if ctx.Err() == nil {
+				return err // no time left for another attempt: report the real failure
+			}
 			return errcode.Wrap(errcode.Unavailable, ctx.Err(), "gave up retrying: %s", errcode.Message(err))
-		case <-t.C:
 		}
+	}
+}
+
+// Wait sleeps the backoff that follows failed attempt number attempt (1 for
+// the first): a uniform random wait up to p.Base doubled attempt-1 times,
+// capped at p.Max. It returns an error (classified unavailable) without
+// waiting when ctx's deadline comes before the wait would end, and when ctx
+// ends while waiting. Loops that retry on their own terms (not on
+// unavailable) use it so that every retry in Lockwell backs off alike.
+func (p Policy) Wait(ctx context.Context, attempt int) error {
+	p = p.withDefaults()
+	bound := p.Base << min(attempt-1, 30)
+	if bound > p.Max || bound <= 0 {
+		bound = p.Max
+	}
+	wait := time.Duration(rand.Int64N(int64(bound) + 1))
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return errcode.New(errcode.Unavailable, "no time left before the deadline for another attempt")
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return errcode.Wrap(errcode.Unavailable, ctx.Err(), "gave up waiting to retry")
+	case <-t.C:
+		return nil
 	}
 }
 

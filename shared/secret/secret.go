@@ -36,6 +36,35 @@ type Secret struct {
 	// retried request with the same Idempotency-Key can be answered with the
 	// first result. Opaque to backends, which store and return it unchanged.
 	ChangeKey string `json:"-"`
+	// Idempotency, when set on a secret passed to a backend's Create or
+	// Update, is the record of the request that makes this write; the
+	// backend stores it atomically with the write (see Idempotency). Backends
+	// never return it from Get or List.
+	Idempotency *Idempotency `json:"-"`
+}
+
+// Idempotency is the record of a write made with an Idempotency-Key: which
+// request it was and what it returned. The store keeps one per (principal,
+// key) for a retention period, written atomically with the write itself,
+// and answers every retry within that period from it, whatever happened to
+// the secret since (later changes, renames, deletion). It holds no secret
+// value: Result is metadata, Request is a keyed MAC of the request body.
+type Idempotency struct {
+	// Key identifies the record: a hash of the principal and the
+	// Idempotency-Key, never the raw key.
+	Key string
+	// Request is an HMAC of the request body keyed by the raw
+	// Idempotency-Key (never stored), so a retry with another body is told
+	// apart without a stored hash of values to brute-force.
+	Request string
+	// Operation is "create" or "update".
+	Operation string
+	// Result is the first response: the metadata of the version the write
+	// made (Values nil).
+	Result *Secret
+	// Created is when the write was made; Expires is when the record may be
+	// forgotten (a retry after that is a new request).
+	Created, Expires time.Time
 }
 
 // NewID returns a new secret id: a UUID, version 7 (time-ordered) so that
@@ -63,6 +92,7 @@ func KeysOf(values map[string]string) []string {
 func (s *Secret) Metadata() *Secret {
 	c := *s
 	c.Values = nil
+	c.Idempotency = nil
 	if c.Keys == nil {
 		c.Keys = []string{}
 	}

@@ -39,6 +39,10 @@ type dialect struct {
 	keysetRange bool
 	// explain prefixes a query to get its plan.
 	explain string
+	// lockRow ends a SELECT that must lock the row it reads until the
+	// transaction ends ("" where the transaction already holds the write
+	// lock: SQLite's BEGIN IMMEDIATE).
+	lockRow string
 	// cacheStatements keeps prepared statements in the store (pgx keeps
 	// its own cache, SQLite's driver none).
 	cacheStatements bool
@@ -62,6 +66,7 @@ var postgresDialect = &dialect{
 	contains:       func(col, ph string) string { return "strpos(" + col + ", " + ph + ") > 0" },
 	lockMigrations: "SELECT pg_advisory_xact_lock(7284115073531)", // any constant: "lockwell migrations"
 	explain:        "EXPLAIN ",
+	lockRow:        " FOR UPDATE",
 }
 
 var mysqlDialect = &dialect{
@@ -78,6 +83,7 @@ var mysqlDialect = &dialect{
 	ddlCommits:       true,
 	splitStatements:  true,
 	keysetRange:      true,
+	lockRow:          " FOR UPDATE",
 	explain:          "EXPLAIN FORMAT=JSON ",
 	// Without interpolation, the driver prepares, runs and closes a
 	// statement for every query with arguments: three round trips.

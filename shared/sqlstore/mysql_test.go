@@ -16,6 +16,7 @@ import (
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/mysqlconn"
 	"github.com/lockwell/lockwell/shared/sqlstore"
+	"github.com/lockwell/lockwell/shared/store/storetest"
 )
 
 // mysqlDB connects to the database a mysql: URL names, outside the store.
@@ -65,4 +66,6 @@ func TestMySQLConformance(t *testing.T) {
 	open := func(t *testing.T) backend.Backend { s, _ := openMySQL(t, testSealer(t)); return s }
 	backendtest.Run(t, open)
 	backendtest.RunIndex(t, open)
+	backendtest.RunModifier(t, open)
+	storetest.Run(t, open)
 }

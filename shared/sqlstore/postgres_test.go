@@ -16,6 +16,7 @@ import (
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/sqlstore"
+	"github.com/lockwell/lockwell/shared/store/storetest"
 )
 
 // adminDB connects to the test server outside the store, to create and
@@ -63,4 +64,6 @@ func TestPostgresConformance(t *testing.T) {
 	open := func(t *testing.T) backend.Backend { s, _ := openPostgres(t, testSealer(t)); return s }
 	backendtest.Run(t, open)
 	backendtest.RunIndex(t, open)
+	backendtest.RunModifier(t, open)
+	storetest.Run(t, open)
 }

@@ -49,15 +49,18 @@
 // The database enforces the uniqueness rules (partial unique indexes, or
 // generated columns in MySQL: public names; private (owner, name)), so
 // concurrent creates and renames need no locking here, and updates are
-// compare-and-set on the version column. Listing is keyset pagination on an
-// index per sort field with the id as tie-break, compared as a row value
-// ((name, id) > (?, ?); MySQL also gets name >= ?, as its planner makes a
-// range only of that), so a deep page costs what the first one does; names
-// compare bytewise in every dialect (PostgreSQL columns use the "C"
-// collation, MySQL ones utf8mb4_bin) and name filters are literal and
-// case-sensitive (instr in SQLite and MySQL, starts_with/strpos in
-// PostgreSQL; never LIKE). Driver errors are classified in one place
-// (classify).
+// compare-and-set on the version column. Modify (unconditional merges) reads
+// and writes in one transaction under the row lock (PostgreSQL's and MySQL's
+// SELECT ... FOR UPDATE) or the write lock (SQLite), so concurrent merges
+// queue. Idempotency records go in the same transaction as their write.
+// Listing is keyset pagination on an index per sort field with the id as
+// tie-break, compared as a row value ((name, id) > (?, ?); MySQL also gets
+// name >= ?, as its planner makes a range only of that), so a deep page
+// costs what the first one does; names compare bytewise in every dialect
+// (PostgreSQL columns use the "C" collation, MySQL ones utf8mb4_bin) and
+// name filters are literal and case-sensitive (instr in SQLite and MySQL,
+// starts_with/strpos in PostgreSQL; never LIKE). Driver errors are
+// classified in one place (classify).
 //
 // Store also implements identity.TokenStore in the same database, so that a
 // server with a SQL store needs no second place for API tokens.
@@ -105,6 +108,7 @@ type Store struct {
 
 var (
 	_ backend.Backend     = (*Store)(nil)
+	_ backend.Modifier    = (*Store)(nil)
 	_ identity.TokenStore = (*Store)(nil)
 )
 
@@ -179,6 +183,9 @@ type statements struct {
 	delete, deleteVersion     string
 	saveToken, tokenPrincipal string
 	listTokens, revokeToken   string
+	getLocked                 string
+	pruneRecords, saveRecord  string
+	getRecord                 string
 }
 
 // secretColumns quotes "keys", a reserved word in MySQL.
@@ -198,6 +205,11 @@ func (d *dialect) statements() statements {
 		tokenPrincipal: d.rebind(`SELECT hash, principal, role FROM tokens WHERE hash = ?`),
 		listTokens:     `SELECT id, principal, role, created FROM tokens ORDER BY created, id`,
 		revokeToken:    d.rebind(`DELETE FROM tokens WHERE id = ?`),
+		getLocked:      d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ?` + d.lockRow),
+		pruneRecords:   d.rebind(`DELETE FROM idempotency WHERE expires <= ?`),
+		// "key" is quoted: a reserved word in MySQL.
+		saveRecord: d.rebind(`INSERT INTO idempotency ("key", request, operation, result, created, expires) VALUES (?, ?, ?, ?, ?, ?)`),
+		getRecord:  d.rebind(`SELECT request, operation, result, created, expires FROM idempotency WHERE "key" = ? AND expires > ?`),
 	}
 }
 
@@ -225,8 +237,9 @@ func encodeKeys(keys []string) (string, error) {
 	return string(b), nil
 }
 
-// Create implements backend.Backend. Errors: already_exists, unavailable,
-// internal.
+// Create implements backend.Backend. With an idempotency record, the record
+// and the secret are inserted in one transaction. Errors: already_exists,
+// unavailable, internal.
 func (s *Store) Create(ctx context.Context, sec *secret.Secret) error {
 	sealed, err := s.seal(ctx, sec)
 	if err != nil {
@@ -236,13 +249,68 @@ func (s *Store) Create(ctx context.Context, sec *secret.Secret) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.w.exec(ctx, s.stmt.insert,
-		sec.ID, sec.Name, sec.Private, sec.Owner, keys, sec.ValuesRef, sec.Version,
-		s.d.timeArg(sec.Created), s.d.timeArg(sec.Updated), sec.Origin, sec.ChangeKey, sealed)
+	insert := func(x execer) error {
+		_, err := x.exec(ctx, s.stmt.insert,
+			sec.ID, sec.Name, sec.Private, sec.Owner, keys, sec.ValuesRef, sec.Version,
+			s.d.timeArg(sec.Created), s.d.timeArg(sec.Updated), sec.Origin, sec.ChangeKey, sealed)
+		if err != nil {
+			return nameClash(classify(err, "create secret"), sec.Name)
+		}
+		return nil
+	}
+	if sec.Idempotency == nil {
+		return insert(s.w)
+	}
+	return s.w.inTx(ctx, func(tx txConn) error {
+		if err := s.saveRecord(ctx, tx, sec.Idempotency); err != nil {
+			return err
+		}
+		return insert(tx)
+	})
+}
+
+// saveRecord inserts an idempotency record in the transaction of its write,
+// after deleting the expired ones (among them an expired record under the
+// same key). Errors: already_exists wrapping backend.ErrIdempotencyKeyUsed
+// when an unexpired record has the key; unavailable, internal.
+func (s *Store) saveRecord(ctx context.Context, tx txConn, r *secret.Idempotency) error {
+	result, err := json.Marshal(r.Result.Metadata())
 	if err != nil {
-		return nameClash(classify(err, "create secret"), sec.Name)
+		return errcode.Wrap(errcode.Internal, err, "encode idempotency record")
+	}
+	if _, err := tx.exec(ctx, s.stmt.pruneRecords, s.d.timeArg(secret.Now())); err != nil {
+		return classify(err, "delete expired idempotency records")
+	}
+	_, err = tx.exec(ctx, s.stmt.saveRecord, r.Key, r.Request, r.Operation, string(result),
+		s.d.timeArg(r.Created), s.d.timeArg(r.Expires))
+	if err != nil {
+		err = classify(err, "save idempotency record")
+		if errcode.Is(err, errcode.AlreadyExists) {
+			return errcode.Wrap(errcode.AlreadyExists, backend.ErrIdempotencyKeyUsed, "idempotency key already used")
+		}
+		return err
 	}
 	return nil
+}
+
+// Idempotency implements backend.Backend: one query by key. Errors:
+// not_found, unavailable, internal.
+func (s *Store) Idempotency(ctx context.Context, key string) (*secret.Idempotency, error) {
+	r := secret.Idempotency{Key: key}
+	var result string
+	err := s.r.queryRow(ctx, s.stmt.getRecord, key, s.d.timeArg(secret.Now())).
+		Scan(&r.Request, &r.Operation, &result, timeColumn{&r.Created}, timeColumn{&r.Expires})
+	if err == sql.ErrNoRows {
+		return nil, errcode.New(errcode.NotFound, "no idempotency record")
+	}
+	if err != nil {
+		return nil, classify(err, "read idempotency record")
+	}
+	r.Result = &secret.Secret{}
+	if err := json.Unmarshal([]byte(result), r.Result); err != nil {
+		return nil, errcode.Wrap(errcode.Internal, err, "stored idempotency record does not decode")
+	}
+	return &r, nil
 }
 
 // nameClash gives an already_exists error the message the API shows.
@@ -364,28 +432,83 @@ func (s *Store) GetMetadata(ctx context.Context, id string) (*secret.Secret, err
 	return r.secret()
 }
 
-// Update implements backend.Backend. Errors: not_found, failed_precondition,
-// already_exists, unavailable, internal.
+// Update implements backend.Backend: a compare-and-set on the version, in
+// one transaction with its idempotency record when there is one. Errors:
+// not_found, failed_precondition, already_exists, unavailable, internal.
 func (s *Store) Update(ctx context.Context, sec *secret.Secret, expectedVersion int64) error {
 	sealed, err := s.seal(ctx, sec)
 	if err != nil {
 		return err
 	}
+	if sec.Idempotency == nil {
+		return s.update(ctx, s.w, sec, sealed, expectedVersion)
+	}
+	return s.w.inTx(ctx, func(tx txConn) error {
+		if err := s.saveRecord(ctx, tx, sec.Idempotency); err != nil {
+			return err
+		}
+		return s.update(ctx, tx, sec, sealed, expectedVersion)
+	})
+}
+
+func (s *Store) update(ctx context.Context, x execer, sec *secret.Secret, sealed any, expectedVersion int64) error {
 	keys, err := encodeKeys(sec.Keys)
 	if err != nil {
 		return err
 	}
-	res, err := s.w.exec(ctx, s.stmt.update,
+	res, err := x.exec(ctx, s.stmt.update,
 		sec.Name, sec.Private, keys, sec.ValuesRef, sec.Version, s.d.timeArg(sec.Updated),
 		sec.Origin, sec.ChangeKey, sealed, sec.ID, expectedVersion)
 	if err != nil {
 		return nameClash(classify(err, "update secret"), sec.Name)
 	}
-	return s.checkChanged(ctx, res, sec.ID, expectedVersion)
+	return s.checkChanged(ctx, x, res, sec.ID, expectedVersion)
+}
+
+// Modify implements backend.Modifier: the read, change and write run in one
+// transaction that holds the secret's row lock (PostgreSQL's and MySQL's
+// SELECT ... FOR UPDATE) or the database's write lock (SQLite's BEGIN IMMEDIATE) from the
+// read on, so concurrent changes of one secret queue instead of racing.
+// Values are opened and sealed inside the transaction. Errors: those of
+// change, not_found, already_exists, unavailable, internal.
+func (s *Store) Modify(ctx context.Context, id string, change func(*secret.Secret) (*secret.Secret, error)) error {
+	return s.w.inTx(ctx, func(tx txConn) error {
+		var r row
+		err := tx.queryRow(ctx, s.stmt.getLocked, id).Scan(r.dest(true)...)
+		if err == sql.ErrNoRows {
+			return errcode.New(errcode.NotFound, "secret %s not found", id)
+		}
+		if err != nil {
+			return classify(err, "get secret")
+		}
+		current, err := r.secret()
+		if err != nil {
+			return err
+		}
+		if r.sealed != nil {
+			if current.Values, err = s.sealer.Open(ctx, r.sealed, current.ID, current.Version); err != nil {
+				return err
+			}
+		}
+		next, err := change(current)
+		if err != nil {
+			return err
+		}
+		sealed, err := s.seal(ctx, next)
+		if err != nil {
+			return err
+		}
+		if next.Idempotency != nil {
+			if err := s.saveRecord(ctx, tx, next.Idempotency); err != nil {
+				return err
+			}
+		}
+		return s.update(ctx, tx, next, sealed, current.Version)
+	})
 }
 
 // checkChanged turns "no row changed" into not_found or failed_precondition.
-func (s *Store) checkChanged(ctx context.Context, res sql.Result, id string, expectedVersion int64) error {
+func (s *Store) checkChanged(ctx context.Context, x execer, res sql.Result, id string, expectedVersion int64) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return classify(err, "count changed rows")
@@ -394,7 +517,7 @@ func (s *Store) checkChanged(ctx context.Context, res sql.Result, id string, exp
 		return nil
 	}
 	var stored int64
-	err = s.w.queryRow(ctx, s.stmt.version, id).Scan(&stored)
+	err = x.queryRow(ctx, s.stmt.version, id).Scan(&stored)
 	if err == sql.ErrNoRows {
 		return errcode.New(errcode.NotFound, "secret %s not found", id)
 	}
@@ -415,7 +538,7 @@ func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) er
 	if err != nil {
 		return classify(err, "delete secret")
 	}
-	return s.checkChanged(ctx, res, id, expectedVersion)
+	return s.checkChanged(ctx, s.w, res, id, expectedVersion)
 }
 
 // List implements backend.Backend: one keyset query on the index of the sort

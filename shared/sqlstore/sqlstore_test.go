@@ -14,6 +14,7 @@ import (
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/sqlstore"
+	"github.com/lockwell/lockwell/shared/store/storetest"
 )
 
 // testSealer returns a Sealer under a fresh random store key.
@@ -56,6 +57,8 @@ func TestSQLiteConformance(t *testing.T) {
 	open := func(t *testing.T) backend.Backend { s, _ := openSQLite(t); return s }
 	backendtest.Run(t, open)
 	backendtest.RunIndex(t, open)
+	backendtest.RunModifier(t, open)
+	storetest.Run(t, open)
 }
 
 func TestSQLiteURLs(t *testing.T) {

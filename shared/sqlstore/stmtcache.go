@@ -41,6 +41,13 @@ func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// prepared returns the statement for query if it is prepared already.
+func (c *stmtCache) prepared(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[query]
+}
+
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -91,4 +98,63 @@ func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 		}
 	}
 	return c.db.QueryRowContext(ctx, query, args...)
+}
+
+// execer runs statements: a pool (conn) or one transaction (txConn).
+type execer interface {
+	exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	queryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// txConn runs statements in a transaction, through the pool's cached
+// prepared statements when there are any.
+type txConn struct {
+	tx    *sql.Tx
+	cache *stmtCache
+}
+
+// stmt returns the transaction's copy of the statement when the pool has it
+// prepared already. It never prepares one on the pool: the pool's only
+// connection may be the one this transaction holds (SQLite's writer).
+func (c txConn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if c.cache == nil {
+		return nil
+	}
+	if st := c.cache.prepared(query); st != nil {
+		return c.tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
+func (c txConn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.tx.ExecContext(ctx, query, args...)
+}
+
+func (c txConn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.tx.QueryRowContext(ctx, query, args...)
+}
+
+// inTx runs fn in a transaction of the writing pool and commits it when fn
+// succeeds (SQLite's writer begins IMMEDIATE: the write lock is taken at
+// BEGIN). Everything fn runs must go through the txConn: the SQLite writer
+// has one connection.
+func (c conn) inTx(ctx context.Context, fn func(tx txConn) error) error {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err, "begin transaction")
+	}
+	if err := fn(txConn{tx: tx, cache: c.cache}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return classify(err, "commit")
+	}
+	return nil
 }

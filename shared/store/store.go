@@ -8,10 +8,12 @@
 //   - visibility: a private secret exists only for its owner; everyone else,
 //     admins included, gets not_found and never sees it listed;
 //   - versions: 1 at creation, +1 on every change, with optimistic
-//     concurrency (If-Match) and automatic re-merge of concurrent
-//     unconditional updates;
+//     concurrency (If-Match); concurrent unconditional updates queue under
+//     the backend's lock or re-merge onto the newer version, so all apply;
 //   - merge semantics of updates (a nil value removes a key);
-//   - idempotent retries of creates and updates (Idempotency-Key);
+//   - idempotent retries of creates and updates (Idempotency-Key): one
+//     record per (principal, key), stored atomically with the write, answers
+//     every retry for DefaultIdempotencyRetention;
 //   - opaque keyset page tokens bound to their query;
 //   - an audit line per operation, which never carries values.
 //
@@ -24,21 +26,23 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/retry"
 	"github.com/lockwell/lockwell/shared/secret"
 )
 
 // Store is the portable secrets store. Create one with New.
 type Store struct {
-	b     backend.Backend
-	audit *slog.Logger
-	now   func() time.Time
+	b         backend.Backend
+	audit     *slog.Logger
+	now       func() time.Time
+	retention time.Duration
 }
 
 // Option configures a Store.
@@ -48,9 +52,21 @@ type Option func(*Store)
 // id and outcome code. Never values.
 func WithAudit(l *slog.Logger) Option { return func(s *Store) { s.audit = l } }
 
+// DefaultIdempotencyRetention is how long the store keeps the record of a
+// create or update made with an Idempotency-Key, and so how long a retry
+// with the same key and body is answered with the first result (24 hours,
+// what payment APIs promise).
+const DefaultIdempotencyRetention = 24 * time.Hour
+
+// WithIdempotencyRetention sets how long idempotency records are kept
+// (DefaultIdempotencyRetention when not given; at least a second).
+func WithIdempotencyRetention(d time.Duration) Option {
+	return func(s *Store) { s.retention = max(d, time.Second) }
+}
+
 // New returns a Store over b.
 func New(b backend.Backend, opts ...Option) *Store {
-	s := &Store{b: b, now: secret.Now}
+	s := &Store{b: b, now: secret.Now, retention: DefaultIdempotencyRetention}
 	for _, o := range opts {
 		o(s)
 	}
@@ -80,14 +96,25 @@ type CreateRequest struct {
 }
 
 // Create stores a new secret owned by p and returns its metadata (no values).
-// Errors: invalid_argument, too_large, already_exists (a public secret with
-// that name exists, or p has a private one), and invalid_argument when the
-// idempotency key was used for a different request.
+// With an IdempotencyKey, a retry of the same request within the retention
+// (DefaultIdempotencyRetention) returns the first result, whatever happened
+// to the secret since (updated, renamed, deleted). Errors: invalid_argument,
+// too_large, already_exists (a public secret with that name exists, or p
+// has a private one), invalid_argument when the idempotency key was used for
+// a different request, and unavailable when a first attempt with the same
+// key may still be in flight.
 func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequest) (_ *secret.Secret, err error) {
 	var id string
 	defer s.record(ctx, "create", p, &id, &err)
 	if err := s.validateCreate(req); err != nil {
 		return nil, err
+	}
+	rec := s.newRecord(p, req.IdempotencyKey, "create", req)
+	if first, ok, err := s.replay(ctx, rec); err != nil || ok {
+		if ok {
+			id = first.ID
+		}
+		return first, err
 	}
 	values := req.Values
 	if values == nil {
@@ -98,16 +125,12 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 		ID: secret.NewID(), Name: req.Name, Private: req.Private, Owner: p.Name,
 		Values: values, Keys: secret.KeysOf(values), Version: 1,
 		Created: now, Updated: now, Origin: req.Origin,
-		ChangeKey: changeKey(p, req.IdempotencyKey, req),
 	}
 	id = sec.ID
+	sec.ChangeKey, sec.Idempotency = rec.attach(sec)
 	err = s.b.Create(ctx, sec)
-	if errcode.Is(err, errcode.AlreadyExists) && req.IdempotencyKey != "" {
-		if first, ok, rerr := s.replayCreate(ctx, p, req, sec.ChangeKey); rerr != nil {
-			return nil, rerr
-		} else if ok {
-			return first, nil
-		}
+	if errors.Is(err, backend.ErrIdempotencyKeyUsed) {
+		return s.replayRace(ctx, rec)
 	}
 	if err != nil {
 		return nil, err
@@ -125,37 +148,80 @@ func (s *Store) validateCreate(req CreateRequest) error {
 	return secret.ValidateValues(req.Values)
 }
 
-// replayCreate finds the secret a first attempt of this request created.
-func (s *Store) replayCreate(ctx context.Context, p identity.Principal, req CreateRequest, key string) (*secret.Secret, bool, error) {
-	q := backend.Query{Viewer: p.Name, Name: req.Name, Private: &req.Private, Limit: 2}
-	if req.Private {
-		q.Owner = p.Name
+// pendingRecord is the idempotency record of a request being made; nil
+// without an Idempotency-Key.
+type pendingRecord struct {
+	key, request, operation string
+	created, expires        time.Time
+}
+
+// newRecord derives the record of a request: the key is a hash of the
+// principal and the Idempotency-Key; the request is an HMAC of the body
+// keyed by the principal and the raw key. The record is stored in the clear
+// and the body holds values: keyed by a client-chosen random key that is
+// never stored, the HMAC gives someone who reads the database nothing to
+// brute-force a low-entropy value (a PIN) against.
+func (s *Store) newRecord(p identity.Principal, key, operation string, body any) *pendingRecord {
+	if key == "" {
+		return nil
 	}
-	found, err := s.b.List(ctx, q)
-	if err != nil || len(found) == 0 {
-		return nil, false, err
+	k := sha256.Sum256([]byte(p.Name + "\x00" + key))
+	b, _ := json.Marshal(body) // request types always marshal
+	mac := hmac.New(sha256.New, []byte(p.Name+"\x00"+key+"\x01"))
+	mac.Write(b)
+	now := s.now()
+	return &pendingRecord{
+		key:       hex.EncodeToString(k[:16]),
+		request:   hex.EncodeToString(mac.Sum(nil)[:16]),
+		operation: operation,
+		created:   now,
+		expires:   now.Add(s.retention),
 	}
-	existing, err := s.b.Get(ctx, found[0].ID)
+}
+
+// attach returns the change key and the idempotency record of the write
+// that makes next (both empty without a record).
+func (r *pendingRecord) attach(next *secret.Secret) (string, *secret.Idempotency) {
+	if r == nil {
+		return "", nil
+	}
+	result := next.Metadata()
+	result.ChangeKey, result.ValuesRef = "", ""
+	return r.key + "." + r.request, &secret.Idempotency{
+		Key: r.key, Request: r.request, Operation: r.operation, Result: result,
+		Created: r.created, Expires: r.expires,
+	}
+}
+
+// replay answers a retried request from its stored record: the first result
+// when the record holds the same request, invalid_argument when the key
+// came with another request, and nothing (ok false) when there is no
+// unexpired record.
+func (s *Store) replay(ctx context.Context, r *pendingRecord) (*secret.Secret, bool, error) {
+	if r == nil {
+		return nil, false, nil
+	}
+	stored, err := s.b.Idempotency(ctx, r.key)
+	if errcode.Is(err, errcode.NotFound) {
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
-	return replay(existing, key)
-}
-
-// replay decides what a retried request gets: the stored result when the
-// secret's last change came from the same key and body, an error when the
-// key came with another body, and nothing (ok false) otherwise.
-func replay(current *secret.Secret, key string) (*secret.Secret, bool, error) {
-	if key == "" || current.ChangeKey == "" {
-		return nil, false, nil
-	}
-	if current.ChangeKey == key {
-		return current.Metadata(), true, nil
-	}
-	if keyPart(current.ChangeKey) == keyPart(key) {
+	if stored.Request != r.request || stored.Operation != r.operation || stored.Result == nil {
 		return nil, false, errcode.New(errcode.InvalidArgument, "Idempotency-Key was already used for a different request; use a new key")
 	}
-	return nil, false, nil
+	return stored.Result.Metadata(), true, nil
+}
+
+// replayRace answers a request whose write found its key taken: a
+// concurrent attempt with the same key stored its record first.
+func (s *Store) replayRace(ctx context.Context, r *pendingRecord) (*secret.Secret, error) {
+	first, ok, err := s.replay(ctx, r)
+	if err != nil || ok {
+		return first, err
+	}
+	return nil, errcode.New(errcode.Unavailable, "a request with this Idempotency-Key is being made at the same time; retry")
 }
 
 // Get returns the secret with its values. Errors: invalid_argument (bad id),
@@ -250,34 +316,40 @@ func (r UpdateRequest) empty() bool {
 	return r.Name == nil && r.Private == nil && r.Values == nil && !r.ReplaceValues && r.Origin == nil
 }
 
-// maxUpdateAttempts bounds how often an unconditional update re-reads and
-// re-merges after losing a race with another writer.
-const maxUpdateAttempts = 8
+// raceBackoff is how an unconditional change backs off after losing a
+// compare-and-set to another writer, on backends that cannot lock
+// (backend.Modifier): short waits, so a queue of writers drains quickly.
+var raceBackoff = retry.Policy{Base: 2 * time.Millisecond, Max: 100 * time.Millisecond}
+
+// unconditionalBudget bounds how long an unconditional change keeps
+// re-merging when its context has no deadline of its own.
+const unconditionalBudget = time.Minute
 
 // Update changes a secret and returns its new metadata (no values). Without
-// IfMatch, an update that races with another writer is re-merged onto the
-// newer version, so both changes apply. Only the owner may change whether a
-// secret is private. Errors: invalid_argument, too_large, not_found,
-// failed_precondition (IfMatch is stale), already_exists (the new name is
-// taken in the target scope), permission_denied, and unavailable when an
-// update without IfMatch lost the race to other writers maxUpdateAttempts
-// times.
+// IfMatch, an update never fails because of other writers: on a backend that
+// can lock the secret (backend.Modifier: SQL, memstore) concurrent updates
+// queue; elsewhere an update that lost a race is re-merged onto the newer
+// version, with backoff, until it lands or ctx's deadline passes. Only the
+// owner may change whether a secret is private. With an IdempotencyKey, a
+// retry within the retention returns the first result (see Create).
+// Errors: invalid_argument, too_large, not_found, failed_precondition
+// (IfMatch is stale), already_exists (the new name is taken in the target
+// scope), permission_denied, and unavailable when the deadline passed first.
 func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req UpdateRequest) (_ *secret.Secret, err error) {
 	defer s.record(ctx, "update", p, &id, &err)
 	if err := validateUpdate(id, req); err != nil {
 		return nil, err
 	}
-	key := changeKey(p, req.IdempotencyKey, struct {
+	rec := s.newRecord(p, req.IdempotencyKey, "update", struct {
 		ID  string
 		Req UpdateRequest
 	}{id, req})
-	for attempt := 1; ; attempt++ {
-		current, err := s.visible(ctx, p, id)
-		if err != nil {
-			return nil, err
-		}
-		if first, ok, err := replay(current, key); err != nil || ok {
-			return first, err
+	if first, ok, err := s.replay(ctx, rec); err != nil || ok {
+		return first, err
+	}
+	change := func(current *secret.Secret) (*secret.Secret, error) {
+		if !current.VisibleTo(p.Name) {
+			return nil, notFound(id)
 		}
 		if req.IfMatch != 0 && current.Version != req.IfMatch {
 			return nil, errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, current.Version, req.IfMatch)
@@ -286,18 +358,52 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 		if err != nil {
 			return nil, err
 		}
-		next.ChangeKey = key
-		err = s.b.Update(ctx, next, current.Version)
-		if errcode.Is(err, errcode.FailedPrecondition) && req.IfMatch == 0 {
-			if attempt < maxUpdateAttempts {
-				continue // another writer won; merge onto its version
-			}
-			return nil, tooManyWriters(id, err)
-		}
+		next.ChangeKey, next.Idempotency = rec.attach(next)
+		return next, nil
+	}
+	var result *secret.Secret
+	err = s.change(ctx, id, req.IfMatch == 0, func(current *secret.Secret) (*secret.Secret, error) {
+		next, err := change(current)
+		result = next
+		return next, err
+	})
+	if errors.Is(err, backend.ErrIdempotencyKeyUsed) {
+		return s.replayRace(ctx, rec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return result.Metadata(), nil
+}
+
+// change applies fn to the current version of secret id and stores the
+// result: under the backend's lock when it has one, else by compare-and-set,
+// re-reading and re-applying after a lost race when unconditional is set.
+func (s *Store) change(ctx context.Context, id string, unconditional bool, fn func(*secret.Secret) (*secret.Secret, error)) error {
+	if m, ok := s.b.(backend.Modifier); ok {
+		return m.Modify(ctx, id, fn)
+	}
+	if _, ok := ctx.Deadline(); !ok && unconditional {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, unconditionalBudget)
+		defer cancel()
+	}
+	for attempt := 1; ; attempt++ {
+		current, err := s.b.Get(ctx, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return next.Metadata(), nil
+		next, err := fn(current)
+		if err != nil {
+			return err
+		}
+		err = s.b.Update(ctx, next, current.Version)
+		if !errcode.Is(err, errcode.FailedPrecondition) || !unconditional {
+			return err
+		}
+		if werr := raceBackoff.Wait(ctx, attempt); werr != nil {
+			return tooManyWriters(id, err)
+		}
 	}
 }
 
@@ -374,8 +480,8 @@ func (s *Store) apply(p identity.Principal, current *secret.Secret, req UpdateRe
 
 // Delete removes a secret. When ifMatch is not 0 it deletes only that
 // version. Errors: invalid_argument, not_found, failed_precondition (ifMatch
-// is stale), unavailable (without ifMatch, lost the race to other writers
-// maxUpdateAttempts times).
+// is stale), unavailable (without ifMatch, the deadline passed while other
+// writers kept changing the secret).
 func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifMatch int64) (err error) {
 	defer s.record(ctx, "delete", p, &id, &err)
 	if err := secret.ValidateID(id); err != nil {
@@ -383,6 +489,11 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifM
 	}
 	if ifMatch < 0 {
 		return errcode.New(errcode.InvalidArgument, "If-Match version must be positive")
+	}
+	if _, ok := ctx.Deadline(); !ok && ifMatch == 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, unconditionalBudget)
+		defer cancel()
 	}
 	for attempt := 1; ; attempt++ {
 		current, err := s.visibleMetadata(ctx, p, id)
@@ -396,45 +507,21 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifM
 		// concurrent change (say, made private by its owner) is not deleted
 		// on the strength of a stale check.
 		err = s.b.Delete(ctx, id, current.Version)
-		if errcode.Is(err, errcode.FailedPrecondition) && ifMatch == 0 {
-			if attempt < maxUpdateAttempts {
-				continue
-			}
+		if !errcode.Is(err, errcode.FailedPrecondition) || ifMatch != 0 {
+			return err
+		}
+		if werr := raceBackoff.Wait(ctx, attempt); werr != nil {
 			return tooManyWriters(id, err)
 		}
-		return err
 	}
 }
 
-// tooManyWriters is what an unconditional change gets when it lost every
-// race for the current version: not failed_precondition, which means "your
+// tooManyWriters is what an unconditional change gets when the deadline
+// passed while it kept losing races for the current version: not failed_precondition, which means "your
 // If-Match is stale" to a caller who sent none, but unavailable, so that it
 // retries.
 func tooManyWriters(id string, err error) error {
 	return errcode.Wrap(errcode.Unavailable, err, "secret %s is being changed by too many writers at once; retry later", id)
-}
-
-// changeKey derives the opaque idempotency record of a request: a hash of
-// the principal and key, then an HMAC of the request body keyed by the
-// principal and the raw Idempotency-Key. The record is stored in the clear
-// next to the secret, and the body holds values: keyed by a client-chosen
-// random key that is never stored, the HMAC gives someone who reads the
-// database nothing to brute-force a low-entropy value (a PIN) against.
-// Empty without a key.
-func changeKey(p identity.Principal, key string, body any) string {
-	if key == "" {
-		return ""
-	}
-	k := sha256.Sum256([]byte(p.Name + "\x00" + key))
-	b, _ := json.Marshal(body) // request types always marshal
-	mac := hmac.New(sha256.New, []byte(p.Name+"\x00"+key+"\x01"))
-	mac.Write(b)
-	return hex.EncodeToString(k[:16]) + "." + hex.EncodeToString(mac.Sum(nil)[:16])
-}
-
-func keyPart(changeKey string) string {
-	k, _, _ := strings.Cut(changeKey, ".")
-	return k
 }
 
 // MaxIdempotencyKeyLength bounds an Idempotency-Key header.

@@ -89,21 +89,38 @@ func (x *indexed) indexRefused(ctx context.Context, id string, err error) bool {
 	return errcode.Is(gerr, errcode.NotFound)
 }
 
+// Get reads the index entry, then the values version it names. An update
+// that lands between the two reads retires that version, so a version
+// found missing is looked up again from the index: only a version the index
+// still names is really missing (internal).
 func (x *indexed) Get(ctx context.Context, id string) (*secret.Secret, error) {
-	s, err := x.index.Get(ctx, id)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		s, err := x.index.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		values, err := x.values.Get(ctx, id, s.ValuesRef)
+		if errcode.Is(err, errcode.NotFound) {
+			again, gerr := x.index.Get(ctx, id)
+			if errcode.Is(gerr, errcode.NotFound) {
+				return nil, gerr // deleted meanwhile
+			}
+			if gerr == nil && again.ValuesRef != s.ValuesRef && attempt < maxReadAttempts {
+				continue // moved on by a concurrent update: read the new version
+			}
+			return nil, errcode.Wrap(errcode.Internal, err, "values of secret %s are missing from %s", id, x.values.Name())
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.Values = values
+		return s, nil
 	}
-	values, err := x.values.Get(ctx, id, s.ValuesRef)
-	if errcode.Is(err, errcode.NotFound) {
-		return nil, errcode.Wrap(errcode.Internal, err, "values of secret %s are missing from %s", id, x.values.Name())
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.Values = values
-	return s, nil
 }
+
+// maxReadAttempts bounds how often Get follows the index to a newer values
+// version while updates keep landing.
+const maxReadAttempts = 16
 
 // GetMetadata implements backend.MetadataGetter: the index alone, without a
 // call to the value store.
@@ -135,6 +152,12 @@ func (x *indexed) Delete(ctx context.Context, id string, expectedVersion int64) 
 	defer cancel()
 	_ = x.values.Delete(cctx, id) // best effort: Sweep removes what is left
 	return nil
+}
+
+// Idempotency implements backend.Backend: records live in the index, written
+// with the index entry.
+func (x *indexed) Idempotency(ctx context.Context, key string) (*secret.Idempotency, error) {
+	return x.index.Idempotency(ctx, key)
 }
 
 func (x *indexed) Close() error {

@@ -16,6 +16,7 @@ import (
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/store"
+	"github.com/lockwell/lockwell/shared/store/storetest"
 	"github.com/lockwell/lockwell/shared/valuestore"
 	"github.com/lockwell/lockwell/shared/valuestore/example"
 )
@@ -28,6 +29,12 @@ func fileValues(t *testing.T) *example.Store {
 
 func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		return valuestore.Indexed(memstore.New(), fileValues(t))
+	})
+}
+
+func TestIndexedKeepsTheStoresPromises(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) backend.Backend {
 		return valuestore.Indexed(memstore.New(), fileValues(t))
 	})
 }

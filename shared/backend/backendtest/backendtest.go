@@ -10,6 +10,7 @@ package backendtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -53,6 +54,10 @@ func Run(t *testing.T, open Opener) {
 		{"LargestSecretRoundTrips", testLargest},
 		{"ManyKeysRoundTrip", testManyKeys},
 		{"MetadataWithoutValues", testMetadata},
+		{"IdempotencyRecordsOutliveTheSecret", testRecords},
+		{"IdempotencyKeyTakenStoresNothing", testRecordTaken},
+		{"ExpiredIdempotencyRecordIsReplaced", testRecordExpired},
+		{"ConcurrentWritesWithOneKeyOneWins", testRecordRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -541,4 +546,176 @@ func testMetadata(t *testing.T, b backend.Backend) {
 	sameMetadata(t, s, got)
 	_, err = m.GetMetadata(ctx, secret.NewID())
 	code(t, errcode.NotFound, err, "GetMetadata of an id never created")
+}
+
+// Record returns an idempotency record for the write that makes result,
+// expiring after ttl. Its Result is what clients see: no values, no change
+// key or values reference.
+func Record(key, operation string, result *secret.Secret, ttl time.Duration) *secret.Idempotency {
+	now := secret.Now()
+	res := result.Metadata()
+	res.ChangeKey, res.ValuesRef = "", ""
+	return &secret.Idempotency{
+		Key: key, Request: "mac-of-" + key, Operation: operation, Result: res,
+		Created: now, Expires: now.Add(ttl),
+	}
+}
+
+// uniqueKey returns a record key no other test run uses (tables and
+// databases may be shared between runs).
+func uniqueKey(t *testing.T, what string) string { return what + "-" + secret.NewID() }
+
+func requireRecord(t *testing.T, b backend.Backend, want *secret.Idempotency) {
+	t.Helper()
+	got, err := b.Idempotency(context.Background(), want.Key)
+	require.NoError(t, err, "the record of key %s", want.Key)
+	assert.Equal(t, want.Request, got.Request, "request")
+	assert.Equal(t, want.Operation, got.Operation, "operation")
+	assert.True(t, want.Expires.Equal(got.Expires), "expires: want %v, got %v", want.Expires, got.Expires)
+	require.NotNil(t, got.Result, "result")
+	assert.Nil(t, got.Result.Values, "a record never holds values")
+	sameMetadata(t, want.Result, got.Result)
+}
+
+func testRecords(t *testing.T, b backend.Backend) {
+	ctx := context.Background()
+	s := New("recorded", "alice", false, map[string]string{"a": "0"})
+	s.ChangeKey = "ck1"
+	s.Idempotency = Record(uniqueKey(t, "create"), "create", s, time.Hour)
+	require.NoError(t, b.Create(ctx, s))
+	got, err := b.Get(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got.Idempotency, "Get never returns the record")
+
+	next := Next(got, func(n *secret.Secret) { n.Values["a"] = "1"; n.ChangeKey = "ck2" })
+	next.Idempotency = Record(uniqueKey(t, "update"), "update", next, time.Hour)
+	require.NoError(t, b.Update(ctx, next, 1))
+
+	// Later changes and even deletion leave both records as they were.
+	later := Next(next, func(n *secret.Secret) { n.Values["a"] = "2"; n.Name = "recorded-renamed"; n.Idempotency = nil })
+	require.NoError(t, b.Update(ctx, later, 2))
+	requireRecord(t, b, s.Idempotency)
+	requireRecord(t, b, next.Idempotency)
+	require.NoError(t, b.Delete(ctx, s.ID, 0))
+	requireRecord(t, b, s.Idempotency)
+	requireRecord(t, b, next.Idempotency)
+
+	_, err = b.Idempotency(ctx, uniqueKey(t, "never-used"))
+	code(t, errcode.NotFound, err, "a key never used")
+}
+
+func testRecordTaken(t *testing.T, b backend.Backend) {
+	ctx := context.Background()
+	key := uniqueKey(t, "taken")
+	first := New("first", "alice", false, map[string]string{"a": "0"})
+	first.Idempotency = Record(key, "create", first, time.Hour)
+	require.NoError(t, b.Create(ctx, first))
+
+	second := New("second", "alice", false, map[string]string{"a": "0"})
+	second.Idempotency = Record(key, "create", second, time.Hour)
+	err := b.Create(ctx, second)
+	require.True(t, errors.Is(err, backend.ErrIdempotencyKeyUsed), "create with a taken key: %v", err)
+	code(t, errcode.AlreadyExists, err, "create with a taken key")
+	_, err = b.Get(ctx, second.ID)
+	code(t, errcode.NotFound, err, "the refused create stored nothing")
+
+	next := Next(first, func(n *secret.Secret) { n.Values["a"] = "1" })
+	next.Idempotency = Record(key, "update", next, time.Hour)
+	err = b.Update(ctx, next, 1)
+	require.True(t, errors.Is(err, backend.ErrIdempotencyKeyUsed), "update with a taken key: %v", err)
+	got, err := b.Get(ctx, first.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Version, "the refused update changed nothing")
+	SameValues(t, map[string]string{"a": "0"}, got.Values)
+	requireRecord(t, b, first.Idempotency)
+}
+
+func testRecordExpired(t *testing.T, b backend.Backend) {
+	ctx := context.Background()
+	key := uniqueKey(t, "expired")
+	old := New("expiring", "alice", false, nil)
+	old.Idempotency = Record(key, "create", old, -time.Second) // already expired
+	require.NoError(t, b.Create(ctx, old))
+	_, err := b.Idempotency(ctx, key)
+	code(t, errcode.NotFound, err, "an expired record")
+
+	fresh := New("after-expiry", "alice", false, nil)
+	fresh.Idempotency = Record(key, "create", fresh, time.Hour)
+	require.NoError(t, b.Create(ctx, fresh), "an expired record's key is free again")
+	requireRecord(t, b, fresh.Idempotency)
+}
+
+func testRecordRace(t *testing.T, b backend.Backend) {
+	ctx := context.Background()
+	key := uniqueKey(t, "race")
+	const n = 8
+	created := make([]*secret.Secret, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		created[i] = New(fmt.Sprintf("race-%d", i), "alice", false, nil)
+		created[i].Idempotency = Record(key, "create", created[i], time.Hour)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.Create(ctx, created[i])
+		}()
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, won, "two creates with one idempotency key both succeeded")
+			won = i
+			continue
+		}
+		require.True(t, errors.Is(err, backend.ErrIdempotencyKeyUsed), "losing create: %v", err)
+		_, gerr := b.Get(ctx, created[i].ID)
+		code(t, errcode.NotFound, gerr, "a losing create stored nothing")
+	}
+	require.NotEqual(t, -1, won, "one create must win")
+	requireRecord(t, b, created[won].Idempotency)
+}
+
+// RunModifier checks backend.Modifier, for the backends that implement it:
+// concurrent changes of one secret queue, so every one applies.
+func RunModifier(t *testing.T, open Opener) {
+	t.Run("ConcurrentModifiesAllApply", func(t *testing.T) {
+		b := open(t)
+		m, ok := b.(backend.Modifier)
+		require.True(t, ok, "%T does not implement backend.Modifier", b)
+		testModify(t, b, m)
+	})
+}
+
+func testModify(t *testing.T, b backend.Backend, m backend.Modifier) {
+	ctx := context.Background()
+	s := New("modified", "alice", false, map[string]string{})
+	require.NoError(t, b.Create(ctx, s))
+	const n = 32
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.Modify(ctx, s.ID, func(cur *secret.Secret) (*secret.Secret, error) {
+				return Next(cur, func(x *secret.Secret) { x.Values[fmt.Sprintf("k%02d", i)] = "v" }), nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "modify %d", i)
+	}
+	got, err := b.Get(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(n+1), got.Version, "every modify made a version")
+	assert.Len(t, got.Keys, n, "every modify's key is there")
+
+	refused := errors.New("refused by change")
+	err = m.Modify(ctx, s.ID, func(*secret.Secret) (*secret.Secret, error) { return nil, refused })
+	require.ErrorIs(t, err, refused, "change's error comes back as it is")
+	err = m.Modify(ctx, secret.NewID(), func(*secret.Secret) (*secret.Secret, error) { return nil, refused })
+	code(t, errcode.NotFound, err, "modify of a missing secret")
 }

@@ -18,14 +18,68 @@ import (
 
 // Backend is an in-memory backend.Backend. Safe for concurrent use.
 type Backend struct {
-	mu   sync.RWMutex
-	byID map[string]*secret.Secret
+	mu      sync.RWMutex
+	byID    map[string]*secret.Secret
+	records map[string]*secret.Idempotency
 }
 
 // New returns an empty Backend.
-func New() *Backend { return &Backend{byID: map[string]*secret.Secret{}} }
+func New() *Backend {
+	return &Backend{byID: map[string]*secret.Secret{}, records: map[string]*secret.Idempotency{}}
+}
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend  = (*Backend)(nil)
+	_ backend.Modifier = (*Backend)(nil)
+)
+
+// recordTaken reports whether s's idempotency record would replace an
+// unexpired one.
+func (b *Backend) recordTaken(s *secret.Secret) error {
+	if s.Idempotency == nil {
+		return nil
+	}
+	if r, ok := b.records[s.Idempotency.Key]; ok && secret.Now().Before(r.Expires) {
+		return errcode.Wrap(errcode.AlreadyExists, backend.ErrIdempotencyKeyUsed, "idempotency key already used")
+	}
+	return nil
+}
+
+// store keeps s and its record; the caller holds mu and checked both.
+func (b *Backend) store(s *secret.Secret) {
+	next := s.Clone()
+	next.Idempotency = nil
+	b.byID[s.ID] = next
+	if s.Idempotency != nil {
+		b.records[s.Idempotency.Key] = s.Idempotency
+	}
+}
+
+// Idempotency implements backend.Backend.
+func (b *Backend) Idempotency(_ context.Context, key string) (*secret.Idempotency, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	r, ok := b.records[key]
+	if !ok || !secret.Now().Before(r.Expires) {
+		return nil, errcode.New(errcode.NotFound, "no idempotency record")
+	}
+	return r, nil
+}
+
+// Modify implements backend.Modifier: change runs under the write lock.
+func (b *Backend) Modify(ctx context.Context, id string, change func(*secret.Secret) (*secret.Secret, error)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur, ok := b.byID[id]
+	if !ok {
+		return errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	next, err := change(cur.Clone())
+	if err != nil {
+		return err
+	}
+	return b.update(next, cur.Version)
+}
 
 // clash reports whether s would break a uniqueness rule, ignoring the secret
 // with id except.
@@ -42,10 +96,13 @@ func (b *Backend) clash(s *secret.Secret, except string) bool {
 func (b *Backend) Create(_ context.Context, s *secret.Secret) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.recordTaken(s); err != nil {
+		return err
+	}
 	if _, dup := b.byID[s.ID]; dup || b.clash(s, "") {
 		return errcode.New(errcode.AlreadyExists, "a secret named %q already exists", s.Name)
 	}
-	b.byID[s.ID] = s.Clone()
+	b.store(s)
 	return nil
 }
 
@@ -73,6 +130,11 @@ func (b *Backend) GetMetadata(ctx context.Context, id string) (*secret.Secret, e
 func (b *Backend) Update(_ context.Context, s *secret.Secret, expectedVersion int64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.update(s, expectedVersion)
+}
+
+// update is Update with mu held.
+func (b *Backend) update(s *secret.Secret, expectedVersion int64) error {
 	cur, ok := b.byID[s.ID]
 	switch {
 	case !ok:
@@ -82,9 +144,12 @@ func (b *Backend) Update(_ context.Context, s *secret.Secret, expectedVersion in
 	case b.clash(s, s.ID):
 		return errcode.New(errcode.AlreadyExists, "a secret named %q already exists", s.Name)
 	}
+	if err := b.recordTaken(s); err != nil {
+		return err
+	}
 	next := s.Clone()
 	next.Owner, next.Created = cur.Owner, cur.Created
-	b.byID[s.ID] = next
+	b.store(next)
 	return nil
 }
 
