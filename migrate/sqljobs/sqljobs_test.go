@@ -74,6 +74,8 @@ func TestURLs(t *testing.T) {
 	t.Setenv("LOCKWELL_MIGRATE_JOBS", "")
 	require.Equal(t, "sqlite:///d/l.db", migrate.JobStoreURLFromEnv("sqlite:///d/l.db"))
 	require.Equal(t, "", migrate.JobStoreURLFromEnv("dynamodb://table"))
+	require.Equal(t, "mysql://127.0.0.1/lockwell?tls=false", migrate.JobStoreURLFromEnv("mysql://127.0.0.1/lockwell?tls=false"),
+		"a MySQL store keeps its jobs in its own database")
 	t.Setenv("LOCKWELL_MIGRATE_JOBS", "postgres://h/jobs")
 	require.Equal(t, "postgres://h/jobs", migrate.JobStoreURLFromEnv("dynamodb://table"))
 	js, err := migrate.OpenJobStore(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "j.db"))
