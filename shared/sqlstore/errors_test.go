@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,14 @@ func TestMySQLErrorsAreClassified(t *testing.T) {
 		_, err := sqlstore.Open(ctx, base, backend.Options{Sealer: testSealer(t)})
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), "CANARY-WRONG-PASSWORD")
+	})
+
+	t.Run("the database must exist", func(t *testing.T) {
+		u, err := url.Parse(testenv.MySQLURL(t))
+		require.NoError(t, err)
+		u.Path = "/lockwell_no_such_database"
+		_, err = sqlstore.Open(ctx, u.String(), backend.Options{Sealer: testSealer(t)})
+		assert.Equal(t, errcode.InvalidArgument, errcode.Of(err), "%v", err)
 	})
 
 	t.Run("URLs and credentials are checked", func(t *testing.T) {
