@@ -60,6 +60,8 @@ bench: deps
 	if [ -x localdev/scripts/mariadb.sh ] && command -v mariadb-install-db >/dev/null; then \
 	  eval "$$(localdev/scripts/mariadb.sh start)"; export MYSQL_USER MYSQL_PWD_FILE LOCKWELL_TEST_MYSQL_URL; fi; \
 	$(GO) test -run '^$$' -bench 'ListPage' -benchtime 2000x ./shared/sqlstore/
+	@echo "== SQLite writes from 16 concurrent writers, with and without group commit (shared/sqlstore) =="
+	$(GO) test -run '^$$' -bench 'ConcurrentWrites' -benchtime 5000x ./shared/sqlstore/
 	@echo "== DynamoDB backend on dynalite: throughput and calls per operation =="
 	$(GO) run ./localdev/dynamobench/cmd/dynamobench
 	@echo "== Lambda bootstraps: size, cold start, idle RSS =="

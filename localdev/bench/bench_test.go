@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -27,4 +28,25 @@ func TestBenchRuns(t *testing.T) {
 	assert.Contains(t, out.String(), "list (50 after 1000 of 1100)")
 	assert.Contains(t, out.String(), "target: get throughput")
 	assert.Contains(t, out.String(), "target: list p50")
+}
+
+// TestMain lets the test binary serve as the bench's child processes.
+func TestMain(m *testing.M) {
+	if runRole() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchRunsAsProcesses runs the benchmark the way make bench does: the
+// server and the baseline each in a process of its own.
+func TestBenchRunsAsProcesses(t *testing.T) {
+	cfg := config{Duration: 150 * time.Millisecond, Warmup: 20 * time.Millisecond, Workers: 2, Small: 20, Large: 40, DataDir: t.TempDir(), Processes: true}
+	var out bytes.Buffer
+	res, err := run(context.Background(), cfg, &out)
+	require.NoError(t, err)
+	for _, m := range []measurement{res.baseline, res.get, res.create, res.update, res.listSmall, res.listLarge} {
+		assert.Positive(t, m.ops, m.name)
+		assert.Zero(t, m.errors, m.name)
+	}
 }

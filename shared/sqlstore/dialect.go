@@ -43,6 +43,10 @@ type dialect struct {
 	// transaction ends ("" where the transaction already holds the write
 	// lock: SQLite's BEGIN IMMEDIATE).
 	lockRow string
+	// groupCommit sends every write through one goroutine that commits
+	// concurrent writes together (groupcommit.go): for SQLite, whose one
+	// writer connection would otherwise fsync once per write.
+	groupCommit bool
 	// cacheStatements keeps prepared statements in the store (pgx keeps
 	// its own cache, SQLite's driver none).
 	cacheStatements bool
@@ -56,6 +60,7 @@ var sqliteDialect = &dialect{
 	contains:        func(col, ph string) string { return "instr(" + col + ", " + ph + ") > 0" },
 	explain:         "EXPLAIN QUERY PLAN ",
 	cacheStatements: true,
+	groupCommit:     true,
 }
 
 var postgresDialect = &dialect{

@@ -42,15 +42,25 @@ func runDurabilityChild() {
 		fmt.Println("error: open store:", err)
 		os.Exit(2)
 	}
-	for i := 0; ; i++ {
-		sec := backendtest.New(fmt.Sprintf("durable-%06d", i), "alice", false, map[string]string{"n": fmt.Sprint(i)})
-		if err := s.Create(ctx, sec); err != nil {
-			fmt.Println("error: create:", err)
-			os.Exit(2)
-		}
-		fmt.Println("ack", sec.ID) // os.Stdout is unbuffered: the parent sees it now
+	// Writers run concurrently, so SQLite's group commit puts many of them
+	// in one transaction: each is acknowledged only after its group's commit.
+	for w := range durabilityWriters {
+		go func() {
+			for i := 0; ; i++ {
+				sec := backendtest.New(fmt.Sprintf("durable-%02d-%06d", w, i), "alice", false, map[string]string{"n": fmt.Sprint(i)})
+				if err := s.Create(ctx, sec); err != nil {
+					fmt.Println("error: create:", err)
+					os.Exit(2)
+				}
+				fmt.Println("ack", sec.ID) // one write per line; os.Stdout is unbuffered
+			}
+		}()
 	}
+	select {}
 }
+
+// durabilityWriters is how many goroutines of the child write at once.
+const durabilityWriters = 16
 
 // TestAcknowledgedWritesSurviveKill runs a child process that writes to the
 // store, SIGKILLs it mid-stream, and checks that every secret whose create
@@ -76,7 +86,7 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 			var acked []string
 			lines := bufio.NewScanner(out)
 			deadline := time.Now().Add(20 * time.Second)
-			for len(acked) < 200 && time.Now().Before(deadline) && lines.Scan() {
+			for len(acked) < 2000 && time.Now().Before(deadline) && lines.Scan() {
 				line := lines.Text()
 				require.False(t, strings.HasPrefix(line, "error:"), "child failed: %s", line)
 				if id, ok := strings.CutPrefix(line, "ack "); ok {

@@ -74,3 +74,8 @@ func ApplyMigrationsThrough(ctx context.Context, db *sql.DB, dialectName string,
 	}
 	return applyMigrations(ctx, db, d, some)
 }
+
+// SetGroupCommit turns SQLite's group commit on or off for stores opened
+// afterwards, so benchmarks can compare the two. Not safe to call while
+// other tests open stores.
+func SetGroupCommit(on bool) { sqliteDialect.groupCommit = on }

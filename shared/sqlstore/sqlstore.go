@@ -104,6 +104,7 @@ type Store struct {
 	w, r    conn    // writeDB and readDB with their statement caches
 	sealer  *envelope.Sealer
 	stmt    statements
+	group   *groupCommitter // SQLite: concurrent writes share commits
 }
 
 var (
@@ -156,11 +157,31 @@ func openURL(ctx context.Context, u *url.URL, opts backend.Options) (*Store, err
 		s.Close()
 		return nil, err
 	}
+	if s.d.groupCommit {
+		s.group = newGroupCommitter(s.writeDB, s.w.cache)
+	}
 	return s, nil
+}
+
+// write runs fn, the statements of one write, atomically: in a group
+// commit (SQLite), on the pool when it is a single statement, else in a
+// transaction of its own.
+func (s *Store) write(ctx context.Context, single bool, fn func(x execer) error) error {
+	switch {
+	case s.group != nil:
+		return s.group.do(ctx, fn)
+	case single:
+		return fn(s.w)
+	default:
+		return s.w.inTx(ctx, func(tx txConn) error { return fn(tx) })
+	}
 }
 
 // Close closes the database connections.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	for _, c := range []conn{s.w, s.r} {
 		if c.cache != nil {
 			c.cache.close()
@@ -258,14 +279,13 @@ func (s *Store) Create(ctx context.Context, sec *secret.Secret) error {
 		}
 		return nil
 	}
-	if sec.Idempotency == nil {
-		return insert(s.w)
-	}
-	return s.w.inTx(ctx, func(tx txConn) error {
-		if err := s.saveRecord(ctx, tx, sec.Idempotency); err != nil {
-			return err
+	return s.write(ctx, sec.Idempotency == nil, func(x execer) error {
+		if sec.Idempotency != nil {
+			if err := s.saveRecord(ctx, x, sec.Idempotency); err != nil {
+				return err
+			}
 		}
-		return insert(tx)
+		return insert(x)
 	})
 }
 
@@ -273,7 +293,7 @@ func (s *Store) Create(ctx context.Context, sec *secret.Secret) error {
 // after deleting the expired ones (among them an expired record under the
 // same key). Errors: already_exists wrapping backend.ErrIdempotencyKeyUsed
 // when an unexpired record has the key; unavailable, internal.
-func (s *Store) saveRecord(ctx context.Context, tx txConn, r *secret.Idempotency) error {
+func (s *Store) saveRecord(ctx context.Context, tx execer, r *secret.Idempotency) error {
 	result, err := json.Marshal(r.Result.Metadata())
 	if err != nil {
 		return errcode.Wrap(errcode.Internal, err, "encode idempotency record")
@@ -440,14 +460,13 @@ func (s *Store) Update(ctx context.Context, sec *secret.Secret, expectedVersion 
 	if err != nil {
 		return err
 	}
-	if sec.Idempotency == nil {
-		return s.update(ctx, s.w, sec, sealed, expectedVersion)
-	}
-	return s.w.inTx(ctx, func(tx txConn) error {
-		if err := s.saveRecord(ctx, tx, sec.Idempotency); err != nil {
-			return err
+	return s.write(ctx, sec.Idempotency == nil, func(x execer) error {
+		if sec.Idempotency != nil {
+			if err := s.saveRecord(ctx, x, sec.Idempotency); err != nil {
+				return err
+			}
 		}
-		return s.update(ctx, tx, sec, sealed, expectedVersion)
+		return s.update(ctx, x, sec, sealed, expectedVersion)
 	})
 }
 
@@ -472,7 +491,7 @@ func (s *Store) update(ctx context.Context, x execer, sec *secret.Secret, sealed
 // Values are opened and sealed inside the transaction. Errors: those of
 // change, not_found, already_exists, unavailable, internal.
 func (s *Store) Modify(ctx context.Context, id string, change func(*secret.Secret) (*secret.Secret, error)) error {
-	return s.w.inTx(ctx, func(tx txConn) error {
+	return s.write(ctx, false, func(tx execer) error {
 		var r row
 		err := tx.queryRow(ctx, s.stmt.getLocked, id).Scan(r.dest(true)...)
 		if err == sql.ErrNoRows {
@@ -534,11 +553,13 @@ func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) er
 	if expectedVersion != 0 {
 		query, args = s.stmt.deleteVersion, []any{id, expectedVersion}
 	}
-	res, err := s.w.exec(ctx, query, args...)
-	if err != nil {
-		return classify(err, "delete secret")
-	}
-	return s.checkChanged(ctx, s.w, res, id, expectedVersion)
+	return s.write(ctx, true, func(x execer) error {
+		res, err := x.exec(ctx, query, args...)
+		if err != nil {
+			return classify(err, "delete secret")
+		}
+		return s.checkChanged(ctx, x, res, id, expectedVersion)
+	})
 }
 
 // List implements backend.Backend: one keyset query on the index of the sort
@@ -665,7 +686,10 @@ func (s *Store) SaveToken(ctx context.Context, hash []byte, p identity.Principal
 	if _, err := identity.ParseRole(string(p.Role)); err != nil {
 		return err
 	}
-	_, err := s.w.exec(ctx, s.stmt.saveToken, hash, identity.TokenID(hash), p.Name, string(p.Role), s.d.timeArg(secret.Now()))
+	err := s.write(ctx, true, func(x execer) error {
+		_, err := x.exec(ctx, s.stmt.saveToken, hash, identity.TokenID(hash), p.Name, string(p.Role), s.d.timeArg(secret.Now()))
+		return err
+	})
 	if err != nil {
 		err = classify(err, "save token")
 		if errcode.Of(err) == errcode.AlreadyExists {
@@ -735,16 +759,18 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	if err := identity.ValidateTokenID(id); err != nil {
 		return err
 	}
-	res, err := s.w.exec(ctx, s.stmt.revokeToken, id)
-	if err != nil {
-		return classify(err, "revoke token")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return classify(err, "revoke token")
-	}
-	if n == 0 {
-		return errcode.New(errcode.NotFound, "no token has id %s", id)
-	}
-	return nil
+	return s.write(ctx, true, func(x execer) error {
+		res, err := x.exec(ctx, s.stmt.revokeToken, id)
+		if err != nil {
+			return classify(err, "revoke token")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return classify(err, "revoke token")
+		}
+		if n == 0 {
+			return errcode.New(errcode.NotFound, "no token has id %s", id)
+		}
+		return nil
+	})
 }
