@@ -10,7 +10,7 @@ DATA_DIR ?= ./.lockwell
 STORE ?= sqlite
 NODE_MODULES := localdev/node_modules/.package-lock.json
 
-.PHONY: dev test deps bench install lint fmt test-vault-real
+.PHONY: dev test deps bench install lint fmt test-vault-real screenshots
 
 ## deps: download Go modules and install the npm stand-ins (dynalite, fauxqs, Node 22) under localdev/
 deps: $(NODE_MODULES)
@@ -74,6 +74,11 @@ bench: deps
 ## (localdev/realvault/README.md: ~280 MB of modules, ~7 minutes of cold build, ~11 s of tests)
 test-vault-real:
 	cd localdev/realvault && GOFLAGS=-mod=mod nice -n 10 $(GO) test -race -count=1 ./...
+
+## screenshots: the dashboard's pages at 1280 and 360 px, light and dark, into shared/dashboard/screenshots/
+## (linked from the README), taken by its browser test in headless chromium (apt-get install chromium)
+screenshots:
+	LOCKWELL_SCREENSHOTS=$(CURDIR)/shared/dashboard/screenshots $(GO) test -count=1 -run '^TestDashboardScreenshots$$' ./shared/dashboard/
 
 ## install: the lockwell CLI into $GOBIN
 install:

@@ -16,7 +16,7 @@
 #                        set: DynamoDB, KMS and Secrets Manager. Local: lockwell_only,lockwell_sql
 
 GO ?= go
-LAMBDA_FUNCTIONS := create get list update delete
+LAMBDA_FUNCTIONS := create get list update delete dashboard
 LAMBDA_GOARCH ?= arm64
 LAMBDA_BACKEND_TAGS ?=
 LAMBDA_BUILD_DIR ?= build/lambda
@@ -33,7 +33,7 @@ lambda_build = mkdir -p $(2) && CGO_ENABLED=0 GOOS=linux GOARCH=$(or $(4),$(LAMB
 
 .PHONY: build package invoke bench-lambda $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS)) \
 	build-CreateSecretFunction build-GetSecretFunction build-ListSecretsFunction \
-	build-UpdateSecretFunction build-DeleteSecretFunction build-MigrateSecretsFunction
+	build-UpdateSecretFunction build-DeleteSecretFunction build-DashboardFunction build-MigrateSecretsFunction
 
 ## build: every Lambda bootstrap (build/lambda/<op>/bootstrap)
 build: $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS))
@@ -53,6 +53,9 @@ build-UpdateSecretFunction:
 	$(call lambda_build,update,$(ARTIFACTS_DIR))
 build-DeleteSecretFunction:
 	$(call lambda_build,delete,$(ARTIFACTS_DIR))
+# The web dashboard's assets, sign-in and whoami (shared/dashboard).
+build-DashboardFunction:
+	$(call lambda_build,dashboard,$(ARTIFACTS_DIR))
 # The legacy-secrets migrator (migrate/lambda), an SQS-triggered function.
 build-MigrateSecretsFunction:
 	mkdir -p $(ARTIFACTS_DIR) && CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) \

@@ -24,6 +24,7 @@ import (
 
 	"github.com/lockwell/lockwell/functions/backends"
 	"github.com/lockwell/lockwell/functions/lambdahttp"
+	"github.com/lockwell/lockwell/functions/lambdaserve"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/dynamostore"
 	"github.com/lockwell/lockwell/shared/httpapi"
@@ -165,6 +166,9 @@ func templateRoutes(t *testing.T, tpl *cloudformation.Template) []route {
 	var routes []route
 	for id, fn := range tpl.GetAllServerlessFunctionResources() {
 		op := operation(functionPackage(t, id))
+		if op == lambdaserve.Dashboard {
+			continue // its routes: TestTemplateDashboardRoutes
+		}
 		for name, ev := range fn.Events {
 			if ev.Type != "HttpApi" {
 				continue
@@ -326,6 +330,11 @@ func TestTemplateGrantsWhatTheCodeCalls(t *testing.T) {
 					continue // the migrator: migrate/lambda's own test checks its grants
 				}
 				op := operation(pkg)
+				if op == lambdaserve.Dashboard {
+					// With platform identity it calls nothing on AWS.
+					assert.Nil(t, fn.Policies, "%s: the dashboard needs no AWS permission", id)
+					continue
+				}
 				var want []string
 				for _, a := range backends.Actions(op) {
 					service, _, _ := strings.Cut(a, ":")
@@ -401,4 +410,63 @@ func TestTemplateTableIsTheBackendsTable(t *testing.T) {
 	if assert.NotNil(t, table.PointInTimeRecoverySpecification) {
 		assert.Equal(t, true, *table.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled)
 	}
+}
+
+// TestTemplateDashboardRoutes checks the dashboard function's routes (its
+// assets and sign-in without an authorizer, whoami with the API's) and that
+// its handler serves them, and no route of the other functions.
+func TestTemplateDashboardRoutes(t *testing.T) {
+	tpl := loadTemplate(t, nil)
+	fn, err := tpl.GetServerlessFunctionWithName("DashboardFunction")
+	require.NoError(t, err)
+	require.Equal(t, "./functions/dashboard", functionPackage(t, "DashboardFunction"))
+	type dashRoute struct {
+		method, path string
+		anonymous    bool
+	}
+	var got []dashRoute
+	for name, ev := range fn.Events {
+		require.Equal(t, "HttpApi", ev.Type, name)
+		h := ev.Properties.HttpApiEvent
+		require.NotNil(t, h, name)
+		assert.Equal(t, "LockwellApi", *h.ApiId, name)
+		assert.Equal(t, "2.0", *h.PayloadFormatVersion, name)
+		anonymous := false
+		if h.Auth != nil {
+			require.NotNil(t, h.Auth.Authorizer, name)
+			assert.Equal(t, "NONE", *h.Auth.Authorizer, name)
+			anonymous = true
+		}
+		got = append(got, dashRoute{*h.Method, *h.Path, anonymous})
+	}
+	assert.ElementsMatch(t, []dashRoute{
+		{"GET", "/", true}, {"GET", "/{proxy+}", true},
+		{"POST", "/api/v1/session", true}, {"DELETE", "/api/v1/session", true},
+		{"GET", "/api/v1/whoami", false},
+	}, got)
+
+	const user = "arn:aws:iam::123456789012:user/dashboard-test"
+	api := httpapi.New(store.New(memstore.New()), httpapi.ContextAuthenticator{}, httpapi.Options{})
+	a := lambdahttp.New(lambdaserve.DashboardHandler(api), lambdahttp.Options{Anonymous: true})
+	anonymousEvent := func(method, path, body string) []byte {
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(apiEvent(method, path, body, user), &ev))
+		delete(ev["requestContext"].(map[string]any), "authorizer")
+		b, err := json.Marshal(ev)
+		require.NoError(t, err)
+		return b
+	}
+	for _, path := range []string{"/", "/secret", "/assets/app.js"} {
+		resp := invokeAdapter(t, a, anonymousEvent("GET", path, ""))
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Contains(t, resp.Headers["Content-Security-Policy"], "frame-ancestors 'none'", path)
+	}
+	resp := invokeAdapter(t, a, apiEvent("GET", "/api/v1/whoami", "", user))
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, resp.Body, user)
+	// With platform identity there is no token to sign in with.
+	resp = invokeAdapter(t, a, anonymousEvent("POST", "/api/v1/session", `{"token":"lw_x"}`))
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp = invokeAdapter(t, a, apiEvent("GET", "/api/v1/secrets", "", user))
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the list function serves the secrets")
 }

@@ -1,7 +1,7 @@
 // Package gcp registers Lockwell's Google Cloud Functions (gen2) with the
 // Functions Framework: CreateSecret, GetSecret, ListSecrets, UpdateSecret and
 // DeleteSecret, HTTP functions that each serve one operation of the REST API
-// (package httpapi). It is the only product package that imports the
+// (package httpapi), and Dashboard, which serves the web dashboard. It is the only product package that imports the
 // framework; the Cloud Functions build links it through a root-level stub
 // package (see infra/gcp/README.md), and localdev/functions serves it locally.
 //
@@ -49,7 +49,9 @@ import (
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
+	"github.com/lockwell/lockwell/shared/dashboard"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/httpapi"
 )
 
 // Function is one Cloud Function: its name (the entry point and
@@ -99,10 +101,56 @@ func NewServer(open Opener, log *slog.Logger) *Server {
 // deployment from the environment (LOCKWELL_* variables).
 var Default = NewServer(OpenFromEnv, slog.Default())
 
+// DashboardName is the entry point of the function that serves the web
+// dashboard (package shared/dashboard); see (*Server).DashboardHandler.
+const DashboardName = "Dashboard"
+
 func init() {
 	for _, f := range Functions {
 		functions.HTTP(f.Name, Default.Handler(f))
 	}
+	functions.HTTP(DashboardName, Default.DashboardHandler())
+}
+
+// DashboardHandler returns the HTTP function serving the web dashboard: its
+// embedded assets, the session routes and GET /api/v1/whoami (see
+// dashboard.Handler). It belongs at the root of the host that routes
+// /api/v1/* to the other functions (a load balancer with IAP, or API
+// Gateway), so the pages reach the API on their own origin. A path
+// containing /api/v1/ is used from there on; otherwise a leading segment
+// naming the function is dropped, as for the API functions.
+func (s *Server) DashboardHandler() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ops, err := s.operations(r.Context())
+		if err != nil {
+			s.log.Error("open the deployment", "function", DashboardName, "err", err)
+			writeError(w, http.StatusServiceUnavailable, errcode.Unavailable, "the secrets store is not available; retry later")
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = dashboardPath(r.URL.Path, DashboardName, os.Getenv("K_SERVICE"))
+		r2.URL.RawPath = ""
+		r2.RequestURI = r2.URL.RequestURI()
+		dashboard.Handler(ops(httpapi.OpWhoAmI)).ServeHTTP(w, r2)
+	}
+}
+
+// dashboardPath maps the path the dashboard function receives to the
+// dashboard's own path.
+func dashboardPath(path string, names ...string) string {
+	if i := strings.Index(path, apiPrefix); i >= 0 {
+		return path[i:]
+	}
+	for _, name := range names {
+		if rest, ok := strings.CutPrefix(path, "/"+name); name != "" && ok && (rest == "" || rest[0] == '/') {
+			path = rest
+			break
+		}
+	}
+	if path == "" {
+		return "/"
+	}
+	return path
 }
 
 // Handler returns the HTTP function serving f.
@@ -122,7 +170,9 @@ func (s *Server) Handler(f Function) http.HandlerFunc {
 			r2.URL.RawPath = RESTPath(raw, names...)
 		}
 		r2.RequestURI = r2.URL.RequestURI()
-		ops(f.Operation).ServeHTTP(w, r2)
+		// The session layer lets the dashboard's cookie (bearer mode) stand
+		// for the token, and refuses cross-site browser requests.
+		dashboard.Sessions(ops(f.Operation)).ServeHTTP(w, r2)
 	}
 }
 

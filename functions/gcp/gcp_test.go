@@ -389,3 +389,32 @@ func TestIDTokenAcceptsAnyConfiguredAudience(t *testing.T) {
 		assert.Equal(t, ok, err == nil, "audience %s: %v", aud, err)
 	}
 }
+
+func TestDashboardFunction(t *testing.T) {
+	g := newGoogle(t)
+	auth, err := gcp.NewGoogleAuthenticator(context.Background(), gcp.AuthConfig{Mode: gcp.AuthIDToken, Audience: audience, Validator: g.validator(t)})
+	require.NoError(t, err)
+	api := httpapi.New(store.New(memstore.New()), auth, httpapi.Options{})
+	srv := gcp.NewServer(func(context.Context) (gcp.Operations, error) { return api.Operation, nil }, nil)
+	fn := srv.DashboardHandler()
+	token := "Bearer " + g.idToken(t, claims(nil))
+	call := func(path string, authed bool) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		if authed {
+			r.Header.Set("Authorization", token)
+		}
+		w := httptest.NewRecorder()
+		fn(w, r)
+		return w
+	}
+	for _, path := range []string{"/", "/Dashboard", "/Dashboard/", "/secret", "/Dashboard/assets/app.js", "/assets/style.css"} {
+		w := call(path, false)
+		assert.Equal(t, http.StatusOK, w.Code, path)
+		assert.Contains(t, w.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'", path)
+	}
+	w := call("/api/v1/whoami", true)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "alice@example.com")
+	assert.Equal(t, http.StatusUnauthorized, call("/Dashboard/api/v1/whoami", false).Code)
+	assert.Equal(t, http.StatusNotFound, call("/api/v1/secrets", true).Code, "the list function serves the secrets")
+}

@@ -48,6 +48,11 @@ type Options struct {
 	// tokens instead of the authorizer identity (LOCKWELL_AUTH=bearer): the
 	// adapter then neither requires nor passes on an authorizer identity.
 	Bearer bool
+	// Anonymous serves a request without an authorizer identity with no
+	// principal instead of answering 401, for routes that have no
+	// authorizer (the dashboard's assets and sign-in); a request with an
+	// identity gets it as usual, and the handler decides what needs one.
+	Anonymous bool
 	// Logger receives one line per event the adapter rejects or per handler
 	// panic; never a body, header value or token. Nil discards.
 	Logger *slog.Logger
@@ -98,6 +103,9 @@ func (a *Adapter) Serve(ctx context.Context, payload []byte) events.APIGatewayV2
 		p, ok, err := a.principal(ev.RequestContext.Authorizer)
 		if err != nil {
 			return a.reject(http.StatusUnauthorized, errcode.Unauthenticated, errcode.Message(err), err)
+		}
+		if !ok && a.opts.Anonymous {
+			return a.run(req)
 		}
 		if !ok {
 			return a.reject(http.StatusUnauthorized, errcode.Unauthenticated, "no authorizer identity: the API must use the IAM or a JWT authorizer", nil)

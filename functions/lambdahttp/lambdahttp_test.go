@@ -143,22 +143,26 @@ func TestIdentity(t *testing.T) {
 		name       string
 		authorizer any // nil: no authorizer key at all
 		bearer     bool
+		anonymous  bool
 		want       *identity.Principal
 		status     int
 	}{
-		{"iam admin", map[string]any{"iam": map[string]any{"userArn": admin}}, false, &identity.Principal{Name: admin, Role: identity.Admin}, 201},
-		{"iam member", map[string]any{"iam": map[string]any{"userArn": "arn:aws:sts::1:assumed-role/r/s"}}, false, &identity.Principal{Name: "arn:aws:sts::1:assumed-role/r/s", Role: identity.Member}, 201},
-		{"jwt sub with non-string claims", jwt(map[string]any{"sub": "user-7", "exp": 1700000000, "groups": []string{"a"}}), false, &identity.Principal{Name: "user-7", Role: identity.Member}, 201},
-		{"jwt without sub", jwt(map[string]any{"email": "a@example.com"}), false, nil, 401},
-		{"no authorizer", nil, false, nil, 401},
-		{"empty authorizer", map[string]any{}, false, nil, 401},
-		{"identity with spaces", map[string]any{"iam": map[string]any{"userArn": "not a name"}}, false, nil, 401},
-		{"bearer mode passes through without identity", nil, true, nil, 201},
-		{"bearer mode ignores the authorizer", map[string]any{"iam": map[string]any{"userArn": admin}}, true, nil, 201},
+		{"iam admin", map[string]any{"iam": map[string]any{"userArn": admin}}, false, false, &identity.Principal{Name: admin, Role: identity.Admin}, 201},
+		{"iam member", map[string]any{"iam": map[string]any{"userArn": "arn:aws:sts::1:assumed-role/r/s"}}, false, false, &identity.Principal{Name: "arn:aws:sts::1:assumed-role/r/s", Role: identity.Member}, 201},
+		{"jwt sub with non-string claims", jwt(map[string]any{"sub": "user-7", "exp": 1700000000, "groups": []string{"a"}}), false, false, &identity.Principal{Name: "user-7", Role: identity.Member}, 201},
+		{"jwt without sub", jwt(map[string]any{"email": "a@example.com"}), false, false, nil, 401},
+		{"no authorizer", nil, false, false, nil, 401},
+		{"empty authorizer", map[string]any{}, false, false, nil, 401},
+		{"identity with spaces", map[string]any{"iam": map[string]any{"userArn": "not a name"}}, false, false, nil, 401},
+		{"bearer mode passes through without identity", nil, true, false, nil, 201},
+		{"bearer mode ignores the authorizer", map[string]any{"iam": map[string]any{"userArn": admin}}, true, false, nil, 201},
+		{"anonymous passes through without identity", nil, false, true, nil, 201},
+		{"anonymous keeps an identity", map[string]any{"iam": map[string]any{"userArn": admin}}, false, true, &identity.Principal{Name: admin, Role: identity.Admin}, 201},
+		{"anonymous still refuses a bad identity", map[string]any{"iam": map[string]any{"userArn": "not a name"}}, false, true, nil, 401},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := lambdahttp.New(echo, lambdahttp.Options{Admins: []string{admin}, Bearer: tc.bearer})
+			a := lambdahttp.New(echo, lambdahttp.Options{Admins: []string{admin}, Bearer: tc.bearer, Anonymous: tc.anonymous})
 			ev := iamEvent("GET", "/api/v1/secrets")
 			rc := ev["requestContext"].(map[string]any)
 			delete(rc, "authorizer")

@@ -12,18 +12,20 @@ package lambdaserve
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/lockwell/lockwell/functions/lambdahttp"
 	"github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/dashboard"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
 )
 
 // Run serves the httpapi operation op ("create", "get", "list", "update" or
-// "delete") and does not return. A configuration or a store that does not
+// "delete"), or the dashboard for op Dashboard, and does not return. A configuration or a store that does not
 // open is an init error: it is logged and the process exits with status 1,
 // which Lambda reports as Runtime.ExitError and retries with a new process.
 func Run(op string) {
@@ -36,10 +38,28 @@ func Run(op string) {
 	lambda.Start(h)
 }
 
+// Dashboard is the op of the function that serves the web dashboard (see
+// DashboardHandler).
+const Dashboard = "dashboard"
+
+// DashboardHandler is what the dashboard function serves: the embedded
+// assets for any path outside /api/, and under /api/ the session routes
+// (sign-in checks a token through whoami) and GET /api/v1/whoami, all behind
+// the dashboard's session layer. Every other API route gets the API's 404:
+// the other functions serve them.
+func DashboardHandler(api *httpapi.API) http.Handler {
+	return dashboard.Handler(api.Operation(httpapi.OpWhoAmI))
+}
+
 // Open opens the deployment from the environment and returns the adapter
 // serving op. With LOCKWELL_AUTH=platform (the default) identity comes from
 // the API Gateway authorizer and LOCKWELL_ADMINS; with bearer, from the
-// request's Lockwell API token.
+// request's Lockwell API token, or from the dashboard's session cookie
+// holding one (dashboard.Sessions wraps every operation).
+//
+// The dashboard function (op Dashboard) serves requests without an
+// authorizer identity too: its asset and sign-in routes have no authorizer,
+// and whoami answers 401 to a request that has none.
 func Open(ctx context.Context, op string, log *slog.Logger) (*lambdahttp.Adapter, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -59,5 +79,10 @@ func Open(ctx context.Context, op string, log *slog.Logger) (*lambdahttp.Adapter
 		auth = httpapi.BearerAuthenticator{Tokens: d.Tokens}
 	}
 	api := httpapi.New(d.Store, auth, httpapi.Options{Logger: log, Tokens: d.Tokens})
-	return lambdahttp.New(api.Operation(op), lambdahttp.Options{Admins: d.Admins, Bearer: bearer, Logger: log}), nil
+	opts := lambdahttp.Options{Admins: d.Admins, Bearer: bearer, Logger: log}
+	if op == Dashboard {
+		opts.Anonymous = true
+		return lambdahttp.New(DashboardHandler(api), opts), nil
+	}
+	return lambdahttp.New(dashboard.Sessions(api.Operation(op)), opts), nil
 }

@@ -91,3 +91,15 @@ func (a *API) writeError(w http.ResponseWriter, err error) {
 	}
 	writeJSON(w, status, body)
 }
+
+// WriteError answers err in the API's error format with the status of the
+// one table, for handlers in front of the API (the dashboard's session
+// routes) that must answer exactly as the API does. It sets no challenge
+// header and writes no security headers; the caller does.
+func WriteError(w http.ResponseWriter, err error) {
+	status, body := statusAndBody(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, body)
+}

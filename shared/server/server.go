@@ -1,6 +1,8 @@
 // Package server is Lockwell's local server: the HTTP API over an embedded
-// SQLite store in a data directory, authenticated by bearer tokens. It is
-// what `lockwell serve` and `make dev` run.
+// SQLite store in a data directory, authenticated by bearer tokens, and the
+// web dashboard (package dashboard) at / with its cookie sessions in front
+// of the API, which stays under /api/v1. It is what `lockwell serve` and
+// `make dev` run.
 //
 // The data directory (mode 0700) holds:
 //
@@ -40,6 +42,7 @@ import (
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/dashboard"
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
@@ -130,7 +133,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("listening on a non-loopback address without TLS: tokens and values cross the network in clear text; put a TLS proxy in front", "addr", addr)
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           dashboard.Handler(api.Handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -140,7 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("lockwell server listening", "addr", addr, "url", "http://"+addr, "data_dir", dir)
+	log.Info("lockwell server listening; the dashboard is at url", "addr", addr, "url", "http://"+addr, "data_dir", dir)
 	if cfg.Ready != nil {
 		cfg.Ready(addr)
 	}

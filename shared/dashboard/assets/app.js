@@ -1,0 +1,920 @@
+// app.js: Lockwell's dashboard. A small router over four pages (secrets
+// list, new secret, secret detail, API tokens) and a sign-in page. Every
+// element is built with DOM calls (never innerHTML with data), so nothing
+// the API returns can run as markup. Values are fetched only when the user
+// reveals or copies one, kept only while revealed, and dropped after
+// REMASK_MS or as soon as the tab is hidden.
+
+import { api, ApiError, onUnauthenticated } from './api.js';
+import { parseBlock } from './paste.js';
+
+const REMASK_MS = 30_000;
+const PAGE_SIZE = 25;
+const MASK = '••••••••';
+
+const main = document.getElementById('main');
+const state = { me: null, first: true };
+let cleanups = [];
+
+// ---------- DOM helpers ----------
+
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'value') el.value = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+let toastTimer;
+function toast(message, kind = 'ok') {
+  const t = document.getElementById('toast');
+  t.textContent = message;
+  t.className = `toast show ${kind}`;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    t.className = 'toast';
+    t.textContent = '';
+  }, 5000);
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+function when(iso) {
+  const d = new Date(iso);
+  return h('time', { datetime: iso, title: d.toISOString() }, dateFormat.format(d));
+}
+
+function badge(isPrivate) {
+  return h('span', { class: `badge ${isPrivate ? 'private' : 'public'}` }, isPrivate ? 'Private' : 'Public');
+}
+
+function go(url, { replace = false, state: st = null } = {}) {
+  history[replace ? 'replaceState' : 'pushState'](st, '', url);
+  render();
+}
+
+function detailURL(s) {
+  return `/secret?${new URLSearchParams({ id: s.id, name: s.name })}`;
+}
+
+async function copyText(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(`Copied ${what}.`);
+  } catch {
+    toast('The browser did not allow copying to the clipboard.', 'error');
+  }
+}
+
+// fieldError shows message under the control with id, or clears it.
+function fieldError(id, message) {
+  const input = document.getElementById(id);
+  const out = document.getElementById(`${id}-error`);
+  if (input) {
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+  if (out) out.textContent = message ?? '';
+}
+
+function errorBox(id) {
+  return h('div', { id, class: 'form-error', role: 'alert' });
+}
+
+function showError(box, err, { reload } = {}) {
+  box.replaceChildren();
+  if (!err) return;
+  if (err instanceof ApiError && err.code === 'failed_precondition') {
+    box.append(
+      h('p', {}, 'This secret changed since you loaded it (someone saved a newer version). Your change was not saved: reload to see the current version, then make it again.'),
+      h('button', { type: 'button', id: 'reload', class: 'primary', onclick: reload ?? (() => render()) }, 'Reload'),
+    );
+  } else {
+    box.append(h('p', {}, err.message));
+  }
+  box.focus?.();
+}
+
+// ---------- header, theme, boot ----------
+
+function renderHeader() {
+  const who = document.getElementById('who');
+  const nav = document.getElementById('nav');
+  who.replaceChildren();
+  nav.hidden = !state.me;
+  document.getElementById('nav-tokens').hidden = state.me?.role !== 'admin';
+  if (!state.me) return;
+  who.append(
+    h('span', { id: 'who-user', class: 'user' }, state.me.user),
+    h('span', { id: 'who-role', class: 'role' }, state.me.role),
+    h('button', { type: 'button', id: 'sign-out', class: 'ghost', onclick: signOut }, 'Sign out'),
+  );
+}
+
+function markCurrentNav() {
+  for (const a of document.querySelectorAll('#nav a')) {
+    const here = a.getAttribute('href') === '/' ? ['/', '/new', '/secret'].includes(location.pathname) : location.pathname === a.getAttribute('href');
+    if (here) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function initTheme() {
+  const btn = document.getElementById('theme');
+  const media = matchMedia('(prefers-color-scheme: dark)');
+  const apply = () => {
+    const chosen = localStorage.getItem('lockwell-theme');
+    if (chosen === 'light' || chosen === 'dark') document.documentElement.dataset.theme = chosen;
+    else delete document.documentElement.dataset.theme;
+    const dark = chosen ? chosen === 'dark' : media.matches;
+    btn.setAttribute('aria-pressed', String(dark));
+  };
+  btn.addEventListener('click', () => {
+    const dark = btn.getAttribute('aria-pressed') === 'true';
+    localStorage.setItem('lockwell-theme', dark ? 'light' : 'dark');
+    apply();
+  });
+  media.addEventListener('change', apply);
+  apply();
+}
+
+async function signOut() {
+  try {
+    await api.signOut();
+  } catch (err) {
+    toast(err.message, 'error');
+    return;
+  }
+  state.me = null;
+  try {
+    // Behind a platform identity (IAP, IAM) the platform still says who we are.
+    state.me = (await api.whoami()).data;
+    toast('You are signed in by the platform; sign out there.', 'error');
+  } catch {
+    toast('Signed out.');
+  }
+  renderHeader();
+  go('/', { replace: true });
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[data-link]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  go(a.getAttribute('href'));
+});
+window.addEventListener('popstate', () => render());
+
+onUnauthenticated(() => {
+  if (!state.me) return;
+  state.me = null;
+  renderHeader();
+  render();
+  toast('Your session has ended; sign in again.', 'error');
+});
+
+async function render() {
+  cleanups.forEach((fn) => fn());
+  cleanups = [];
+  markCurrentNav();
+  const page = state.me ? route(location.pathname) : signInPage;
+  main.replaceChildren();
+  main.setAttribute('aria-busy', 'true');
+  try {
+    await page();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      main.replaceChildren(h('h1', {}, 'Something went wrong'), h('p', { class: 'form-error', role: 'alert' }, err.message));
+    }
+  } finally {
+    main.removeAttribute('aria-busy');
+    main.dataset.page = page.name;
+  }
+  // Move focus to the new page unless the page kept it (the search box).
+  if (!state.first && !main.contains(document.activeElement)) {
+    main.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
+  state.first = false;
+}
+
+function route(path) {
+  switch (path) {
+    case '/':
+      return listPage;
+    case '/new':
+      return createPage;
+    case '/secret':
+      return detailPage;
+    case '/tokens':
+      return tokensPage;
+    default:
+      return notFoundPage;
+  }
+}
+
+async function boot() {
+  initTheme();
+  try {
+    state.me = (await api.whoami()).data;
+  } catch (err) {
+    if (err.status !== 401) {
+      main.replaceChildren(h('h1', {}, 'Lockwell is unavailable'), h('p', { class: 'form-error', role: 'alert' }, err.message));
+      return;
+    }
+  }
+  renderHeader();
+  await render();
+}
+
+// ---------- sign in ----------
+
+async function signInPage() {
+  document.title = 'Sign in · Lockwell';
+  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-hint token-error' });
+  const form = h(
+    'form',
+    { id: 'sign-in', class: 'card narrow', novalidate: true },
+    h('h1', {}, 'Sign in'),
+    h('div', { class: 'field' }, h('label', { for: 'token' }, 'API token'), input,
+      h('p', { id: 'token-hint', class: 'hint' }, 'With make dev, the admin token is in .lockwell/admin.token. Admins mint tokens for others on the Tokens page or with lockwell token create.'),
+      h('p', { id: 'token-error', class: 'field-error' })),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+    h('p', { class: 'hint' }, 'The token is kept in an HttpOnly cookie for this site only, never in the page or its storage. Signing out forgets it; revoke it on the Tokens page to end it everywhere.'),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const token = input.value.trim();
+    if (!token) {
+      fieldError('token', 'Paste an API token.');
+      input.focus();
+      return;
+    }
+    try {
+      const { data } = await api.signIn(token);
+      input.value = '';
+      state.me = data;
+    } catch (err) {
+      fieldError('token', err.status === 401 ? 'This token is not valid (or was revoked).' : err.message);
+      input.focus();
+      return;
+    }
+    renderHeader();
+    render();
+  });
+  main.append(form);
+  input.focus();
+}
+
+function notFoundPage() {
+  document.title = 'Not found · Lockwell';
+  main.append(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '/', 'data-link': true }, 'Back to the secrets')));
+}
+
+// ---------- secrets list ----------
+
+const SORTS = [
+  ['name', 'Name A–Z'],
+  ['-name', 'Name Z–A'],
+  ['-created', 'Newest first'],
+  ['created', 'Oldest first'],
+  ['-updated', 'Recently updated'],
+  ['updated', 'Least recently updated'],
+];
+
+function listView() {
+  const p = new URLSearchParams(location.search);
+  return {
+    q: p.get('q') ?? '',
+    match: p.get('match') === 'prefix' ? 'prefix' : 'contains',
+    visibility: ['private', 'public'].includes(p.get('visibility')) ? p.get('visibility') : '',
+    owner: p.get('owner') ?? '',
+    sort: SORTS.some(([v]) => v === p.get('sort')) ? p.get('sort') : 'name',
+    page: p.get('page') ?? '',
+  };
+}
+
+function listURL(v) {
+  const p = new URLSearchParams();
+  if (v.q) p.set('q', v.q);
+  if (v.q && v.match === 'prefix') p.set('match', 'prefix');
+  if (v.visibility) p.set('visibility', v.visibility);
+  if (v.owner) p.set('owner', v.owner);
+  if (v.sort !== 'name') p.set('sort', v.sort);
+  if (v.page) p.set('page', v.page);
+  const s = p.toString();
+  return s ? `/?${s}` : '/';
+}
+
+async function listPage() {
+  document.title = 'Secrets · Lockwell';
+  const view = listView();
+  const select = (id, label, options, value) =>
+    h('div', { class: 'field' }, h('label', { for: id }, label),
+      h('select', { id, name: id }, options.map(([v, l]) => h('option', { value: v, selected: v === value }, l))));
+  const search = h('input', { id: 'search', name: 'q', type: 'search', value: view.q, autocomplete: 'off', placeholder: 'Name' });
+  const owner = h('input', { id: 'owner', name: 'owner', value: view.owner, autocomplete: 'off', placeholder: 'Any owner' });
+  const filters = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Filter secrets' },
+    h('div', { class: 'field grow' }, h('label', { for: 'search' }, 'Search names'), search),
+    select('match', 'Match', [['contains', 'Contains'], ['prefix', 'Starts with']], view.match),
+    select('visibility', 'Visibility', [['', 'All'], ['private', 'Private'], ['public', 'Public']], view.visibility),
+    h('div', { class: 'field' }, h('label', { for: 'owner' }, 'Owner'), owner),
+    select('sort', 'Sort', SORTS, view.sort),
+  );
+  const apply = () => {
+    const f = new FormData(filters);
+    go(listURL({ q: f.get('q').trim(), match: f.get('match'), visibility: f.get('visibility'), owner: f.get('owner').trim(), sort: f.get('sort'), page: '' }), { replace: true });
+  };
+  let debounce;
+  const later = () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(apply, 300);
+  };
+  cleanups.push(() => clearTimeout(debounce));
+  search.addEventListener('input', later);
+  owner.addEventListener('input', later);
+  filters.addEventListener('change', (e) => {
+    if (e.target.tagName === 'SELECT') apply();
+  });
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    apply();
+  });
+
+  main.append(
+    h('div', { class: 'page-head' }, h('h1', {}, 'Secrets'), h('a', { class: 'button primary', href: '/new', 'data-link': true, id: 'new-secret' }, 'New secret')),
+    filters,
+  );
+  if (state.restoreFocus) {
+    document.getElementById(state.restoreFocus)?.focus();
+    if (state.restoreFocus === 'search') search.setSelectionRange(search.value.length, search.value.length);
+    state.restoreFocus = null;
+  }
+  for (const el of [search, owner]) el.addEventListener('input', () => (state.restoreFocus = el.id));
+  for (const id of ['match', 'visibility', 'sort']) document.getElementById(id).addEventListener('change', () => (state.restoreFocus = id));
+
+  const query = { sort: view.sort, page_size: PAGE_SIZE, page_token: view.page, owner: view.owner };
+  if (view.q) query[view.match === 'prefix' ? 'name_prefix' : 'name_contains'] = view.q;
+  if (view.visibility) query.private = view.visibility === 'private' ? 'true' : 'false';
+  let page;
+  try {
+    page = (await api.list(query)).data;
+  } catch (err) {
+    if (err.status === 401) throw err;
+    main.append(h('div', { class: 'form-error', role: 'alert' }, h('p', {}, err.message), view.page ? h('a', { href: listURL({ ...view, page: '' }), 'data-link': true }, 'Back to the first page') : null));
+    return;
+  }
+  const filtered = view.q || view.visibility || view.owner;
+  if (page.items.length === 0 && !view.page) {
+    main.append(filtered ? h('div', { class: 'empty', id: 'empty' }, h('p', {}, 'No secrets match these filters.'), h('a', { href: '/', 'data-link': true }, 'Clear the filters')) : emptyState());
+    return;
+  }
+  const table = h(
+    'table',
+    { class: 'list', id: 'secrets' },
+    h('caption', { class: 'visually-hidden' }, 'Secrets you can see'),
+    h('thead', {}, h('tr', {}, ['Name', 'Visibility', 'Owner', 'Keys', 'Version', 'Created', 'Updated'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, page.items.map((s) => h('tr', { 'data-id': s.id },
+      h('th', { scope: 'row', 'data-label': 'Name' }, h('a', { href: detailURL(s), 'data-link': true, class: 'secret-name' }, s.name)),
+      h('td', { 'data-label': 'Visibility' }, badge(s.private)),
+      h('td', { 'data-label': 'Owner' }, s.owner),
+      h('td', { 'data-label': 'Keys', class: 'num' }, String(s.keys.length)),
+      h('td', { 'data-label': 'Version', class: 'num' }, String(s.version)),
+      h('td', { 'data-label': 'Created' }, when(s.created)),
+      h('td', { 'data-label': 'Updated' }, when(s.updated)),
+    ))),
+  );
+  const prevStack = history.state?.prev ?? [];
+  const pager = h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Pages' },
+    h('button', {
+      type: 'button', id: 'prev-page', disabled: !view.page,
+      onclick: () => {
+        const prev = prevStack.slice(0, -1);
+        go(listURL({ ...view, page: prevStack.at(-1) ?? '' }), { state: { prev } });
+      },
+    }, 'Previous'),
+    h('span', { id: 'page-status', 'aria-live': 'polite' }, `${page.items.length} secret${page.items.length === 1 ? '' : 's'} on this page`),
+    h('button', {
+      type: 'button', id: 'next-page', disabled: !page.next_page_token,
+      onclick: () => go(listURL({ ...view, page: page.next_page_token }), { state: { prev: [...prevStack, view.page] } }),
+    }, 'Next'),
+  );
+  main.append(h('div', { class: 'table-wrap' }, table), pager);
+}
+
+function emptyState() {
+  return h(
+    'div',
+    { class: 'empty', id: 'empty' },
+    h('h2', {}, 'No secrets yet'),
+    h('p', {}, 'Create the first one here: ', h('a', { href: '/new', 'data-link': true }, 'New secret'), '. Or from a terminal:'),
+    h('pre', {}, h('code', {}, 'lockwell login --url ' + location.origin + '\nlockwell secret create db-prod -i user password')),
+    h('p', { class: 'hint' }, 'Reference a value anywhere Lockwell resolves templates as {{db-prod.password}}.'),
+  );
+}
+
+// ---------- key/value rows (create and edit) ----------
+
+// valueInput returns a masked value input with a show/hide toggle.
+function valueInput(id, label, { placeholder } = {}) {
+  const input = h('input', { id, type: 'password', autocomplete: 'off', spellcheck: 'false', class: 'value', placeholder, 'aria-label': label });
+  const toggle = h('button', { type: 'button', class: 'ghost small reveal-toggle', 'aria-pressed': 'false', 'aria-controls': id, 'aria-label': `Show ${label}` }, 'Show');
+  toggle.addEventListener('click', () => {
+    const show = input.type === 'password';
+    input.type = show ? 'text' : 'password';
+    toggle.setAttribute('aria-pressed', String(show));
+    toggle.textContent = show ? 'Hide' : 'Show';
+  });
+  return { input, toggle };
+}
+
+let rowSeq = 0;
+function kvRow(key = '', value = '') {
+  const n = ++rowSeq;
+  const keyInput = h('input', { id: `key-${n}`, class: 'key', value: key, autocomplete: 'off', spellcheck: 'false', 'aria-label': `Key ${n}`, 'aria-describedby': `key-${n}-error` });
+  const { input, toggle } = valueInput(`value-${n}`, `value ${n}`);
+  input.value = value;
+  const row = h('div', { class: 'kv-row', 'data-row': n },
+    keyInput, input, toggle,
+    h('button', { type: 'button', class: 'ghost small remove-row', 'aria-label': `Remove row ${n}`, onclick: () => row.remove() }, 'Remove'),
+    h('p', { id: `key-${n}-error`, class: 'field-error' }));
+  keyInput.addEventListener('input', () => {
+    keyInput.setAttribute('aria-label', `Key ${keyInput.value || n}`);
+    input.setAttribute('aria-label', `Value of ${keyInput.value || 'key ' + n}`);
+  });
+  keyInput.dispatchEvent(new Event('input'));
+  return row;
+}
+
+function rowsOf(container) {
+  return [...container.querySelectorAll('.kv-row')].map((row) => ({
+    row,
+    keyId: row.querySelector('.key').id,
+    key: row.querySelector('.key').value.trim(),
+    value: row.querySelector('.value').value,
+  }));
+}
+
+// checkRows puts client-side errors on empty and repeated keys; true if ok.
+function checkRows(rows, { allowEmpty = false } = {}) {
+  const seen = new Set();
+  let ok = true;
+  for (const r of rows) {
+    fieldError(r.keyId, null);
+    if (r.key === '' && (!allowEmpty || r.value !== '')) {
+      fieldError(r.keyId, 'Give this value a key.');
+      ok = false;
+    } else if (r.key !== '' && seen.has(r.key)) {
+      fieldError(r.keyId, `The key ${r.key} appears twice.`);
+      ok = false;
+    }
+    seen.add(r.key);
+  }
+  return ok;
+}
+
+// placeApiError shows an API validation message on the field it concerns:
+// the name, the row of the key it quotes, or the form.
+function placeApiError(err, rows, box) {
+  const msg = err.message;
+  if (err.code === 'already_exists' || /^secret name\b/.test(msg)) {
+    fieldError('name', err.code === 'already_exists' ? 'A secret with this name and visibility already exists.' : msg);
+    document.getElementById('name')?.focus();
+    return;
+  }
+  const quoted = /key "((?:[^"\\]|\\.)*)"/.exec(msg);
+  const row = quoted ? rows.find((r) => r.key === JSON.parse(`"${quoted[1]}"`)) : /^key must not be empty/.test(msg) ? rows.find((r) => r.key === '') : null;
+  if (row) {
+    fieldError(row.keyId, msg);
+    document.getElementById(row.keyId)?.focus();
+    return;
+  }
+  showError(box, err);
+}
+
+// ---------- create ----------
+
+async function createPage() {
+  document.title = 'New secret · Lockwell';
+  const rows = h('div', { class: 'kv-rows', id: 'rows' }, kvRow());
+  const box = errorBox('create-error');
+  const paste = h('textarea', { id: 'paste', rows: '6', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'paste-hint paste-error' });
+  const form = h(
+    'form',
+    { id: 'create', class: 'card', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'name' }, 'Name'),
+      h('input', { id: 'name', name: 'name', required: true, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'name-hint name-error' }),
+      h('p', { id: 'name-hint', class: 'hint' }, 'Letters, digits and _ . @ + = - (up to 255).'),
+      h('p', { id: 'name-error', class: 'field-error' })),
+    h('fieldset', {}, h('legend', {}, 'Visibility'),
+      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'public', id: 'vis-public', checked: true }), ' Public: everyone signed in can read it'),
+      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'private', id: 'vis-private' }), ' Private: only you can see it, not even admins')),
+    h('fieldset', {}, h('legend', {}, 'Keys and values'), rows,
+      h('button', { type: 'button', id: 'add-row', class: 'small', onclick: () => rows.append(kvRow()) }, 'Add key')),
+    h('details', { class: 'paste' }, h('summary', {}, 'Paste a .env, YAML or JSON block'),
+      h('label', { for: 'paste' }, 'Block to turn into rows'), paste,
+      h('p', { id: 'paste-hint', class: 'hint' }, 'KEY=value lines, key: value lines or a JSON object. Rows with the same key are replaced; nothing is sent until you create the secret.'),
+      h('p', { id: 'paste-error', class: 'field-error' }),
+      h('button', {
+        type: 'button', id: 'fill-rows', class: 'small',
+        onclick: () => {
+          const parsed = parseBlock(paste.value);
+          fieldError('paste', parsed.error);
+          if (parsed.error) return;
+          const existing = rowsOf(rows);
+          for (const r of existing) if (r.key === '' && r.value === '') r.row.remove();
+          for (const [k, v] of parsed.pairs) {
+            const same = rowsOf(rows).find((r) => r.key === k);
+            if (same) same.row.querySelector('.value').value = v;
+            else rows.append(kvRow(k, v));
+          }
+          paste.value = '';
+          toast(`Filled ${parsed.pairs.length} row${parsed.pairs.length === 1 ? '' : 's'}.`);
+        },
+      }, 'Fill rows')),
+    box,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'create-submit' }, 'Create secret'), h('a', { href: '/', 'data-link': true, class: 'button ghost' }, 'Cancel')),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showError(box, null);
+    fieldError('name', null);
+    const name = document.getElementById('name').value.trim();
+    const list = rowsOf(rows).filter((r) => r.key !== '' || r.value !== '');
+    let ok = checkRows(list);
+    if (!name) {
+      fieldError('name', 'A secret needs a name.');
+      ok = false;
+    }
+    if (!ok) {
+      form.querySelector('[aria-invalid="true"]')?.focus();
+      return;
+    }
+    const values = Object.fromEntries(list.map((r) => [r.key, r.value]));
+    const isPrivate = document.getElementById('vis-private').checked;
+    try {
+      const { data } = await api.create({ name, private: isPrivate, values });
+      toast(`Created ${data.name}.`);
+      go(detailURL(data));
+    } catch (err) {
+      if (err.status === 401) return;
+      placeApiError(err, list, box);
+    }
+  });
+  main.append(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/', 'data-link': true }, 'Secrets'), ' › New secret'), h('h1', {}, 'New secret'), form);
+  document.getElementById('name').focus();
+}
+
+// ---------- detail ----------
+
+async function findSecret(id, name) {
+  if (!id || !name) return null;
+  const { data } = await api.list({ name, page_size: 10 });
+  return data.items.find((s) => s.id === id) ?? null;
+}
+
+async function detailPage() {
+  const p = new URLSearchParams(location.search);
+  const id = p.get('id');
+  const meta = await findSecret(id, p.get('name'));
+  if (!meta) {
+    document.title = 'Not found · Lockwell';
+    main.append(h('h1', {}, 'Secret not found'), h('p', {}, 'It does not exist, was deleted or renamed, or is private to someone else. ', h('a', { href: '/', 'data-link': true }, 'Back to the secrets')));
+    return;
+  }
+  document.title = `${meta.name} · Lockwell`;
+
+  // Values live here only while revealed.
+  let values = null;
+  const revealed = new Set();
+  let remaskTimer;
+  const cells = new Map();
+  const hideAll = () => {
+    clearTimeout(remaskTimer);
+    values = null;
+    revealed.clear();
+    for (const k of cells.keys()) paint(k);
+    revealAllBtn.textContent = 'Reveal all';
+    revealAllBtn.setAttribute('aria-pressed', 'false');
+  };
+  const onHidden = () => {
+    if (document.visibilityState === 'hidden') hideAll();
+  };
+  document.addEventListener('visibilitychange', onHidden);
+  cleanups.push(() => {
+    document.removeEventListener('visibilitychange', onHidden);
+    clearTimeout(remaskTimer);
+    values = null;
+  });
+  const fetchValues = async () => {
+    const { data } = await api.get(meta.id);
+    return data.values;
+  };
+  const armRemask = () => {
+    clearTimeout(remaskTimer);
+    remaskTimer = setTimeout(hideAll, REMASK_MS);
+  };
+  const paint = (k) => {
+    const { valueCell, btn } = cells.get(k);
+    const shown = revealed.has(k) && values && k in values;
+    valueCell.textContent = shown ? values[k] : MASK;
+    valueCell.classList.toggle('masked', !shown);
+    btn.textContent = shown ? 'Hide' : 'Reveal';
+    btn.setAttribute('aria-label', `${shown ? 'Hide' : 'Reveal'} ${k}`);
+    btn.setAttribute('aria-pressed', String(!!shown));
+  };
+  const reveal = async (keys) => {
+    try {
+      values = await fetchValues();
+    } catch (err) {
+      if (err.status !== 401) toast(err.message, 'error');
+      return;
+    }
+    keys.forEach((k) => revealed.add(k));
+    for (const k of cells.keys()) paint(k);
+    armRemask();
+  };
+  const toggleOne = (k) => {
+    if (revealed.has(k)) {
+      revealed.delete(k);
+      if (revealed.size === 0) hideAll();
+      else paint(k);
+    } else reveal([k]);
+  };
+  const copyValue = async (k) => {
+    let v = values?.[k];
+    if (v === undefined) {
+      try {
+        v = (await fetchValues())[k];
+      } catch (err) {
+        if (err.status !== 401) toast(err.message, 'error');
+        return;
+      }
+    }
+    await copyText(v ?? '', `the value of ${k}`);
+  };
+
+  const revealAllBtn = h('button', {
+    type: 'button', id: 'reveal-all', 'aria-pressed': 'false',
+    onclick: () => {
+      if (revealed.size === meta.keys.length && meta.keys.length > 0) hideAll();
+      else reveal(meta.keys).then(() => {
+        if (values) {
+          revealAllBtn.textContent = 'Hide all';
+          revealAllBtn.setAttribute('aria-pressed', 'true');
+        }
+      });
+    },
+  }, 'Reveal all');
+
+  const keyRows = meta.keys.map((k) => {
+    const valueCell = h('code', { class: 'value masked', 'data-key': k }, MASK);
+    const btn = h('button', { type: 'button', class: 'small reveal', 'aria-pressed': 'false', 'aria-label': `Reveal ${k}`, onclick: () => toggleOne(k) }, 'Reveal');
+    cells.set(k, { valueCell, btn });
+    return h('tr', { 'data-key': k },
+      h('th', { scope: 'row', 'data-label': 'Key' }, h('code', {}, k)),
+      h('td', { 'data-label': 'Value' }, valueCell),
+      h('td', { class: 'actions-cell' }, h('div', { class: 'row-actions' }, btn,
+        h('button', { type: 'button', class: 'small copy-value', 'aria-label': `Copy the value of ${k}`, onclick: () => copyValue(k) }, 'Copy value'),
+        h('button', { type: 'button', class: 'small ghost copy-ref', 'aria-label': `Copy the reference {{${meta.name}.${k}}}`, onclick: () => copyText(`{{${meta.name}.${k}}}`, 'the reference') }, 'Copy reference'))));
+  });
+
+  const editBox = errorBox('edit-error');
+  const keysSection = h('section', { 'aria-labelledby': 'keys-heading', class: 'card' },
+    h('div', { class: 'section-head' }, h('h2', { id: 'keys-heading' }, 'Keys'),
+      h('div', { class: 'actions' }, meta.keys.length ? revealAllBtn : null, h('button', { type: 'button', id: 'edit-keys', onclick: () => startEdit() }, 'Edit keys'))),
+    meta.keys.length
+      ? h('div', { class: 'table-wrap' }, h('table', { class: 'keys', id: 'keys' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+        h('tbody', {}, keyRows)))
+      : h('p', { class: 'muted' }, 'This secret has no keys yet. Add some with Edit keys.'),
+    h('p', { class: 'hint' }, `Revealed values are hidden again after ${REMASK_MS / 1000} seconds and when you leave the tab.`),
+    editBox);
+
+  const startEdit = () => {
+    hideAll();
+    const existing = meta.keys.map((k) => {
+      const { input, toggle } = valueInput(`newval-${k}`, `new value of ${k}`, { placeholder: 'unchanged' });
+      const remove = h('input', { type: 'checkbox', id: `drop-${k}`, class: 'remove-key' });
+      return { k, input, remove, el: h('div', { class: 'kv-row edit', 'data-key': k }, h('code', { class: 'key-name' }, k), input, toggle, h('label', { class: 'check', for: `drop-${k}` }, remove, ' Remove')) };
+    });
+    const added = h('div', { class: 'kv-rows', id: 'new-rows' });
+    const form = h('form', { id: 'edit-form', novalidate: true },
+      h('p', { class: 'hint' }, 'Type a new value only for keys you change; empty fields stay as they are. Only your changes are sent, as a merge against the version you loaded.'),
+      existing.map((e) => e.el), added,
+      h('button', { type: 'button', id: 'edit-add-row', class: 'small', onclick: () => added.append(kvRow()) }, 'Add key'),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'save-keys' }, `Save (as version ${meta.version + 1})`), h('button', { type: 'button', class: 'ghost', onclick: () => render() }, 'Cancel')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      showError(editBox, null);
+      const newRows = rowsOf(added).filter((r) => r.key !== '' || r.value !== '');
+      if (!checkRows(newRows)) return;
+      const changes = {};
+      for (const { k, input, remove } of existing) {
+        if (remove.checked) changes[k] = null;
+        else if (input.value !== '') changes[k] = input.value;
+      }
+      for (const r of newRows) {
+        if (meta.keys.includes(r.key)) {
+          fieldError(r.keyId, `${r.key} already exists; change it above.`);
+          return;
+        }
+        changes[r.key] = r.value;
+      }
+      if (Object.keys(changes).length === 0) {
+        showError(editBox, new Error('Nothing changed: type a new value, remove a key or add one.'));
+        return;
+      }
+      try {
+        const { data } = await api.update(meta.id, { values: changes }, meta.version);
+        toast(`Saved version ${data.version}.`);
+        go(detailURL(data), { replace: true });
+      } catch (err) {
+        if (err.status === 401) return;
+        placeApiError(err, newRows, editBox);
+      }
+    });
+    keysSection.querySelector('.table-wrap, p.muted')?.replaceWith(form);
+    keysSection.querySelector('.section-head .actions').hidden = true;
+    (existing[0]?.input ?? form.querySelector('input'))?.focus();
+  };
+
+  // Settings: rename, visibility, delete.
+  const settingsBox = errorBox('settings-error');
+  const renameInput = h('input', { id: 'rename', value: meta.name, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'rename-error' });
+  const patch = async (body, done) => {
+    showError(settingsBox, null);
+    fieldError('rename', null);
+    try {
+      const { data } = await api.update(meta.id, body, meta.version);
+      toast(done(data));
+      go(detailURL(data), { replace: true });
+    } catch (err) {
+      if (err.status === 401) return;
+      if ('name' in body && (err.code === 'already_exists' || /^secret name\b/.test(err.message))) fieldError('rename', err.code === 'already_exists' ? 'A secret with this name and visibility already exists.' : err.message);
+      else showError(settingsBox, err);
+    }
+  };
+  const renameForm = h('form', { id: 'rename-form', class: 'inline-form', novalidate: true },
+    h('div', { class: 'field grow' }, h('label', { for: 'rename' }, 'Name'), renameInput, h('p', { id: 'rename-error', class: 'field-error' })),
+    h('button', { type: 'submit' }, 'Rename'));
+  renameForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = renameInput.value.trim();
+    if (name === meta.name) {
+      fieldError('rename', 'Type a new name first.');
+      return;
+    }
+    patch({ name }, (d) => `Renamed to ${d.name}.`);
+  });
+  const confirmInput = h('input', { id: 'confirm-name', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'confirm-hint' });
+  const deleteBtn = h('button', { type: 'submit', class: 'danger', id: 'delete', disabled: true }, 'Delete this secret');
+  confirmInput.addEventListener('input', () => (deleteBtn.disabled = confirmInput.value !== meta.name));
+  const deleteForm = h('form', { id: 'delete-form', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'confirm-name' }, 'Type the name to confirm deletion'), confirmInput,
+      h('p', { id: 'confirm-hint', class: 'hint' }, `Type ${meta.name} exactly. The secret and all its values are deleted.`)),
+    deleteBtn);
+  deleteForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (confirmInput.value !== meta.name) return;
+    showError(settingsBox, null);
+    try {
+      await api.remove(meta.id, meta.version);
+      toast(`Deleted ${meta.name}.`);
+      go('/');
+    } catch (err) {
+      if (err.status !== 401) showError(settingsBox, err);
+    }
+  });
+
+  main.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/', 'data-link': true }, 'Secrets'), ` › ${meta.name}`),
+    h('div', { class: 'page-head' }, h('h1', { id: 'secret-name' }, meta.name), badge(meta.private)),
+    h('dl', { class: 'meta card' },
+      h('div', {}, h('dt', {}, 'Owner'), h('dd', { id: 'meta-owner' }, meta.owner)),
+      h('div', {}, h('dt', {}, 'Version'), h('dd', { id: 'meta-version' }, String(meta.version))),
+      h('div', {}, h('dt', {}, 'Keys'), h('dd', {}, String(meta.keys.length))),
+      h('div', {}, h('dt', {}, 'Created'), h('dd', {}, when(meta.created))),
+      h('div', {}, h('dt', {}, 'Updated'), h('dd', {}, when(meta.updated))),
+      h('div', { class: 'wide' }, h('dt', {}, 'ID'), h('dd', {}, h('code', { class: 'id' }, meta.id), ' ', h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Copy the secret id', onclick: () => copyText(meta.id, 'the id') }, 'Copy'))),
+      meta.origin ? h('div', {}, h('dt', {}, 'Origin'), h('dd', {}, meta.origin)) : null),
+    keysSection,
+    h('section', { 'aria-labelledby': 'settings-heading', class: 'card' },
+      h('h2', { id: 'settings-heading' }, 'Settings'),
+      renameForm,
+      h('div', { class: 'inline-form' },
+        h('p', { id: 'visibility-status' }, meta.private ? 'Private: only you can see this secret.' : 'Public: everyone signed in can read this secret.'),
+        h('button', { type: 'button', id: 'toggle-visibility', onclick: () => patch({ private: !meta.private }, (d) => `${d.name} is now ${d.private ? 'private' : 'public'}.`) }, meta.private ? 'Make public' : 'Make private')),
+      settingsBox),
+    h('section', { 'aria-labelledby': 'danger-heading', class: 'card danger-zone' }, h('h2', { id: 'danger-heading' }, 'Delete'), deleteForm),
+  );
+}
+
+// ---------- tokens ----------
+
+async function tokensPage() {
+  document.title = 'API tokens · Lockwell';
+  main.append(h('h1', {}, 'API tokens'));
+  if (state.me.role !== 'admin') {
+    main.append(h('p', {}, 'Only admins manage tokens. Ask an admin for a token, or sign out to forget yours.'));
+    return;
+  }
+  const box = errorBox('tokens-error');
+  const userInput = h('input', { id: 'token-user', required: true, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'token-user-error' });
+  const role = h('select', { id: 'token-role' }, h('option', { value: 'member' }, 'Member'), h('option', { value: 'admin' }, 'Admin'));
+  const minted = h('div', { id: 'minted', class: 'minted', hidden: true });
+  cleanups.push(() => minted.replaceChildren());
+  const mintForm = h('form', { id: 'mint-form', class: 'card inline-form', novalidate: true },
+    h('div', { class: 'field grow' }, h('label', { for: 'token-user' }, 'User'), userInput, h('p', { id: 'token-user-error', class: 'field-error' })),
+    h('div', { class: 'field' }, h('label', { for: 'token-role' }, 'Role'), role),
+    h('button', { type: 'submit', class: 'primary', id: 'mint' }, 'Mint token'));
+  mintForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fieldError('token-user', null);
+    showError(box, null);
+    const user = userInput.value.trim();
+    if (!user) {
+      fieldError('token-user', 'Name the user the token is for.');
+      userInput.focus();
+      return;
+    }
+    let token;
+    try {
+      token = (await api.mintToken(user, role.value)).data.token;
+    } catch (err) {
+      if (err.status === 401) return;
+      if (err.code === 'invalid_argument' && /^user\b/.test(err.message)) fieldError('token-user', err.message);
+      else showError(box, err);
+      return;
+    }
+    userInput.value = '';
+    minted.hidden = false;
+    minted.replaceChildren(
+      h('p', {}, h('strong', {}, `Token for ${user} (${role.value}). `), 'Copy it now: it is shown only once and cannot be shown again.'),
+      h('code', { id: 'minted-token' }, token),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', id: 'copy-minted', onclick: () => copyText(token, 'the token') }, 'Copy token'),
+        h('button', { type: 'button', class: 'ghost', id: 'dismiss-minted', onclick: () => { minted.replaceChildren(); minted.hidden = true; token = null; } }, 'Done')));
+    await loadList();
+  });
+  const listHolder = h('div', { id: 'token-list' });
+  main.append(mintForm, minted, box, h('h2', {}, 'Tokens'), listHolder);
+
+  async function loadList() {
+    let items;
+    try {
+      items = (await api.tokens()).data.items;
+    } catch (err) {
+      if (err.status !== 401) showError(box, err);
+      return;
+    }
+    if (items.length === 0) {
+      listHolder.replaceChildren(h('p', { class: 'muted' }, 'No tokens.'));
+      return;
+    }
+    listHolder.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'tokens' },
+      h('thead', {}, h('tr', {}, ['ID', 'User', 'Role', 'Created', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+      h('tbody', {}, items.map((t) => {
+        const cell = h('div', { class: 'row-actions' });
+        const ask = () => cell.replaceChildren(
+          h('button', {
+            type: 'button', class: 'danger small confirm-revoke', 'aria-label': `Confirm revoking ${t.id} of ${t.user}`,
+            onclick: async () => {
+              try {
+                await api.revokeToken(t.id);
+                toast(`Revoked the token of ${t.user}.`);
+              } catch (err) {
+                if (err.status !== 401) showError(box, err);
+              }
+              await loadList();
+            },
+          }, 'Confirm revoke'),
+          h('button', { type: 'button', class: 'ghost small', onclick: () => { showRevoke(); cell.querySelector('button').focus(); } }, 'Cancel'));
+        const showRevoke = () => cell.replaceChildren(h('button', { type: 'button', class: 'small revoke', 'aria-label': `Revoke ${t.id} of ${t.user}`, onclick: () => { ask(); cell.querySelector('button').focus(); } }, 'Revoke'));
+        showRevoke();
+        return h('tr', { 'data-token-id': t.id, 'data-user': t.user },
+          h('th', { scope: 'row', 'data-label': 'ID' }, h('code', {}, t.id)),
+          h('td', { 'data-label': 'User' }, t.user),
+          h('td', { 'data-label': 'Role' }, t.role),
+          h('td', { 'data-label': 'Created' }, when(t.created)),
+          h('td', { class: 'actions-cell' }, cell));
+      })))));
+  }
+  await loadList();
+}
+
+boot();
