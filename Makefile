@@ -68,6 +68,8 @@ bench: deps
 	$(MAKE) --no-print-directory bench-lambda
 	@echo "== migration of 10,000 legacy entries =="
 	$(GO) run ./localdev/migratebench -n 10000
+	@echo "== import of 10,000 secrets from ZenML's REST API (stand-in), half of them private =="
+	$(GO) run ./localdev/migratebench -n 10000 -source zenml-server
 
 ## test-vault-real: opt-in, not part of make test or CI: the Vault value store, the legacy Vault reader
 ## and the local Vault server checked against the real Vault 1.21.4 in-process

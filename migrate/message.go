@@ -20,7 +20,7 @@ type Message struct {
 	Version int    `json:"v"`
 	Job     string `json:"job"`
 	Source  string `json:"source"`
-	Name    string `json:"name"`
+	Name    string `json:"name"` // the entry's reference: legacy name, or ZenML secret id (legacy.Item.Ref)
 }
 
 // Encode returns the message's JSON.

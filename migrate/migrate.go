@@ -30,9 +30,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"reflect"
+	"strings"
 
 	"github.com/lockwell/lockwell/migrate/legacy"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
 )
 
@@ -61,9 +63,94 @@ func ParseConflictPolicy(s string) (ConflictPolicy, error) {
 
 // Options are a migration's choices.
 type Options struct {
-	Private      bool           `json:"private"`       // create private secrets of the owner instead of public ones
+	Private      bool           `json:"private"`       // create private secrets of the owner instead of public ones (legacy entries only)
 	OnConflict   ConflictPolicy `json:"on_conflict"`   // default fail
 	DeleteSource bool           `json:"delete_source"` // delete each legacy entry once its central copy is verified
+	// OwnerMap maps ZenML users (by name or id) to the Lockwell principals
+	// that own their private secrets, for entries of ZenML's centralized
+	// store, which keep their visibility (Private does not apply to them).
+	OwnerMap map[string]string `json:"owner_map,omitempty"`
+	// DefaultOwner owns the private secrets of unmapped ZenML users; empty
+	// means the principal the migration runs as (the job's owner).
+	DefaultOwner string `json:"default_owner,omitempty"`
+}
+
+// Placement is where one entry goes: the Lockwell name, the visibility
+// and, for a private secret of ZenML's centralized store, the principal
+// that will own it ("" for the principal the migration runs as).
+type Placement struct {
+	Name    string
+	Private bool
+	Owner   string
+}
+
+// Place decides where the entry read under ref goes: the one place that
+// applies Options.Private to legacy entries and the owner map to
+// centralized ones (which keep their ZenML name and visibility; a public
+// one belongs to the principal the migration runs as).
+func (o Options) Place(ref string, e *legacy.Entry) Placement {
+	if e.Owned == nil {
+		return Placement{Name: ref, Private: o.Private}
+	}
+	p := Placement{Name: e.Name, Private: e.Owned.Private}
+	if p.Private {
+		p.Owner = o.ownerOf(e.Owned)
+	}
+	return p
+}
+
+// ownerOf maps a ZenML user to its Lockwell principal: by id, then by
+// name, else the default owner.
+func (o Options) ownerOf(u *legacy.Owned) string {
+	for _, k := range []string{u.UserID, u.UserName} {
+		if p, ok := o.OwnerMap[k]; ok && k != "" {
+			return p
+		}
+	}
+	return o.DefaultOwner
+}
+
+// ParseOwnerMap parses --owner-map values "zenml-user=lockwell-principal"
+// (repeatable). Errors: invalid_argument.
+func ParseOwnerMap(pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		user, principal, ok := strings.Cut(p, "=")
+		if !ok || user == "" {
+			return nil, errcode.New(errcode.InvalidArgument, "--owner-map takes zenml-user=lockwell-principal, got %q", p)
+		}
+		if err := identity.ValidateName(principal); err != nil {
+			return nil, errcode.New(errcode.InvalidArgument, "--owner-map %s: %s", user, errcode.Message(err))
+		}
+		m[user] = principal
+	}
+	return m, nil
+}
+
+// OwnerTarget is a Target that can act as another principal, so that the
+// private secrets of a ZenML user are created as (and visible only to) the
+// principal the user maps to. StoreTarget always can; the API client
+// (migrate/cli) can only as its own principal.
+type OwnerTarget interface {
+	Target
+	// As returns the target acting as owner. Errors: permission_denied
+	// when this target cannot act as owner; invalid_argument for a bad name.
+	As(ctx context.Context, owner string) (Target, error)
+}
+
+// targetFor returns tgt acting as p.Owner.
+func targetFor(ctx context.Context, tgt Target, p Placement) (Target, error) {
+	if p.Owner == "" {
+		return tgt, nil
+	}
+	ot, ok := tgt.(OwnerTarget)
+	if !ok {
+		return nil, errcode.New(errcode.PermissionDenied, "this migration cannot create secrets owned by %s", p.Owner)
+	}
+	return ot.As(ctx, p.Owner)
 }
 
 // Outcome is the result of one entry.
@@ -84,7 +171,7 @@ func (o Outcome) Final() bool { return o == Migrated || o == Skipped || o == Not
 
 // Result is what happened to one legacy entry. It never holds values.
 type Result struct {
-	Name          string  `json:"name"` // legacy ZenML name
+	Name          string  `json:"name"` // the entry's reference (legacy.Item.Ref): its legacy name, or the ZenML secret id of a centralized entry
 	Outcome       Outcome `json:"outcome"`
 	Reason        string  `json:"reason,omitempty"`    // why skipped, failed or not migratable; what happened for migrated
 	Target        string  `json:"target,omitempty"`    // the central secret's name
@@ -133,14 +220,14 @@ const maxDecisions = 5
 // its own earlier result. A returned error is transient (the store or the
 // source was unavailable) and the call should be retried; every permanent
 // problem is a Result with Outcome failed and a reason.
-func Migrate(ctx context.Context, src legacy.Source, tgt Target, opts Options, name string) (Result, error) {
+func Migrate(ctx context.Context, src legacy.Source, tgt Target, opts Options, ref string) (Result, error) {
 	d := src.Describe()
-	origin := d.Origin(name)
-	res := Result{Name: name}
-	entry, err := src.Read(ctx, name)
+	origin := d.Origin(ref)
+	res := Result{Name: ref}
+	entry, err := src.Read(ctx, ref)
 	switch {
 	case errcode.Is(err, errcode.NotFound):
-		return alreadyMoved(ctx, tgt, opts, name, origin)
+		return alreadyMoved(ctx, tgt, opts, ref, origin)
 	case errcode.Is(err, errcode.FailedPrecondition):
 		res.Outcome, res.Reason = Skipped, errcode.Message(err)
 		if d.Flavor == "github" {
@@ -151,6 +238,12 @@ func Migrate(ctx context.Context, src legacy.Source, tgt Target, opts Options, n
 		return failed(res, "cannot read legacy entry: "+errcode.Message(err)), nil
 	case err != nil:
 		return res, err
+	}
+	origin = d.OriginOf(ref, entry)
+	place := opts.Place(ref, entry)
+	name := place.Name
+	if tgt, err = targetFor(ctx, tgt, place); err != nil {
+		return permanentOrRetry(res, err)
 	}
 	if err := secret.ValidateName(name); err != nil {
 		return failed(res, errcode.Message(err)), nil
@@ -165,9 +258,9 @@ func Migrate(ctx context.Context, src legacy.Source, tgt Target, opts Options, n
 	target := name
 	for range maxDecisions {
 		res.Target = target
-		existing, err := tgt.Find(ctx, target, opts.Private)
+		existing, err := tgt.Find(ctx, target, place.Private)
 		if errcode.Is(err, errcode.NotFound) {
-			created, err := tgt.Create(ctx, target, opts.Private, entry.Values, origin)
+			created, err := tgt.Create(ctx, target, place.Private, entry.Values, origin)
 			if errcode.Is(err, errcode.AlreadyExists) {
 				continue // another writer got there first: decide again
 			}
@@ -244,6 +337,10 @@ func verifyAndDelete(ctx context.Context, src legacy.Source, tgt Target, opts Op
 	if !opts.DeleteSource {
 		return res, nil
 	}
+	if entry.Owned != nil {
+		res.Reason += "; ZenML's centralized store is left as it is"
+		return res, nil
+	}
 	back, err := tgt.Get(ctx, res.TargetID)
 	if err != nil {
 		return res, err
@@ -251,7 +348,7 @@ func verifyAndDelete(ctx context.Context, src legacy.Source, tgt Target, opts Op
 	if !sameValues(back.Values, entry.Values) {
 		return failed(res, "central copy read back differs from the legacy entry; legacy entry kept"), nil
 	}
-	if err := src.Delete(ctx, entry.Name); err != nil && !errcode.Is(err, errcode.NotFound) {
+	if err := src.Delete(ctx, res.Name); err != nil && !errcode.Is(err, errcode.NotFound) {
 		return res, err
 	}
 	res.SourceDeleted = true

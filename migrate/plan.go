@@ -24,6 +24,21 @@ type PlanItem struct {
 	// not_migratable.
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	// For entries of ZenML's centralized store: the secret id (the entry's
+	// reference), whether it is private, its ZenML user and the Lockwell
+	// principal that will own it ("" for the one the migration runs as).
+	ID        string `json:"id,omitempty"`
+	Private   bool   `json:"private,omitempty"`
+	ZenMLUser string `json:"zenml_user,omitempty"`
+	Owner     string `json:"owner,omitempty"`
+}
+
+// Ref returns the reference of the planned entry (see legacy.Item.Ref).
+func (p PlanItem) Ref() string {
+	if p.ID != "" {
+		return p.ID
+	}
+	return p.Name
 }
 
 // The plan actions.
@@ -34,22 +49,40 @@ const (
 	ActionConflict      = "conflict"
 	ActionSkip          = "skip"
 	ActionNotMigratable = "not_migratable"
+	ActionFail          = "fail" // the run would fail the entry; Reason says why
 )
 
-// Select returns the listed items, or only those named (in the given order),
-// with not_found naming the first name that is not listed.
+// Select returns the listed items, or only those named (in the given order)
+// by name or reference (Item.Ref), with not_found naming the first name
+// that is not listed and invalid_argument for a name several centralized
+// entries share (give their ids).
 func Select(items []legacy.Item, names []string) ([]legacy.Item, error) {
 	if len(names) == 0 {
 		return items, nil
 	}
 	byName := map[string]legacy.Item{}
+	byRef := map[string]legacy.Item{}
+	shared := map[string]bool{}
 	for _, it := range items {
+		if it.Owned != nil {
+			byRef[it.Ref()] = it
+			if _, dup := byName[it.Name]; dup {
+				shared[it.Name] = true
+			}
+		}
 		if _, dup := byName[it.Name]; !dup || it.Status == legacy.Migratable {
 			byName[it.Name] = it
 		}
 	}
 	out := make([]legacy.Item, 0, len(names))
 	for _, n := range names {
+		if it, ok := byRef[n]; ok {
+			out = append(out, it)
+			continue
+		}
+		if shared[n] {
+			return nil, errcode.New(errcode.InvalidArgument, "several ZenML secrets are named %q (private ones of different users, or a private and a public one); name them by id", n)
+		}
 		it, ok := byName[n]
 		if !ok {
 			return nil, errcode.New(errcode.NotFound, "legacy secret %q not found in the source; check the name and the scope", n)
@@ -75,6 +108,9 @@ func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, name
 	out := make([]PlanItem, len(items))
 	for i, it := range items {
 		p := PlanItem{Name: it.Name, Location: it.Location, Scope: string(d.Scope), Schema: it.Schema, Keys: it.Keys, Status: it.Status, Reason: it.Reason}
+		if o := it.Owned; o != nil {
+			p.ID, p.Private, p.ZenMLUser = o.ID, o.Private, first(o.UserName, o.UserID)
+		}
 		if p.Keys == nil {
 			p.Keys = []string{}
 		}
@@ -94,7 +130,8 @@ func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, name
 }
 
 func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p *PlanItem) error {
-	entry, err := src.Read(ctx, p.Name)
+	ref := p.Ref()
+	entry, err := src.Read(ctx, ref)
 	if err != nil {
 		if errcode.Is(err, errcode.Unavailable) || errcode.Is(err, errcode.Internal) {
 			return err
@@ -102,9 +139,20 @@ func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p
 		p.Action, p.Reason = ActionSkip, errcode.Message(err)
 		return nil
 	}
-	origin := src.Describe().Origin(p.Name)
-	p.Target = p.Name
-	existing, err := tgt.Find(ctx, p.Name, opts.Private)
+	origin := src.Describe().OriginOf(ref, entry)
+	place := opts.Place(ref, entry)
+	p.Target, p.Owner = place.Name, place.Owner
+	if len(p.Keys) == 0 { // sources that list without keys (ZenML's REST API)
+		p.Keys = legacy.SortedKeys(entry.Values)
+	}
+	if tgt, err = targetFor(ctx, tgt, place); err != nil {
+		if errcode.Is(err, errcode.Unavailable) || errcode.Is(err, errcode.Internal) {
+			return err
+		}
+		p.Action, p.Reason = ActionFail, errcode.Message(err)
+		return nil
+	}
+	existing, err := tgt.Find(ctx, place.Name, place.Private)
 	switch {
 	case errcode.Is(err, errcode.NotFound):
 		p.Action = ActionCreate
@@ -120,7 +168,7 @@ func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p
 	default:
 		p.Action, p.Reason = ActionConflict, "a secret with the same name and different values exists"
 		if opts.OnConflict == Rename {
-			p.Target = RenamedName(p.Name, origin)
+			p.Target = RenamedName(place.Name, origin)
 			p.Reason += "; it will be created as " + p.Target
 		}
 	}
@@ -161,16 +209,16 @@ func Run(ctx context.Context, src legacy.Source, tgt Target, opts Options, names
 	for i, it := range items {
 		switch it.Status {
 		case legacy.Skipped:
-			report(i, Result{Name: it.Name, Outcome: Skipped, Reason: it.Reason})
+			report(i, Result{Name: it.Ref(), Outcome: Skipped, Reason: it.Reason})
 			continue
 		case legacy.NotMigratable:
-			report(i, Result{Name: it.Name, Outcome: NotMigratable, Reason: it.Reason})
+			report(i, Result{Name: it.Ref(), Outcome: NotMigratable, Reason: it.Reason})
 			continue
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			report(i, migrateWithRetries(ctx, src, tgt, opts, it.Name))
+			report(i, migrateWithRetries(ctx, src, tgt, opts, it.Ref()))
 		})
 	}
 	wg.Wait()
@@ -193,6 +241,13 @@ func migrateWithRetries(ctx context.Context, src legacy.Source, tgt Target, opts
 		}
 	}
 	return Result{Name: name, Outcome: Failed, Reason: errcode.Message(err)}
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Summarize counts results by outcome.

@@ -50,3 +50,11 @@ func (t StoreTarget) Replace(ctx context.Context, id string, version int64, valu
 func (t StoreTarget) Get(ctx context.Context, id string) (*secret.Secret, error) {
 	return t.Store.Get(ctx, t.Principal, id)
 }
+
+// As implements OwnerTarget: the same store acting as owner, a member.
+func (t StoreTarget) As(_ context.Context, owner string) (Target, error) {
+	if err := identity.ValidateName(owner); err != nil {
+		return nil, err
+	}
+	return StoreTarget{Store: t.Store, Principal: identity.Principal{Name: owner, Role: identity.Member}}, nil
+}

@@ -8,10 +8,15 @@
 // a local key) and records it in the SQL job store. At the end it checks
 // that every entry was migrated exactly once and prints entries per second.
 //
-//	go run ./localdev/migratebench [-n 10000] [-source local|aws] [-consumers 4] [-concurrency 4] [-same-db]
+//	go run ./localdev/migratebench [-n 10000] [-source local|aws|zenml-server] [-consumers 4] [-concurrency 4] [-same-db]
 //
 // -source aws plants the entries in the local AWS Secrets Manager server
-// (localdev/awssecretsmanager) and reads them through the SDK.
+// (localdev/awssecretsmanager) and reads them through the SDK. -source
+// zenml-server plants them in the ZenML REST stand-in (localdev/zenmlserver)
+// as secrets of ZenML's centralized store, every other one private to the
+// service account whose API key the source logs in with, and reads them
+// through ZenML's REST API (paged list, one detail request per secret); the
+// private ones must arrive as private secrets of the mapped owner.
 package main
 
 import (
@@ -21,6 +26,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -36,10 +43,12 @@ import (
 
 	localsm "github.com/lockwell/lockwell/localdev/awssecretsmanager"
 	localsqs "github.com/lockwell/lockwell/localdev/sqs"
+	"github.com/lockwell/lockwell/localdev/zenmlserver"
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/migrate/legacy"
 	_ "github.com/lockwell/lockwell/migrate/legacy/awssm"
 	_ "github.com/lockwell/lockwell/migrate/legacy/local"
+	_ "github.com/lockwell/lockwell/migrate/legacy/zenmlserver"
 	"github.com/lockwell/lockwell/migrate/sqljobs"
 	"github.com/lockwell/lockwell/migrate/sqsevent"
 	"github.com/lockwell/lockwell/migrate/sqspoll"
@@ -54,7 +63,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 10000, "legacy entries")
-	source := flag.String("source", "local", "legacy source: local (YAML file) or aws (local Secrets Manager server)")
+	source := flag.String("source", "local", "source: local (YAML file), aws (local Secrets Manager server) or zenml-server (ZenML REST stand-in)")
 	consumers := flag.Int("consumers", 4, "concurrent pollers (Lambda instances)")
 	concurrency := flag.Int("concurrency", 4, "messages of one batch migrated at once")
 	sameDB := flag.Bool("same-db", false, "keep jobs in the store's SQLite database (the deployment default) instead of a file of their own")
@@ -124,12 +133,13 @@ func run(n int, sourceKind string, consumers, concurrency int, sameDB bool) erro
 	if err != nil {
 		return err
 	}
-	job := migrate.Job{ID: secret.NewID(), Created: secret.Now(), Owner: "bench", Source: sourceURL}
+	job := migrate.Job{ID: secret.NewID(), Created: secret.Now(), Owner: "bench", Source: sourceURL,
+		Options: migrate.Options{OwnerMap: map[string]string{"bench-sa": "bench"}}}
 	var entries []migrate.EntryStatus
 	var msgs []migrate.Message
 	for _, it := range items {
-		entries = append(entries, migrate.EntryStatus{Name: it.Name, Outcome: migrate.Pending})
-		msgs = append(msgs, migrate.Message{Job: job.ID, Source: sourceURL, Name: it.Name})
+		entries = append(entries, migrate.EntryStatus{Name: it.Ref(), Outcome: migrate.Pending})
+		msgs = append(msgs, migrate.Message{Job: job.ID, Source: sourceURL, Name: it.Ref()})
 	}
 	if err := jobs.CreateJob(ctx, job, entries); err != nil {
 		return err
@@ -158,19 +168,27 @@ func run(n int, sourceKind string, consumers, concurrency int, sameDB bool) erro
 	if err != nil {
 		return err
 	}
-	stored := 0
+	stored, private := 0, 0
 	for token := ""; ; {
 		page, err := st.List(ctx, owner, store.ListRequest{PageSize: store.MaxPageSize, PageToken: token})
 		if err != nil {
 			return err
 		}
 		stored += len(page.Items)
+		for _, s := range page.Items {
+			if s.Private && s.Owner == owner.Name {
+				private++
+			}
+		}
 		if token = page.NextPageToken; token == "" {
 			break
 		}
 	}
 	if counts[migrate.Migrated] != n || stored != n {
 		return fmt.Errorf("expected %d migrated exactly once; job counts %v, %d secrets stored", n, counts, stored)
+	}
+	if sourceKind == "zenml-server" && private != n/2 {
+		return fmt.Errorf("expected the %d private ZenML secrets private to their mapped owner, found %d", n/2, private)
 	}
 	total := started + consumed
 	fmt.Printf("migration: %d legacy entries (%s source) -> SQLite store, jobs in %s, %d consumers x %d concurrent, %d CPUs\n",
@@ -238,8 +256,23 @@ func plant(ctx context.Context, dir, kind string, n int) (string, error) {
 			return "", err
 		}
 		return "zenml-aws://?region=us-east-1&scope=none", nil
+	case "zenml-server":
+		zen := zenmlserver.New()
+		sa := zen.AddUser("bench-sa", "", true)
+		for i := range n {
+			v := values(i)
+			delete(v, legacy.SchemaKey) // the centralized store has no schemas
+			zen.AddSecret(sa, fmt.Sprintf("secret-%05d", i), i%2 == 1, v)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		go http.Serve(ln, zen) //nolint:errcheck // ends with the process
+		os.Setenv("ZENML_STORE_API_KEY", zen.AddAPIKey(sa))
+		return "zenml-server://" + ln.Addr().String() + "?tls=false", nil
 	}
-	return "", fmt.Errorf("-source must be local or aws")
+	return "", fmt.Errorf("-source must be local, aws or zenml-server")
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -16,6 +16,12 @@
 // and an overwrite replaces values exactly, as in process (StoreTarget), so
 // a re-run after a legacy entry changed updates its earlier copy.
 //
+// Sources of ZenML's centralized store (zenml-server://, zenml-sql://, and
+// the centralized entries of the cloud sources) keep each secret's
+// visibility: --owner-map and --default-owner say who owns the private
+// ones, and plan prints them in their own table (name, id, visibility,
+// ZenML user, owner, key count) with a note on {{name.key}} references.
+//
 // A source is a URL (zenml-aws://?region=R&scope=global, ...; see package
 // migrate/legacy) or a ZenML component given as --component-flavor,
 // --component-config (its configuration JSON, plain or base64, or @FILE) and
@@ -42,6 +48,7 @@ import (
 	_ "github.com/lockwell/lockwell/migrate/legacy/all"
 	"github.com/lockwell/lockwell/shared/client"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
 )
 
 // Option configures Command.
@@ -83,7 +90,7 @@ func Command(opts ...Option) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Move secrets from ZenML's legacy secrets managers into Lockwell",
+		Short: "Move secrets from ZenML's legacy secrets managers and centralized store into Lockwell",
 		Long: `Move secrets from ZenML's legacy secrets managers (local, aws, gcp, azure,
 vault; github entries are listed as not migratable) into Lockwell.
 
@@ -94,6 +101,12 @@ Sources:
   zenml-azure://VAULT_NAME         (LOCKWELL_AZURE_KEYVAULT_ENDPOINT, _CA_FILE for a local vault)
   zenml-vault://HOST:PORT/MOUNT    (VAULT_TOKEN; VAULT_ADDR overrides the address)
   zenml-github://OWNER/REPO
+ZenML's centralized secrets store (0.35+):
+  zenml-server://HOST[:PORT]       (ZENML_STORE_API_KEY, or ZENML_STORE_USERNAME/_PASSWORD; ?tls=false)
+  zenml-sql:///PATH/zenml.db       (ZENML_SECRETS_STORE_ENCRYPTION_KEY)
+  zenml-sql://HOST:3306/DB         (MYSQL_USER, MYSQL_PWD)
+  its zenml/<uuid> entries in the aws, gcp, azure and vault sources above
+  Private secrets stay private to the principal --owner-map maps their user to.
 Scoped flavors take scope=none|global|component|namespace (default component,
 as ZenML), component_uuid=UUID and namespace=NS. Or give the component as
 ZenML stored it: --component-flavor, --component-config, --component-id.`,
@@ -175,11 +188,15 @@ type optionFlags struct {
 	private      bool
 	onConflict   string
 	deleteSource bool
+	ownerMap     []string
+	defaultOwner string
 }
 
 func (f *optionFlags) bind(cmd *cobra.Command, conflicts bool) {
 	fl := cmd.Flags()
-	fl.BoolVar(&f.private, "private", false, "create private secrets of yours instead of public ones")
+	fl.BoolVar(&f.private, "private", false, "create private secrets of yours instead of public ones (legacy sources; ZenML's centralized store keeps each secret's visibility)")
+	fl.StringArrayVar(&f.ownerMap, "owner-map", nil, "ZENML_USER=PRINCIPAL (repeatable): who owns a ZenML user's private secrets (user by name or id)")
+	fl.StringVar(&f.defaultOwner, "default-owner", "", "owner of the private secrets of unmapped ZenML users (default: you, or the job's --owner)")
 	if conflicts {
 		fl.StringVar(&f.onConflict, "on-conflict", "fail", "when a secret of that name has different values: fail, skip, overwrite or rename")
 		fl.BoolVar(&f.deleteSource, "delete-source", false, "delete each legacy entry after its copy was read back and compared")
@@ -188,7 +205,19 @@ func (f *optionFlags) bind(cmd *cobra.Command, conflicts bool) {
 
 func (f *optionFlags) options() (migrate.Options, error) {
 	p, err := migrate.ParseConflictPolicy(f.onConflict)
-	return migrate.Options{Private: f.private, OnConflict: p, DeleteSource: f.deleteSource}, err
+	if err != nil {
+		return migrate.Options{}, err
+	}
+	owners, err := migrate.ParseOwnerMap(f.ownerMap)
+	if err != nil {
+		return migrate.Options{}, err
+	}
+	if f.defaultOwner != "" {
+		if err := identity.ValidateName(f.defaultOwner); err != nil {
+			return migrate.Options{}, errcode.New(errcode.InvalidArgument, "--default-owner: %s", errcode.Message(err))
+		}
+	}
+	return migrate.Options{Private: f.private, OnConflict: p, DeleteSource: f.deleteSource, OwnerMap: owners, DefaultOwner: f.defaultOwner}, nil
 }
 
 // openInProcess sets up what plan and run both work on, the same way, so
@@ -233,6 +262,9 @@ func planCommand(e *env) *cobra.Command {
 			out := cmd.OutOrStdout()
 			if output == "json" {
 				return writeJSON(out, items)
+			}
+			if centralized(items) {
+				return printCentralizedPlan(out, items)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "LEGACY NAME\tSCOPE\tSCHEMA\tKEYS\tTARGET\tACTION\tREASON")
@@ -288,6 +320,48 @@ func runCommand(e *env) *cobra.Command {
 	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "entries migrated at once")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
+}
+
+func centralized(items []migrate.PlanItem) bool {
+	for _, it := range items {
+		if it.ID != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// printCentralizedPlan shows a plan of ZenML centralized-store entries:
+// name, id, visibility, ZenML user, Lockwell owner and key count (never
+// values), and says which stack-configuration references keep working.
+func printCentralizedPlan(out io.Writer, items []migrate.PlanItem) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tZENML ID\tVISIBILITY\tZENML USER\tOWNER\tKEYS\tTARGET\tACTION\tREASON")
+	var renamed []string
+	for _, it := range items {
+		vis, owner := "public", "(you)"
+		if it.Private {
+			vis = "private"
+			if it.Owner != "" {
+				owner = it.Owner
+			}
+		}
+		if it.ID == "" { // a legacy entry next to centralized ones
+			vis, owner = "-", "-"
+		}
+		if it.Target != "" && it.Target != it.Name {
+			renamed = append(renamed, it.Name)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", it.Name, dash(it.ID), vis, dash(it.ZenMLUser), owner, len(it.Keys), dash(it.Target), it.Action, it.Reason)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "References: {{name.key}} in ZenML stack configurations keep working unchanged: Lockwell resolves them the same way (exact name, the caller's private secret first, then the public one).")
+	if len(renamed) > 0 {
+		fmt.Fprintf(out, "Except: %s will be created under another name (on-conflict rename); references to it must change.\n", strings.Join(renamed, ", "))
+	}
+	return nil
 }
 
 func printResults(out io.Writer, results []migrate.Result) {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	localsqs "github.com/lockwell/lockwell/localdev/sqs"
+	"github.com/lockwell/lockwell/localdev/zenmlserver"
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/migrate/cli"
 	"github.com/lockwell/lockwell/migrate/legacy"
@@ -354,4 +355,97 @@ func TestRerunAfterLegacyChangeSameThroughClientAndStore(t *testing.T) {
 			require.Contains(t, outcome["not_zenml"], "skipped")
 		})
 	}
+}
+
+// TestZenMLServerPlanAndRun migrates a ZenML server's secrets through the
+// CLI: the plan shows names, visibility, owners and key counts (never
+// values) and that references keep working, the run does what it said, a
+// re-run is a no-op, and a private secret mapped to someone other than the
+// caller fails in process (the API creates as the caller only).
+func TestZenMLServerPlanAndRun(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, nil)
+	zen := zenmlserver.New()
+	password := "zen password " + t.Name()
+	me := zen.AddUser("alice-zen", password, false)
+	bob := zen.AddUser("bob-zen", password, false)
+	values := map[string]map[string]string{
+		"openai":   {"api_key": "sk-zen-public-0001"},
+		"personal": {"token": "zen-private-0002", "user": "alice-0003"},
+		"hidden":   {"token": "bob-private-0004"},
+	}
+	zen.AddSecret(me, "openai", false, values["openai"])
+	zen.AddSecret(me, "personal", true, values["personal"])
+	zen.AddSecret(bob, "hidden", true, values["hidden"])
+	srv := httptest.NewServer(zen)
+	t.Cleanup(srv.Close)
+	source := "zenml-server://" + strings.TrimPrefix(srv.URL, "http://") + "?tls=false"
+	t.Setenv("ZENML_STORE_API_KEY", "")
+	t.Setenv("ZENML_STORE_USERNAME", "alice-zen")
+	t.Setenv("ZENML_STORE_PASSWORD", password)
+	noValues := func(out string) {
+		t.Helper()
+		for _, vs := range values {
+			for _, v := range vs {
+				require.NotContains(t, out, v)
+			}
+		}
+		require.NotContains(t, out, password)
+	}
+
+	table, _, err := w.run("plan", "--source", source, "--owner-map", "alice-zen=alice")
+	require.NoError(t, err)
+	noValues(table)
+	require.Contains(t, table, "VISIBILITY")
+	require.Regexp(t, `personal\s+\S+\s+private\s+alice-zen\s+alice\s+2\s+personal\s+create`, table)
+	require.Regexp(t, `openai\s+\S+\s+public\s+alice-zen\s+\(you\)\s+1\s+openai\s+create`, table)
+	require.NotContains(t, table, "hidden", "another user's private secret is not visible")
+	require.Contains(t, table, "{{name.key}}")
+
+	out, _, err := w.run("plan", "--source", source, "--owner-map", "alice-zen=alice", "-o", "json")
+	require.NoError(t, err)
+	var plan []migrate.PlanItem
+	require.NoError(t, json.Unmarshal([]byte(out), &plan))
+	require.Len(t, plan, 2)
+
+	out, _, err = w.run("run", "--source", source, "--owner-map", "alice-zen=alice", "-o", "json")
+	require.NoError(t, err)
+	noValues(out)
+	var results []migrate.Result
+	require.NoError(t, json.Unmarshal([]byte(out), &results))
+	for _, r := range results {
+		require.Equal(t, migrate.Migrated, r.Outcome, r.Reason)
+		for _, p := range plan {
+			if p.ID == r.Name {
+				require.Equal(t, p.Target, r.Target, "plan matches run")
+			}
+		}
+	}
+	private := true
+	page, err := w.store.List(ctx, alice, store.ListRequest{Name: "personal", Private: &private, Owner: "alice"})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1, "the private ZenML secret is private to its mapped owner")
+	require.Equal(t, values["personal"], w.values(t, "personal"))
+	require.Equal(t, values["openai"], w.values(t, "openai"))
+
+	out, _, err = w.run("plan", "--source", source, "--owner-map", "alice-zen=alice", "-o", "json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal([]byte(out), &plan))
+	for _, p := range plan {
+		require.Equal(t, migrate.ActionNone, p.Action, p.Name)
+	}
+	out, _, err = w.run("run", "--source", source, "--owner-map", "alice-zen=alice")
+	require.NoError(t, err)
+	require.Contains(t, out, "2 migrated, 0 skipped, 0 failed")
+
+	// Mapped to carol: through the API alice cannot create carol's secrets.
+	table, _, err = w.run("plan", "--source", source, "--owner-map", "alice-zen=carol")
+	require.NoError(t, err)
+	require.Regexp(t, `personal\s+\S+\s+private\s+alice-zen\s+carol\s+2\s+personal\s+fail\s+.*migrate start`, table)
+	_, _, err = w.run("run", "--source", source, "--owner-map", "alice-zen=carol")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "1 of 2 entries failed")
+
+	_, _, err = w.run("plan", "--source", source, "--owner-map", "no-equals-sign")
+	require.True(t, errcode.Is(err, errcode.InvalidArgument), "%v", err)
 }

@@ -187,18 +187,19 @@ func jobEntries(items []legacy.Item) ([]migrate.EntryStatus, []string) {
 	var pending []string
 	seen := map[string]bool{}
 	for _, it := range items {
-		if seen[it.Name] {
+		ref := it.Ref()
+		if seen[ref] {
 			continue
 		}
-		seen[it.Name] = true
-		st := migrate.EntryStatus{Name: it.Name, Outcome: migrate.Pending, Reason: it.Reason}
+		seen[ref] = true
+		st := migrate.EntryStatus{Name: ref, Outcome: migrate.Pending, Reason: it.Reason}
 		switch it.Status {
 		case legacy.Skipped:
 			st.Outcome = migrate.Skipped
 		case legacy.NotMigratable:
 			st.Outcome = migrate.NotMigratable
 		default:
-			pending = append(pending, it.Name)
+			pending = append(pending, ref)
 		}
 		entries = append(entries, st)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/shared/client"
+	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/secret"
 )
 
@@ -15,11 +16,29 @@ import (
 // set, and the origin. So a re-run after a legacy entry changed finds its
 // earlier copy by origin and updates it, through the API as in process.
 // Safe for concurrent use.
+//
+// Through the API it can only act as its own principal: As for anyone else
+// is permission_denied, so the private ZenML secrets of users mapped to
+// another principal are migrated by `migrate start` (whose consumers create
+// as any owner) or by a run with that principal's token.
 type ClientTarget struct {
 	Client *client.Client
 }
 
-var _ migrate.Target = ClientTarget{}
+var _ migrate.OwnerTarget = ClientTarget{}
+
+// As implements migrate.OwnerTarget: itself when owner is the client's own
+// principal (whoami), else permission_denied.
+func (t ClientTarget) As(ctx context.Context, owner string) (migrate.Target, error) {
+	me, err := t.Client.WhoAmI(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if me.Name == owner {
+		return t, nil
+	}
+	return nil, errcode.New(errcode.PermissionDenied, "this private secret goes to %s, but migrate run creates secrets as you (%s); run it with %s's token, or use migrate start, whose consumers create secrets as their mapped owners", owner, me.Name, owner)
+}
 
 // Find implements migrate.Target.
 func (t ClientTarget) Find(ctx context.Context, name string, private bool) (*secret.Secret, error) {

@@ -15,9 +15,18 @@
 // shared/reference/zenml-legacy-secrets-managers.md): the effective scope
 // defaults to "component" for the scoped flavors and "none" for local and
 // GitHub; an entry without zenml_schema_name is not ZenML's and is skipped;
-// entries of ZenML's centralized secrets store are skipped; zenml_schema_name
-// is removed from the values and JSON values that are not strings become
-// strings (Stringify).
+// zenml_schema_name is removed from the values and JSON values that are not
+// strings become strings (Stringify).
+//
+// ZenML's centralized secrets store (0.35 and later) is read too: through a
+// ZenML server's REST API (zenml-server, package .../zenmlserver), from its
+// SQL database (zenml-sql, .../zenmlsql), and, next to the legacy naming,
+// as the zenml/<uuid> or zenml-<uuid> entries its AWS, GCP, Azure and Vault
+// back ends held with their metadata until 0.54.0 (CentralizedItem,
+// DecodeCentralized; see shared/reference/zenml-secrets-store.md). Such an
+// entry is referenced by its ZenML secret id (Item.Ref), keeps its
+// visibility and owner (Owned), is listed whatever the legacy scope, and is
+// never deleted by the migration.
 package legacy
 
 import (
@@ -141,6 +150,30 @@ type Item struct {
 	Keys     []string // sorted key names, without zenml_schema_name
 	Status   Status
 	Reason   string // why it is skipped or not migratable
+	// Owned is set for an entry of ZenML's centralized secrets store, which
+	// has its own identity, visibility and owner; nil for legacy entries.
+	Owned *Owned
+}
+
+// Ref returns the reference that names the item in Read, Delete, Origin,
+// job entries and queue messages: the ZenML secret id of a centralized
+// entry (names are not unique there), else its name.
+func (it Item) Ref() string {
+	if it.Owned != nil {
+		return it.Owned.ID
+	}
+	return it.Name
+}
+
+// Owned is what ZenML's centralized secrets store (0.35 and later) records
+// about a secret besides its name and values. Such a secret keeps its
+// visibility when migrated: a private one becomes a private Lockwell secret
+// of the principal its ZenML user maps to (see migrate.Options.OwnerMap).
+type Owned struct {
+	ID       string // the ZenML secret id, lowercase with dashes: the entry's Ref
+	Private  bool   // private (ZenML 0.80+) or user scope (before)
+	UserID   string // the ZenML user (or service account) that owns it, when known
+	UserName string // its name, when known
 }
 
 // AddLocation adds one more external name to it.Location, for an entry
@@ -157,6 +190,7 @@ type Entry struct {
 	Name   string
 	Schema string
 	Values map[string]string // without zenml_schema_name; never nil
+	Owned  *Owned            // set for an entry of ZenML's centralized store
 }
 
 // Source reads and deletes the entries of one legacy secrets manager.
@@ -169,13 +203,15 @@ type Source interface {
 	// the entries it finds that are skipped (with their reasons), sorted by
 	// name. It never returns values.
 	List(ctx context.Context) ([]Item, error)
-	// Read returns the entry with the ZenML name. Errors: not_found when it
-	// does not exist in this scope; failed_precondition when it is not a
-	// ZenML entry or cannot be read outside its platform (GitHub).
-	Read(ctx context.Context, name string) (*Entry, error)
+	// Read returns the entry with the reference ref (Item.Ref: the ZenML
+	// name, or the secret id of a centralized entry). Errors: not_found
+	// when it does not exist in this scope; failed_precondition when it is
+	// not a ZenML entry or cannot be read outside its platform (GitHub).
+	Read(ctx context.Context, ref string) (*Entry, error)
 	// Delete removes the entry (every per-key secret of it, for the legacy
-	// per-key formats). Errors: not_found.
-	Delete(ctx context.Context, name string) error
+	// per-key formats). Errors: not_found; failed_precondition for an entry
+	// of ZenML's centralized store, which the migration never deletes.
+	Delete(ctx context.Context, ref string) error
 	// Close releases the source's resources.
 	Close() error
 }
@@ -441,7 +477,7 @@ func CompleteItems(ctx context.Context, src Source, items []Item) ([]Item, error
 		if items[i].Status != Migratable || items[i].Keys != nil {
 			continue
 		}
-		entry, err := src.Read(ctx, items[i].Name)
+		entry, err := src.Read(ctx, items[i].Ref())
 		switch {
 		case errcode.Is(err, errcode.FailedPrecondition):
 			items[i].Status, items[i].Reason = Skipped, errcode.Message(err)

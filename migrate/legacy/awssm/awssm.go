@@ -36,6 +36,7 @@ func init() {
 type API interface {
 	ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 }
 
@@ -120,11 +121,11 @@ func (s *Source) item(ctx context.Context, e types.SecretListEntry) (legacy.Item
 	for _, t := range e.Tags {
 		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	if legacy.IsCentralized(tags) {
-		return legacy.Item{Name: full, Location: full, Status: legacy.Skipped, Reason: legacy.CentralizedReason}, true
-	}
 	if e.DeletedDate != nil {
 		return legacy.Item{}, false // scheduled for deletion: ZenML could not read it either
+	}
+	if legacy.IsCentralized(tags) { // zenml/<uuid>, listed in every scope
+		return legacy.CentralizedItem(full, tags), true
 	}
 	if s.desc.Scope == legacy.ScopeNone {
 		if _, scoped := tags["zenml_scope"]; scoped || strings.Contains(full, "/") {
@@ -141,6 +142,9 @@ func (s *Source) item(ctx context.Context, e types.SecretListEntry) (legacy.Item
 
 // Read implements legacy.Source.
 func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
+	if id, ok := legacy.CentralizedRef(name); ok {
+		return s.readCentralized(ctx, id)
+	}
 	if strings.Contains(name, "/") {
 		return nil, errcode.New(errcode.NotFound, "no secret %q in this scope", name)
 	}
@@ -166,9 +170,39 @@ func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
 	return &legacy.Entry{Name: name, Schema: schema, Values: values}, nil
 }
 
+// readCentralized reads the centralized-store secret zenml/<id>: its tags
+// (DescribeSecret) and its values (GetSecretValue), as ZenML's AWS secrets
+// store did.
+func (s *Source) readCentralized(ctx context.Context, id string) (*legacy.Entry, error) {
+	full := "zenml/" + id
+	var desc *secretsmanager.DescribeSecretOutput
+	var out *secretsmanager.GetSecretValueOutput
+	err := retry.Do(ctx, retry.Default, func(ctx context.Context) (err error) {
+		if desc, err = s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(full)}); err != nil {
+			return classify(err, "describe secret")
+		}
+		out, err = s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(full)})
+		return classify(err, "read secret")
+	})
+	if errcode.Is(err, errcode.NotFound) || errcode.Is(err, errcode.FailedPrecondition) {
+		return nil, errcode.New(errcode.NotFound, "no ZenML secret %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	for _, t := range desc.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return legacy.DecodeCentralized(id, tags, []byte(aws.ToString(out.SecretString)))
+}
+
 // Delete implements legacy.Source: forced, without a recovery window, as
-// ZenML deleted.
+// ZenML deleted. Entries of the centralized store are never deleted.
 func (s *Source) Delete(ctx context.Context, name string) error {
+	if _, ok := legacy.CentralizedRef(name); ok {
+		return errcode.New(errcode.FailedPrecondition, "entries of ZenML's centralized store are not deleted by the migration")
+	}
 	full := s.desc.FullName(name, "/")
 	return retry.Do(ctx, retry.Default, func(ctx context.Context) error {
 		_, err := s.api.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(full), ForceDeleteWithoutRecovery: aws.Bool(true)})

@@ -2,6 +2,8 @@ package awssm_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	localsm "github.com/lockwell/lockwell/localdev/awssecretsmanager"
+	"github.com/lockwell/lockwell/migrate/centraltest"
 	"github.com/lockwell/lockwell/migrate/legacy"
 	_ "github.com/lockwell/lockwell/migrate/legacy/awssm"
 	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
@@ -100,8 +103,7 @@ func TestScopes(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, sc.d.Scope, src.Describe().Scope)
 			require.Equal(t, "us-east-1", src.Describe().Location)
-			skipped := append([]string{"zenml/9f1c2d3e-1111-2222-3333-444455556666"}, sc.skipped...)
-			legacytest.CheckSource(t, src, sc.secrets, skipped...)
+			legacytest.CheckSource(t, src, sc.secrets, sc.skipped...) // the centralized entry: TestCentralizedNaming
 			_, err = src.Read(ctx, "some-app-secret")
 			require.Contains(t, []errcode.Code{errcode.FailedPrecondition, errcode.NotFound}, errcode.Of(err))
 		})
@@ -137,4 +139,46 @@ func TestURLsAndComponents(t *testing.T) {
 	src, err := legacy.Open(ctx, u)
 	require.NoError(t, err)
 	require.Equal(t, legacy.Descriptor{Flavor: "aws", Location: "eu-west-1", Scope: legacy.ScopeNamespace, Namespace: "team-a"}, src.Describe())
+}
+
+// TestCentralizedNaming plants centraltest.Fixture as ZenML's centralized
+// AWS secrets store wrote it from 0.35 to 0.54.0 (zenml/<uuid>, JSON of the
+// values, tags zenml, zenml_secret_id, _name, _scope, _user, _workspace),
+// next to a 0.54.1+ values-only entry and a legacy entry, and migrates it.
+func TestCentralizedNaming(t *testing.T) {
+	ctx := context.Background()
+	c := setup(t)
+	users := map[string]string{"alice": "11111111-1111-4111-8111-111111111111", "bob": "22222222-2222-4222-8222-222222222222", "ci": "33333333-3333-4333-8333-333333333333"}
+	owners := map[string]string{}
+	for name, id := range users {
+		owners[id] = centraltest.Owners[name]
+	}
+	create := func(name string, values map[string]string, tags map[string]string) {
+		body, err := json.Marshal(values)
+		require.NoError(t, err)
+		in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(body))}
+		for k, v := range tags {
+			in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		_, err = c.CreateSecret(ctx, in)
+		require.NoError(t, err)
+	}
+	for i, s := range centraltest.Fixture() {
+		id := fmt.Sprintf("9f1c2d3e-0000-4000-8000-%012d", i)
+		scope := "workspace"
+		if s.Private {
+			scope = "user"
+		}
+		create("zenml/"+id, s.Values, map[string]string{"zenml": "server-1", "zenml_secret_id": id, "zenml_secret_name": s.Name,
+			"zenml_secret_scope": scope, "zenml_secret_user": users[s.User], "zenml_secret_workspace": "44444444-4444-4444-8444-444444444444"})
+	}
+	valuesOnly := "zenml/9f1c2d3e-ffff-4000-8000-000000000000"
+	create(valuesOnly, map[string]string{"k": "v-values-only"}, map[string]string{"zenml": "server-1", "zenml_secret_id": "9f1c2d3e-ffff-4000-8000-000000000000"})
+	plant(t, c, legacy.Descriptor{Scope: legacy.ScopeNone}, legacytest.Reference()[0])
+
+	src, err := legacy.Open(ctx, "zenml-aws://?region=us-east-1&scope=global") // centralized entries are in every scope
+	require.NoError(t, err)
+	defer src.Close()
+	centraltest.RequireMigrates(t, src, centraltest.Fixture(), owners, valuesOnly)
+	require.True(t, errcode.Is(src.Delete(ctx, "9f1c2d3e-0000-4000-8000-000000000000"), errcode.FailedPrecondition), "centralized entries are never deleted")
 }

@@ -193,8 +193,8 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 	groups := map[string]*legacy.Item{}
 	for _, p := range props {
 		switch {
-		case legacy.IsCentralized(p.tags):
-			items = append(items, legacy.Item{Name: p.name, Location: p.name, Status: legacy.Skipped, Reason: legacy.CentralizedReason})
+		case legacy.IsCentralized(p.tags): // zenml-<uuid>, listed in every scope
+			items = append(items, legacy.CentralizedItem(p.name, p.tags))
 		case s.desc.Scope == legacy.ScopeNone:
 			group, ok := p.tags[groupTag]
 			if !ok {
@@ -265,6 +265,9 @@ func (s *Source) forgetGroups() {
 
 // Read implements legacy.Source.
 func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
+	if id, ok := legacy.CentralizedRef(name); ok {
+		return s.readCentralized(ctx, id)
+	}
 	if s.desc.Scope == legacy.ScopeNone {
 		members, err := s.members(ctx, name)
 		if err != nil {
@@ -315,9 +318,34 @@ func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
 	return &legacy.Entry{Name: name, Schema: schema, Values: values}, nil
 }
 
+// readCentralized reads the centralized-store secret zenml-<id>, whose
+// value is the JSON of the values and whose tags carry the metadata, as
+// ZenML's Azure secrets store wrote it.
+func (s *Source) readCentralized(ctx context.Context, id string) (*legacy.Entry, error) {
+	resp, err := s.get(ctx, "zenml-"+id)
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	for k, v := range resp.Tags {
+		if v != nil {
+			tags[k] = *v
+		}
+	}
+	value := ""
+	if resp.Value != nil {
+		value = *resp.Value
+	}
+	return legacy.DecodeCentralized(id, tags, []byte(value))
+}
+
 // Delete implements legacy.Source: Key Vault's (soft) delete of the secret,
-// or of every per-key secret of the group, as ZenML deleted.
+// or of every per-key secret of the group, as ZenML deleted. Entries of
+// the centralized store are never deleted.
 func (s *Source) Delete(ctx context.Context, name string) error {
+	if _, ok := legacy.CentralizedRef(name); ok {
+		return errcode.New(errcode.FailedPrecondition, "entries of ZenML's centralized store are not deleted by the migration")
+	}
 	names := []string{s.desc.FullName(name, "-")}
 	if s.desc.Scope == legacy.ScopeNone {
 		members, err := s.members(ctx, name)

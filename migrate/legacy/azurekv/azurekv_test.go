@@ -2,6 +2,8 @@ package azurekv_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	localkv "github.com/lockwell/lockwell/localdev/azurekeyvault"
+	"github.com/lockwell/lockwell/migrate/centraltest"
 	"github.com/lockwell/lockwell/migrate/legacy"
 	"github.com/lockwell/lockwell/migrate/legacy/azurekv"
 	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
@@ -146,4 +149,40 @@ func TestURLs(t *testing.T) {
 	u, err := legacy.FromComponent("azure", []byte(`{"key_vault_name": "my-kv", "scope": "none"}`), "")
 	require.NoError(t, err)
 	require.Equal(t, "zenml-azure://my-kv?scope=none", u)
+}
+
+// TestCentralizedNaming plants centraltest.Fixture as ZenML's centralized
+// Azure secrets store wrote it from 0.35 to 0.54.0 (secret zenml-<uuid>
+// holding the JSON of the values, tags zenml, zenml_secret_id, _name,
+// _scope, _user, _workspace, _created, _updated), next to a values-only
+// entry (0.54.1+) and a legacy per-key entry, and migrates it.
+func TestCentralizedNaming(t *testing.T) {
+	ctx := context.Background()
+	c := setup(t)
+	users := map[string]string{"alice": "11111111-1111-4111-8111-111111111111", "bob": "22222222-2222-4222-8222-222222222222", "ci": "33333333-3333-4333-8333-333333333333"}
+	owners := map[string]string{}
+	for name, id := range users {
+		owners[id] = centraltest.Owners[name]
+	}
+	for i, s := range centraltest.Fixture() {
+		id := fmt.Sprintf("9f1c2d3e-0000-4000-8000-%012d", i)
+		scope := "workspace"
+		if s.Private {
+			scope = "user"
+		}
+		body, err := json.Marshal(s.Values)
+		require.NoError(t, err)
+		set(t, c, "zenml-"+id, string(body), map[string]string{"zenml": "server-1", "zenml_secret_id": id, "zenml_secret_name": s.Name,
+			"zenml_secret_scope": scope, "zenml_secret_user": users[s.User], "zenml_secret_workspace": "44444444-4444-4444-8444-444444444444",
+			"zenml_secret_created": "2024-01-02T03:04:05", "zenml_secret_updated": "2024-01-02T03:04:05"})
+	}
+	valuesOnly := "zenml-9f1c2d3e-ffff-4000-8000-000000000000"
+	set(t, c, valuesOnly, `{"k": "v-values-only"}`, map[string]string{"zenml": "server-1", "zenml_secret_id": "9f1c2d3e-ffff-4000-8000-000000000000"})
+	plant(t, c, legacy.Descriptor{Scope: legacy.ScopeNone}, legacytest.Secret{Name: "db", Schema: "basic_auth", Values: map[string]any{"username": "admin"}})
+
+	src, err := legacy.Open(ctx, "zenml-azure://my-kv?scope=global") // centralized entries are in every scope
+	require.NoError(t, err)
+	defer src.Close()
+	centraltest.RequireMigrates(t, src, centraltest.Fixture(), owners, valuesOnly)
+	require.Equal(t, errcode.FailedPrecondition, errcode.Of(src.Delete(ctx, "9f1c2d3e-0000-4000-8000-000000000000")), "centralized entries are never deleted")
 }

@@ -135,8 +135,8 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 		labels := sec.GetLabels()
 		id := secretID(sec.GetName())
 		switch {
-		case legacy.IsCentralized(labels):
-			items = append(items, legacy.Item{Name: id, Location: id, Status: legacy.Skipped, Reason: legacy.CentralizedReason})
+		case legacy.IsCentralized(labels): // zenml-<uuid>, listed in every scope
+			items = append(items, legacy.CentralizedItem(id, labels))
 		case s.desc.Scope == legacy.ScopeNone:
 			group, ok := labels[groupLabel]
 			if !ok {
@@ -199,6 +199,9 @@ func (s *Source) access(ctx context.Context, resource string) ([]byte, error) {
 
 // Read implements legacy.Source.
 func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
+	if id, ok := legacy.CentralizedRef(name); ok {
+		return s.readCentralized(ctx, id)
+	}
 	if s.desc.Scope == legacy.ScopeNone {
 		return s.readGroup(ctx, name)
 	}
@@ -223,6 +226,28 @@ func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
 		return nil, errcode.New(errcode.FailedPrecondition, legacy.NotZenMLReason)
 	}
 	return &legacy.Entry{Name: name, Schema: schema, Values: values}, nil
+}
+
+// readCentralized reads the centralized-store secret zenml-<id>: its
+// labels and its latest version, as ZenML's GCP secrets store did.
+func (s *Source) readCentralized(ctx context.Context, id string) (*legacy.Entry, error) {
+	resource := s.parent() + "/secrets/zenml-" + id
+	var sec *pb.Secret
+	err := retry.Do(ctx, retry.Default, func(ctx context.Context) (err error) {
+		sec, err = s.client.GetSecret(ctx, &pb.GetSecretRequest{Name: resource})
+		return classify(err, "read secret")
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := legacy.DecodeCentralized(id, sec.GetLabels(), []byte("{}")); err != nil {
+		return nil, err // not this entry, or values only: before reading any value
+	}
+	data, err := s.access(ctx, resource)
+	if err != nil {
+		return nil, err
+	}
+	return legacy.DecodeCentralized(id, sec.GetLabels(), data)
 }
 
 func (s *Source) readGroup(ctx context.Context, name string) (*legacy.Entry, error) {
@@ -253,6 +278,9 @@ func (s *Source) readGroup(ctx context.Context, name string) (*legacy.Entry, err
 // Delete implements legacy.Source: the whole GCP secret, or every per-key
 // secret of the group.
 func (s *Source) Delete(ctx context.Context, name string) error {
+	if _, ok := legacy.CentralizedRef(name); ok {
+		return errcode.New(errcode.FailedPrecondition, "entries of ZenML's centralized store are not deleted by the migration")
+	}
 	var resources []string
 	if s.desc.Scope == legacy.ScopeNone {
 		members, err := s.groupMembers(ctx, name)

@@ -2,6 +2,9 @@ package gcpsm_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
@@ -12,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	localgcp "github.com/lockwell/lockwell/localdev/gcpsecretmanager"
+	"github.com/lockwell/lockwell/migrate/centraltest"
 	"github.com/lockwell/lockwell/migrate/legacy"
 	"github.com/lockwell/lockwell/migrate/legacy/gcpsm"
 	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
@@ -127,4 +131,44 @@ func TestURLs(t *testing.T) {
 	u, err := legacy.FromComponent("gcp", []byte(`{"project_id": "my-gcp-project", "scope": "global"}`), "")
 	require.NoError(t, err)
 	require.Equal(t, "zenml-gcp://my-gcp-project?scope=global", u)
+}
+
+// TestCentralizedNaming plants centraltest.Fixture as ZenML's centralized
+// GCP secrets store wrote it from 0.35 to 0.54.0 (secret id zenml-<uuid>,
+// a version holding the JSON of the values, labels zenml, zenml_secret_id,
+// _name, _scope, _user, _workspace; names restricted to label values, so
+// s3.bucket becomes s3_bucket), next to a values-only entry (0.54.1+) and
+// a legacy per-key entry, and migrates it.
+func TestCentralizedNaming(t *testing.T) {
+	ctx := context.Background()
+	c := setup(t)
+	users := map[string]string{"alice": "11111111-1111-4111-8111-111111111111", "bob": "22222222-2222-4222-8222-222222222222", "ci": "33333333-3333-4333-8333-333333333333"}
+	owners := map[string]string{}
+	for name, id := range users {
+		owners[id] = centraltest.Owners[name]
+	}
+	var want []centraltest.Secret
+	for i, s := range centraltest.Fixture() {
+		s.Name = strings.ReplaceAll(s.Name, ".", "_")
+		want = append(want, s)
+		id := fmt.Sprintf("9f1c2d3e-0000-4000-8000-%012d", i)
+		scope := "workspace"
+		if s.Private {
+			scope = "user"
+		}
+		body, err := json.Marshal(s.Values)
+		require.NoError(t, err)
+		create(t, c, "zenml-"+id, map[string]string{"zenml": "server-1", "zenml_secret_id": id, "zenml_secret_name": s.Name,
+			"zenml_secret_scope": scope, "zenml_secret_user": users[s.User], "zenml_secret_workspace": "44444444-4444-4444-8444-444444444444",
+			"zenml-secret-created": "2024-01-02-03-04-05", "zenml-secret-updated": "2024-01-02-03-04-05"}, string(body))
+	}
+	valuesOnly := "zenml-9f1c2d3e-ffff-4000-8000-000000000000"
+	create(t, c, valuesOnly, map[string]string{"zenml": "server-1", "zenml_secret_id": "9f1c2d3e-ffff-4000-8000-000000000000"}, `{"k": "v-values-only"}`)
+	plant(t, c, legacy.Descriptor{Scope: legacy.ScopeNone}, legacytest.Secret{Name: "db", Schema: "basic_auth", Values: map[string]any{"username": "admin"}})
+
+	src, err := legacy.Open(ctx, "zenml-gcp://"+project+"?scope=global") // centralized entries are in every scope
+	require.NoError(t, err)
+	defer src.Close()
+	centraltest.RequireMigrates(t, src, want, owners, valuesOnly)
+	require.Equal(t, errcode.FailedPrecondition, errcode.Of(src.Delete(ctx, "9f1c2d3e-0000-4000-8000-000000000000")), "centralized entries are never deleted")
 }

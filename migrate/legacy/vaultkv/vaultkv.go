@@ -15,6 +15,7 @@ package vaultkv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -22,7 +23,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/vault/api"
 
 	"github.com/lockwell/lockwell/migrate/legacy"
@@ -155,9 +155,29 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 		return nil, err
 	}
 	for _, name := range central {
-		if _, err := uuid.Parse(name); err == nil && !strings.HasSuffix(name, "/") {
-			items = append(items, legacy.Item{Name: "zenml/" + name, Location: s.mount + "/zenml/" + name, Status: legacy.Skipped, Reason: legacy.CentralizedReason})
+		id, ok := legacy.CentralizedRef(name)
+		if !ok || strings.HasSuffix(name, "/") {
+			continue
 		}
+		location := s.mount + "/zenml/" + name
+		meta, values, err := s.readCentralizedData(ctx, id)
+		switch {
+		case errcode.Is(err, errcode.NotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		item := legacy.CentralizedItem("zenml/"+name, meta)
+		item.Location = location
+		if item.Status == legacy.Migratable {
+			entry, err := legacy.DecodeCentralized(id, meta, values)
+			if err != nil {
+				item.Status, item.Reason = legacy.Skipped, errcode.Message(err)
+			} else {
+				item.Keys = legacy.SortedKeys(entry.Values)
+			}
+		}
+		items = append(items, item)
 	}
 	legacy.SortItems(items)
 	return items, nil
@@ -165,8 +185,54 @@ func (s *Source) List(ctx context.Context) ([]legacy.Item, error) {
 
 func (s *Source) path(name string) string { return s.desc.FullName(name, "/") }
 
+// readCentralizedData reads zenml/<id>, where ZenML's centralized Vault
+// store kept {"zenml_secret_values": {...}, "zenml_secret_metadata":
+// {...}} (Vault has no tags), and returns the metadata as strings and the
+// values as JSON.
+func (s *Source) readCentralizedData(ctx context.Context, id string) (map[string]string, []byte, error) {
+	var data map[string]any
+	err := retry.Do(ctx, retry.Default, func(ctx context.Context) error {
+		sec, err := s.client.KVv2(s.mount).Get(ctx, "zenml/"+id)
+		if errors.Is(err, api.ErrSecretNotFound) {
+			return errcode.New(errcode.NotFound, "no ZenML secret %s", id)
+		}
+		if err != nil {
+			return classify(err, "read secret")
+		}
+		if sec.Data == nil {
+			return errcode.New(errcode.NotFound, "ZenML secret %s is deleted", id)
+		}
+		data = sec.Data
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	meta := map[string]string{}
+	if m, ok := data["zenml_secret_metadata"].(map[string]any); ok {
+		for k, v := range m {
+			if v != nil {
+				meta[k] = legacy.Stringify(v)
+			}
+		}
+	}
+	values, _ := json.Marshal(data["zenml_secret_values"])
+	return meta, values, nil
+}
+
+func (s *Source) readCentralized(ctx context.Context, id string) (*legacy.Entry, error) {
+	meta, values, err := s.readCentralizedData(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return legacy.DecodeCentralized(id, meta, values)
+}
+
 // Read implements legacy.Source.
 func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
+	if id, ok := legacy.CentralizedRef(name); ok {
+		return s.readCentralized(ctx, id)
+	}
 	if name == "" || strings.Contains(name, "/") {
 		return nil, errcode.New(errcode.NotFound, "no secret %q in this scope", name)
 	}
@@ -201,8 +267,11 @@ func (s *Source) Read(ctx context.Context, name string) (*legacy.Entry, error) {
 }
 
 // Delete implements legacy.Source: the metadata and every version, as ZenML
-// deleted.
+// deleted. Entries of the centralized store are never deleted.
 func (s *Source) Delete(ctx context.Context, name string) error {
+	if _, ok := legacy.CentralizedRef(name); ok {
+		return errcode.New(errcode.FailedPrecondition, "entries of ZenML's centralized store are not deleted by the migration")
+	}
 	if _, err := s.Read(ctx, name); errcode.Is(err, errcode.NotFound) {
 		return err
 	}

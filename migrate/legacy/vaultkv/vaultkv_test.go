@@ -2,6 +2,7 @@ package vaultkv_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	localvault "github.com/lockwell/lockwell/localdev/vault"
+	"github.com/lockwell/lockwell/migrate/centraltest"
 	"github.com/lockwell/lockwell/migrate/legacy"
 	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
 	_ "github.com/lockwell/lockwell/migrate/legacy/vaultkv"
@@ -115,4 +117,43 @@ func TestURLsAndCredentials(t *testing.T) {
 	t.Setenv("VAULT_TOKEN", "")
 	_, err = legacy.Open(ctx, u)
 	require.Equal(t, errcode.InvalidArgument, errcode.Of(err))
+}
+
+// TestCentralizedNaming plants centraltest.Fixture as ZenML's centralized
+// Vault secrets store wrote it from 0.35 to 0.54.0 (KV v2 at zenml/<uuid>:
+// zenml_secret_values and zenml_secret_metadata with the name, scope, user
+// and workspace, since Vault has no tags), next to a values-only entry
+// (0.54.1+) and a legacy entry, and migrates it.
+func TestCentralizedNaming(t *testing.T) {
+	ctx := context.Background()
+	c := setup(t)
+	users := map[string]string{"alice": "11111111-1111-4111-8111-111111111111", "bob": "22222222-2222-4222-8222-222222222222", "ci": "33333333-3333-4333-8333-333333333333"}
+	owners := map[string]string{}
+	for name, id := range users {
+		owners[id] = centraltest.Owners[name]
+	}
+	for i, s := range centraltest.Fixture() {
+		id := fmt.Sprintf("9f1c2d3e-0000-4000-8000-%012d", i)
+		scope := "workspace"
+		if s.Private {
+			scope = "user"
+		}
+		values := map[string]any{}
+		for k, v := range s.Values {
+			values[k] = v
+		}
+		put(t, c, "zenml/"+id, map[string]any{"zenml_secret_values": values, "zenml_secret_metadata": map[string]any{
+			"zenml": "server-1", "zenml_secret_id": id, "zenml_secret_name": s.Name, "zenml_secret_scope": scope,
+			"zenml_secret_user": users[s.User], "zenml_secret_workspace": "44444444-4444-4444-8444-444444444444"}})
+	}
+	valuesOnly := "zenml/9f1c2d3e-ffff-4000-8000-000000000000"
+	put(t, c, valuesOnly, map[string]any{"zenml_secret_values": map[string]any{"k": "v-values-only"},
+		"zenml_secret_metadata": map[string]any{"zenml": "server-1", "zenml_secret_id": "9f1c2d3e-ffff-4000-8000-000000000000"}})
+	put(t, c, "zenml/global/aws_creds", legacytest.Reference()[1].Payload())
+
+	src, err := legacy.Open(ctx, "zenml-vault://vault.example:8200/secret?scope=none") // centralized entries are in every scope
+	require.NoError(t, err)
+	defer src.Close()
+	centraltest.RequireMigrates(t, src, centraltest.Fixture(), owners, valuesOnly)
+	require.Equal(t, errcode.FailedPrecondition, errcode.Of(src.Delete(ctx, "9f1c2d3e-0000-4000-8000-000000000000")), "centralized entries are never deleted")
 }
