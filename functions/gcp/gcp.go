@@ -219,8 +219,11 @@ func RESTPath(path string, names ...string) string {
 	return apiPrefix + "secrets" + path
 }
 
+// writeError answers in the API's error format, with the headers every
+// response of the API carries.
 func writeError(w http.ResponseWriter, status int, code errcode.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+	httpapi.SetSecurityHeaders(w.Header())
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg}})
 }

@@ -340,8 +340,16 @@ func TestFunctionsServeTheirRoutes(t *testing.T) {
 		return w.Code, out
 	}
 
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", token)
+	w := httptest.NewRecorder()
+	fn["ListSecrets"](w, r)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code, "a store that does not open is a 503")
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "the function's own answer carries the API's headers")
+	assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+
 	code, _ := call("ListSecrets", "GET", "/", "")
-	assert.Equal(t, http.StatusServiceUnavailable, code, "a store that does not open is a 503")
+	assert.Equal(t, http.StatusOK, code, "the store opens on a later request")
 
 	code, created := call("CreateSecret", "POST", "/", `{"name":"db","values":{"k":"v"}}`)
 	require.Equal(t, http.StatusCreated, code, "%v", created)
@@ -371,8 +379,8 @@ func TestFunctionsServeTheirRoutes(t *testing.T) {
 	code, _ = call("GetSecret", "GET", "/"+id, "")
 	assert.Equal(t, http.StatusNotFound, code)
 
-	r := httptest.NewRequest("GET", "/", nil)
-	w := httptest.NewRecorder()
+	r = httptest.NewRequest("GET", "/", nil)
+	w = httptest.NewRecorder()
 	fn["ListSecrets"](w, r)
 	assert.Equal(t, http.StatusUnauthorized, w.Code, "no token")
 }

@@ -15,7 +15,10 @@
 // The adapter never panics and never answers a malformed event with a 5xx:
 // an event that does not decode, has no requestContext, has a body marked
 // base64 that is not, or has an unusable method or path gets a 400 in the API's
-// error format. Only the handler itself can produce a 5xx.
+// error format. Only the handler itself can produce a 5xx. Every response,
+// the adapter's own included, carries the API's security headers
+// (httpapi.SetSecurityHeaders: Cache-Control: no-store, X-Content-Type-
+// Options: nosniff and others).
 package lambdahttp
 
 import (
@@ -36,6 +39,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
 )
 
@@ -294,11 +298,14 @@ func errorResponse(status int, code errcode.Code, msg string) events.APIGatewayV
 	b, _ := json.Marshal(struct {
 		Error body `json:"error"`
 	}{body{code, msg}})
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(b),
+	h := http.Header{}
+	httpapi.SetSecurityHeaders(h)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: map[string]string{}, Body: string(b)}
+	for k, vs := range h {
+		resp.Headers[k] = strings.Join(vs, ",")
 	}
+	return resp
 }
 
 // responseWriter records what the handler writes.
@@ -323,10 +330,18 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 
 // response converts the recorded response. Header values with several
 // entries are joined with commas, Set-Cookie goes to Cookies, and a body
-// that is not UTF-8 is base64-encoded.
+// that is not UTF-8 is base64-encoded. The security headers every response
+// carries are added where the handler set none of its own.
 func (w *responseWriter) response() events.APIGatewayV2HTTPResponse {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	security := http.Header{}
+	httpapi.SetSecurityHeaders(security)
+	for k, vs := range security {
+		if _, set := w.header[k]; !set {
+			w.header[k] = vs
+		}
 	}
 	resp := events.APIGatewayV2HTTPResponse{StatusCode: w.status, Headers: map[string]string{}}
 	for k, vs := range w.header {

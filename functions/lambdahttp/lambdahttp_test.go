@@ -15,7 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/functions/lambdahttp"
+	"github.com/lockwell/lockwell/shared/backend/memstore"
+	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/store"
 )
 
 // echo is the handler under the adapter: it reports what request it saw.
@@ -266,4 +269,79 @@ func TestRejectionLogsCarryNoEventContent(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	assert.NotContains(t, logs.String(), "s3cr3t")
 	assert.Contains(t, logs.String(), "rejected event")
+}
+
+// assertSecurityHeaders checks the headers every response carries.
+func assertSecurityHeaders(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	assert.Equal(t, "no-store", resp.Headers["Cache-Control"], "Cache-Control")
+	assert.Equal(t, "nosniff", resp.Headers["X-Content-Type-Options"], "X-Content-Type-Options")
+}
+
+// TestEveryAnswerCarriesTheSecurityHeaders: the adapter's own 400, 401 and
+// 500 answers lacked Cache-Control: no-store and X-Content-Type-Options:
+// nosniff, which every response of the API carries.
+func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
+	noAuthorizer := iamEvent("GET", "/api/v1/secrets")
+	delete(noAuthorizer["requestContext"].(map[string]any), "authorizer")
+	noContext := iamEvent("GET", "/api/v1/secrets")
+	delete(noContext, "requestContext")
+	badBase64 := iamEvent("POST", "/api/v1/secrets")
+	badBase64["body"] = "%%%"
+	badBase64["isBase64Encoded"] = true
+	cases := []struct {
+		name   string
+		event  any
+		status int
+	}{
+		{"no authorizer", noAuthorizer, 401},
+		{"no requestContext", noContext, 400},
+		{"JSON array payload", []byte(`[]`), 400},
+		{"not JSON", []byte(`nope`), 400},
+		{"null", []byte(`null`), 400},
+		{"body not base64", badBase64, 400},
+		{"handler panic", iamEvent("GET", "/panic"), 500},
+		{"handler that sets none", iamEvent("GET", "/api/v1/secrets"), 201},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := invoke(t, lambdahttp.New(echo, lambdahttp.Options{}), tc.event)
+			require.Equal(t, tc.status, resp.StatusCode, "body: %s", resp.Body)
+			assertSecurityHeaders(t, resp)
+			if tc.status != 201 {
+				assert.Equal(t, "application/json; charset=utf-8", resp.Headers["Content-Type"])
+				errorCode(t, resp)
+			}
+		})
+	}
+	t.Run("a handler's own header wins", func(t *testing.T) {
+		own := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Cache-Control", "private, no-store")
+		})
+		resp := invoke(t, lambdahttp.New(own, lambdahttp.Options{}), iamEvent("GET", "/x"))
+		assert.Equal(t, "private, no-store", resp.Headers["Cache-Control"])
+		assert.Equal(t, "nosniff", resp.Headers["X-Content-Type-Options"])
+	})
+}
+
+// TestNonCanonicalPathsThroughTheAdapter: a function URL passes the path as
+// sent; the API answers 400 in its error format with its headers, where the
+// standard router answered a 307 redirect in HTML.
+func TestNonCanonicalPathsThroughTheAdapter(t *testing.T) {
+	api := httpapi.New(store.New(memstore.New()), httpapi.ContextAuthenticator{}, httpapi.Options{})
+	adapters := map[string]*lambdahttp.Adapter{
+		"all routes":    lambdahttp.New(api.Handler(), lambdahttp.Options{}),
+		"one operation": lambdahttp.New(api.Operation(httpapi.OpGet), lambdahttp.Options{}),
+	}
+	for name, a := range adapters {
+		for _, path := range []string{"/api/v1//secrets", "/api/v1/secrets/../tokens", "/./", "/api/v1/secrets/%2e%2e/tokens", "//api/v1/secrets"} {
+			t.Run(name+" "+path, func(t *testing.T) {
+				resp := invoke(t, a, iamEvent("GET", path))
+				assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "body: %s", resp.Body)
+				assert.Empty(t, resp.Headers["Location"])
+				assert.Equal(t, `"invalid_argument"`, errorCode(t, resp))
+				assertSecurityHeaders(t, resp)
+			})
+		}
+	}
 }

@@ -139,6 +139,7 @@ var statusCodes = map[int]errcode.Code{
 	http.StatusConflict:              errcode.AlreadyExists,
 	http.StatusPreconditionFailed:    errcode.FailedPrecondition,
 	http.StatusRequestEntityTooLarge: errcode.TooLarge,
+	http.StatusUnsupportedMediaType:  errcode.UnsupportedMediaType,
 	http.StatusTooManyRequests:       errcode.Unavailable,
 	http.StatusBadGateway:            errcode.Unavailable,
 	http.StatusServiceUnavailable:    errcode.Unavailable,

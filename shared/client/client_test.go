@@ -79,6 +79,17 @@ func TestForeignErrorBodiesAreNotEchoed(t *testing.T) {
 	assert.Contains(t, err.Error(), "HTTP 403")
 }
 
+// A gateway's or proxy's 415 without the API's error body still has the
+// code the API gives a 415.
+func TestForeignUnsupportedMediaTypeHasItsOwnCode(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnsupportedMediaType)
+		_, _ = io.WriteString(w, "<html>Unsupported Media Type</html>")
+	})
+	_, err := c.CreateSecret(context.Background(), NewSecret{Name: "db", Values: map[string]string{"k": "v"}})
+	assert.Equal(t, errcode.UnsupportedMediaType, errcode.Of(err))
+}
+
 func TestRetriesUnavailableReads(t *testing.T) {
 	var calls atomic.Int32
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {

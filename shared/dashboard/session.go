@@ -53,7 +53,8 @@ const pathWhoAmI = "/api/v1/whoami"
 //     Sec-Fetch-Site) without an Authorization header whose method changes
 //     state (anything but GET, HEAD and OPTIONS), sign-in and sign-out
 //     included, must carry CSRFHeader: 1, and one whose Sec-Fetch-Site says
-//     it comes from another site is refused: permission_denied (403). This
+//     it comes from another site, or whose Origin is not the host it was
+//     sent to, is refused: permission_denied (403). This
 //     also guards deployments whose platform identity rides on a cookie
 //     (IAP). Other clients (the CLI, SDKs) are not affected.
 //
@@ -102,6 +103,9 @@ func checkCSRF(r *http.Request) error {
 	default:
 		return errcode.New(errcode.PermissionDenied, "cross-site requests are refused; use the dashboard on this origin or send an Authorization header")
 	}
+	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(r, origin) {
+		return errcode.New(errcode.PermissionDenied, "requests from another origin are refused; use the dashboard on this origin or send an Authorization header")
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
@@ -110,6 +114,21 @@ func checkCSRF(r *http.Request) error {
 		return errcode.New(errcode.PermissionDenied, "a request that changes state without an Authorization header must carry the header %s: 1", CSRFHeader)
 	}
 	return nil
+}
+
+// sameOrigin reports whether the Origin header names the host the request
+// was sent to (the Host header, or X-Forwarded-Host behind a proxy that sets
+// it). Browsers that omit Sec-Fetch-Site still send Origin.
+func sameOrigin(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := r.Host
+	if fwd := r.Header.Get("X-Forwarded-Host"); fwd != "" {
+		host = fwd
+	}
+	return strings.EqualFold(u.Host, host)
 }
 
 func serveSession(api http.Handler, w http.ResponseWriter, r *http.Request) {

@@ -131,6 +131,13 @@ func TestSessionSignInUseAndSignOut(t *testing.T) {
 	// A cross-site request is refused even for a read.
 	res, _ = srv.rawRequest(t, http.MethodGet, "/api/v1/secrets", "", map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "cross-site"})
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	// So is a write from another origin by a browser that sends no
+	// Sec-Fetch-Site, even with the CSRF header; the same origin passes.
+	res, _ = srv.rawRequest(t, http.MethodPost, "/api/v1/secrets", create, map[string]string{"Cookie": cookie, "Content-Type": "application/json", dashboard.CSRFHeader: "1", "Origin": "http://evil.example"})
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	sameOrigin := `{"name": "from-same-origin", "values": {"k": "v"}}`
+	res, _ = srv.rawRequest(t, http.MethodPost, "/api/v1/secrets", sameOrigin, map[string]string{"Cookie": cookie, "Content-Type": "application/json", dashboard.CSRFHeader: "1", "Origin": srv.URL})
+	require.Equal(t, http.StatusCreated, res.StatusCode)
 	// A caller's own Authorization header wins over the cookie, and needs no
 	// CSRF header (the CLI's requests).
 	res, _ = srv.rawRequest(t, http.MethodGet, "/api/v1/whoami", "", map[string]string{"Cookie": cookie, "Authorization": "Bearer lw_wrong"})

@@ -20,15 +20,16 @@ type Code string
 
 // The codes, with the HTTP status the API gives each.
 const (
-	InvalidArgument    Code = "invalid_argument"    // 400: bad input; nothing was stored
-	Unauthenticated    Code = "unauthenticated"     // 401: no or unknown credentials
-	PermissionDenied   Code = "permission_denied"   // 403: known caller, not allowed
-	NotFound           Code = "not_found"           // 404: no such secret, or not visible to the caller
-	AlreadyExists      Code = "already_exists"      // 409: a secret with that name already exists in that scope
-	FailedPrecondition Code = "failed_precondition" // 412: the expected version is stale
-	TooLarge           Code = "too_large"           // 413: over a size or count limit
-	Unavailable        Code = "unavailable"         // 503: a dependency is down or throttling; retry later
-	Internal           Code = "internal"            // 500: a bug or an unexpected failure
+	InvalidArgument      Code = "invalid_argument"       // 400: bad input; nothing was stored
+	Unauthenticated      Code = "unauthenticated"        // 401: no or unknown credentials
+	PermissionDenied     Code = "permission_denied"      // 403: known caller, not allowed
+	NotFound             Code = "not_found"              // 404: no such secret, or not visible to the caller
+	AlreadyExists        Code = "already_exists"         // 409: a secret with that name already exists in that scope
+	FailedPrecondition   Code = "failed_precondition"    // 412: the expected version is stale
+	TooLarge             Code = "too_large"              // 413: over a size or count limit
+	UnsupportedMediaType Code = "unsupported_media_type" // 415: the body is not application/json in UTF-8
+	Unavailable          Code = "unavailable"            // 503: a dependency is down or throttling; retry later
+	Internal             Code = "internal"               // 500: a bug or an unexpected failure
 )
 
 // Error is a classified error.

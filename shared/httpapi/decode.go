@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -23,10 +24,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	media, params, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || media != "application/json" {
-		return nil, &protocolError{status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/json"}
+		return nil, errcode.New(errcode.UnsupportedMediaType, "Content-Type must be application/json")
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, &protocolError{status: http.StatusUnsupportedMediaType, msg: "request body must be UTF-8 encoded JSON"}
+		return nil, errcode.New(errcode.UnsupportedMediaType, "request body must be UTF-8 encoded JSON")
 	}
 	if r.ContentLength > MaxBodySize {
 		return nil, errBodyTooLarge
@@ -50,11 +51,15 @@ var errBodyTooLarge = errcode.New(errcode.TooLarge, "request body is larger than
 // decodeObject walks a body that must be exactly one JSON object, calling
 // field for each member with the decoder positioned at its value; field must
 // consume the value or return an error. A member that appears twice,
-// malformed JSON and data after the object are invalid_argument. No error
+// malformed JSON, data after the object and a string with an unpaired
+// surrogate escape (checkSurrogates) are invalid_argument. No error
 // message quotes the body: they give what is wrong and where.
 func decodeObject(body []byte, field func(name string, dec *json.Decoder) error) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errcode.New(errcode.InvalidArgument, "request body is empty; send a JSON object")
+	}
+	if err := checkSurrogates(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := expectDelim(dec, '{', "request body must be a JSON object"); err != nil {
@@ -179,4 +184,135 @@ func quote(s string) string {
 	}
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// checkSurrogates refuses a body in which a string has a \u escape of one
+// half of a UTF-16 surrogate pair (\ud800-\udfff) without its other half,
+// like "\ud800". Such a string has no Unicode text: encoding/json would
+// decode it to U+FFFD, silently storing something else than was sent. The
+// message names the field, or the key in values, never the value.
+func checkSurrogates(body []byte) error {
+	if !bytes.Contains(body, []byte(`\u`)) || !hasLoneSurrogate(body) {
+		return nil // the common case: one cheap scan
+	}
+	// Walk the tokens to say where the string is. Malformed JSON is left to
+	// the decoding proper, which reports it by position.
+	var stack []jsonFrame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		raw := body[start:dec.InputOffset()] // the token, after any ',' ':' or space
+		var top *jsonFrame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				stack = append(stack, jsonFrame{object: v == '{', expectKey: v == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].expectKey = true
+				}
+			}
+		case string:
+			isKey := top != nil && top.object && top.expectKey
+			if hasLoneSurrogate(raw) {
+				return loneSurrogateError(stack, isKey, v)
+			}
+			if isKey {
+				top.key, top.expectKey = v, false
+			} else if top != nil && top.object {
+				top.expectKey = true
+			}
+		default:
+			if top != nil && top.object {
+				top.expectKey = true
+			}
+		}
+	}
+}
+
+// jsonFrame is an object or array that checkSurrogates is inside.
+type jsonFrame struct {
+	object    bool
+	key       string // in an object: the member being read
+	expectKey bool   // in an object: the next string is a member name
+}
+
+// loneSurrogateError says which string of the body has an unpaired
+// surrogate: a field name, a field's value, a key in values or its value.
+// stack holds the enclosing objects with the member each is reading.
+func loneSurrogateError(stack []jsonFrame, isKey bool, s string) error {
+	const what = "has an unpaired UTF-16 surrogate escape (\\ud800-\\udfff without its other half); send the character itself or a complete pair"
+	var keys []string
+	for _, f := range stack {
+		if f.object && !f.expectKey {
+			keys = append(keys, f.key)
+		}
+	}
+	switch {
+	case isKey && len(stack) == 1:
+		return errcode.New(errcode.InvalidArgument, "field name %s %s", quote(s), what)
+	case isKey:
+		return errcode.New(errcode.InvalidArgument, "key %s in %s %s", quote(s), quote(stack[0].key), what)
+	case len(keys) == 1:
+		return errcode.New(errcode.InvalidArgument, "field %s %s", quote(keys[0]), what)
+	case len(keys) > 1:
+		return errcode.New(errcode.InvalidArgument, "value of key %s in %s %s", quote(keys[len(keys)-1]), quote(keys[0]), what)
+	default:
+		return errcode.New(errcode.InvalidArgument, "request body %s", what)
+	}
+}
+
+// hasLoneSurrogate reports whether JSON text b has a \u escape of a surrogate
+// half that is not part of a high-low pair of escapes.
+func hasLoneSurrogate(b []byte) bool {
+	pendingHigh := false // the previous escape was a high surrogate
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			if pendingHigh {
+				return true
+			}
+			continue
+		}
+		if i+1 >= len(b) {
+			return pendingHigh
+		}
+		if b[i+1] != 'u' || i+6 > len(b) {
+			if pendingHigh {
+				return true
+			}
+			i++ // skip the escaped character, which may be a backslash
+			continue
+		}
+		r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		i += 5
+		if err != nil {
+			continue // malformed: the decoder reports it
+		}
+		switch {
+		case r >= 0xd800 && r <= 0xdbff:
+			if pendingHigh {
+				return true
+			}
+			pendingHigh = true
+		case r >= 0xdc00 && r <= 0xdfff:
+			if !pendingHigh {
+				return true
+			}
+			pendingHigh = false
+		default:
+			if pendingHigh {
+				return true
+			}
+		}
+	}
+	return pendingHigh
 }

@@ -11,19 +11,20 @@ import (
 // statusOf is the one table that maps error codes to HTTP statuses. A code
 // missing here is answered as internal.
 var statusOf = map[errcode.Code]int{
-	errcode.InvalidArgument:    http.StatusBadRequest,
-	errcode.Unauthenticated:    http.StatusUnauthorized,
-	errcode.PermissionDenied:   http.StatusForbidden,
-	errcode.NotFound:           http.StatusNotFound,
-	errcode.AlreadyExists:      http.StatusConflict,
-	errcode.FailedPrecondition: http.StatusPreconditionFailed,
-	errcode.TooLarge:           http.StatusRequestEntityTooLarge,
-	errcode.Unavailable:        http.StatusServiceUnavailable,
-	errcode.Internal:           http.StatusInternalServerError,
+	errcode.InvalidArgument:      http.StatusBadRequest,
+	errcode.Unauthenticated:      http.StatusUnauthorized,
+	errcode.PermissionDenied:     http.StatusForbidden,
+	errcode.NotFound:             http.StatusNotFound,
+	errcode.AlreadyExists:        http.StatusConflict,
+	errcode.FailedPrecondition:   http.StatusPreconditionFailed,
+	errcode.TooLarge:             http.StatusRequestEntityTooLarge,
+	errcode.UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	errcode.Unavailable:          http.StatusServiceUnavailable,
+	errcode.Internal:             http.StatusInternalServerError,
 }
 
-// protocolError is a failure of HTTP itself that has a status of its own
-// beyond the table (405, 415); its body code is invalid_argument.
+// protocolError is the one failure of HTTP itself with a status beyond the
+// table: 405, with an Allow header; its body code is invalid_argument.
 type protocolError struct {
 	status int
 	msg    string

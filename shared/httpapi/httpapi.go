@@ -29,15 +29,25 @@
 // Every failure is answered with {"error": {"code", "message"}}, the status
 // coming from one table (statusOf) keyed by errcode code; the message is
 // errcode.Message, which never carries a value, and internal errors get a
-// generic message while their cause goes to the log. Two failures of HTTP
-// itself have statuses beyond the table, with code invalid_argument: 405 (with
-// Allow) for a method the path does not serve and 415 for a body that is not
-// application/json.
+// generic message while their cause goes to the log. A body that is not
+// application/json in UTF-8 is unsupported_media_type (415). One failure of
+// HTTP itself has a status beyond the table, with code invalid_argument: 405
+// (with Allow) for a method the path does not serve.
+//
+// Each route takes only the query parameters its line in routes lists (only
+// list takes any); any other parameter, on any route, is invalid_argument
+// naming it.
 //
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
 // fields, no data after it, values that are strings (or, in an update, null
-// to remove a key). Every response carries Cache-Control: no-store and
-// X-Content-Type-Options: nosniff.
+// to remove a key), and no string with an unpaired surrogate escape such as
+// "\ud800", which encoding/json would silently turn into U+FFFD.
+//
+// A path that is not canonical (an empty, "." or ".." segment, also percent-
+// encoded, as in /api/v1//secrets or /api/v1/secrets/%2e%2e/tokens) is
+// invalid_argument: the API never redirects. Every response, errors
+// included, carries Cache-Control: no-store and X-Content-Type-Options:
+// nosniff (SetSecurityHeaders).
 //
 // Each request is logged as one line (operation, status, latency, principal,
 // secret id, error code); never a value, a token, a header value or a body.
@@ -48,7 +58,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 
+	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/store"
 )
@@ -96,10 +110,14 @@ const (
 
 // route is one method and path pattern of the API.
 type route struct {
-	op      string
-	method  string
-	path    string
-	authed  bool
+	op     string
+	method string
+	path   string
+	authed bool
+	// params are the query parameters the route takes; any other is
+	// invalid_argument before the handler runs (checkParams). The handler
+	// parses and checks the values of its own.
+	params  []string
 	handler func(a *API, w http.ResponseWriter, r *http.Request, rec *record) error
 }
 
@@ -114,18 +132,21 @@ const (
 	pathHealth  = "/healthz"
 )
 
+// routes is the API, one line per route: its operation, method, path,
+// whether it needs authentication, the query parameters it takes (nil:
+// none), and its handler.
 var routes = []route{
-	{OpCreate, http.MethodPost, pathSecrets, true, (*API).create},
-	{OpList, http.MethodGet, pathSecrets, true, (*API).list},
-	{OpGet, http.MethodGet, pathSecret, true, (*API).get},
-	{OpUpdate, http.MethodPatch, pathSecret, true, (*API).update},
-	{OpDelete, http.MethodDelete, pathSecret, true, (*API).delete},
-	{OpCreateToken, http.MethodPost, pathTokens, true, (*API).createToken},
-	{OpListTokens, http.MethodGet, pathTokens, true, (*API).listTokens},
-	{OpRevokeToken, http.MethodDelete, pathToken, true, (*API).revokeToken},
-	{OpRevokeOwn, http.MethodDelete, pathOwn, true, (*API).revokeOwnToken},
-	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, (*API).whoami},
-	{OpHealth, http.MethodGet, pathHealth, false, (*API).health},
+	{OpCreate, http.MethodPost, pathSecrets, true, nil, (*API).create},
+	{OpList, http.MethodGet, pathSecrets, true, listParams, (*API).list},
+	{OpGet, http.MethodGet, pathSecret, true, nil, (*API).get},
+	{OpUpdate, http.MethodPatch, pathSecret, true, nil, (*API).update},
+	{OpDelete, http.MethodDelete, pathSecret, true, nil, (*API).delete},
+	{OpCreateToken, http.MethodPost, pathTokens, true, nil, (*API).createToken},
+	{OpListTokens, http.MethodGet, pathTokens, true, nil, (*API).listTokens},
+	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},
+	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
+	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
+	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
 }
 
 // Handler returns a handler serving every route. A known path with another
@@ -175,7 +196,38 @@ func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {
 	mux.Handle("/", a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
 		return errNoRoute
 	}}))
-	return mux
+	notCanonical := a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
+		return errNotCanonical
+	}})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux would answer such a path with a redirect to its cleaned
+		// form, in HTML, without the API's headers.
+		if !canonicalPath(r.URL) {
+			notCanonical.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+var errNotCanonical = errcode.New(errcode.InvalidArgument, `the request path is not canonical: it has an empty, "." or ".." segment`)
+
+// canonicalPath reports whether u's path, decoded and as sent, is absolute
+// and has no empty, "." or ".." segment (a trailing slash aside).
+func canonicalPath(u *url.URL) bool {
+	for _, p := range []string{u.Path, u.EscapedPath()} {
+		if p == "" || p[0] != '/' {
+			return false
+		}
+		clean := path.Clean(p)
+		if strings.HasSuffix(p, "/") && clean != "/" {
+			clean += "/"
+		}
+		if clean != p {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *API) health(w http.ResponseWriter, _ *http.Request, _ *record) error {

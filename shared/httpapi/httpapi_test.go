@@ -349,6 +349,7 @@ func TestErrorCodes(t *testing.T) {
 			code, msg := res.errorOf(t)
 			assert.Equal(t, tc.code, code)
 			assert.Contains(t, msg, tc.message)
+			assertSecurityHeaders(t, res.header)
 			if tc.status == 401 {
 				assert.Equal(t, "Bearer", res.header.Get("WWW-Authenticate"))
 			}
@@ -465,6 +466,16 @@ func TestStrictDecoding(t *testing.T) {
 		{"origin not string", `{"name":"x","origin":12}`, "", 400, "origin must be a string", false},
 		{"origin null", `{"name":"x","origin":null}`, "", 400, "origin must be a string", false},
 		{"origin too long", `{"name":"x","origin":"` + strings.Repeat("o", store.MaxOriginLength+1) + `"}`, "", 400, "origin is longer than 1024 bytes", false},
+		{"lone high surrogate in a value", `{"name":"x","values":{"k":"VALUE-strict-1\ud800"}}`, "", 400, `value of key "k" in "values" has an unpaired UTF-16 surrogate`, false},
+		{"lone low surrogate in a value", `{"name":"x","values":{"k":"\uDC00VALUE-strict-1"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"high surrogate at the end of a value", `{"name":"x","values":{"a":"ok","k":"VALUE-strict-1\ud83d"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"reversed pair", `{"name":"x","values":{"k":"\udd10\ud83dVALUE-strict-1"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"high surrogate then another escape", `{"name":"x","values":{"k":"\ud83d\u0041VALUE-strict-1"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"high surrogate then an escaped backslash", `{"name":"x","values":{"k":"\ud83d\\udd10"}}`, "", 400, `value of key "k" in "values" has an unpaired`, false},
+		{"lone surrogate in a key", `{"name":"x","values":{"k\ud800":"VALUE-strict-1"}}`, "", 400, `in "values" has an unpaired`, false},
+		{"lone surrogate in the name", `{"name":"x\ud800","values":{"k":"VALUE-strict-1"}}`, "", 400, `field "name" has an unpaired`, false},
+		{"lone surrogate in the origin", `{"name":"x","origin":"\udfff"}`, "", 400, `field "origin" has an unpaired`, false},
+		{"lone surrogate in a field name", `{"name":"x","\ud800":"VALUE-strict-1"}`, "", 400, "field name \"\ufffd\" has an unpaired", false},
 		{"invalid utf-8", "{\"name\":\"x\",\"values\":{\"k\":\"\xff\"}}", "", 400, "not valid UTF-8", false},
 		{"wrong content type", `{"name":"x"}`, "text/plain", 415, "Content-Type must be application/json", false},
 		{"form content type", `name=x`, "application/x-www-form-urlencoded", 415, "Content-Type must be application/json", false},
@@ -492,9 +503,11 @@ func TestStrictDecoding(t *testing.T) {
 				}
 				res := h.do(request{user: "alice", method: method, path: path, body: tc.body, headers: headers})
 				assert.Equal(t, tc.status, res.status, string(res.body))
-				_, msg := res.errorOf(t)
+				code, msg := res.errorOf(t)
 				assert.Contains(t, msg, tc.message)
 				assert.NotContains(t, msg, "VALUE-strict")
+				wantCode := map[int]string{400: "invalid_argument", 413: "too_large", 415: "unsupported_media_type"}[tc.status]
+				assert.Equal(t, wantCode, code, "each status has its own code")
 			})
 		}
 	}
@@ -508,6 +521,18 @@ func TestStrictDecoding(t *testing.T) {
 		assert.NotContains(t, body, "VALUE-strict")
 	}
 	h.assertNoValues("VALUE-strict")
+}
+
+// TestSurrogatePairsAndEscapesRoundTrip: what checkSurrogates refuses is only
+// the unpaired half; a complete pair, other escapes and an escaped backslash
+// before a "u" are stored as sent.
+func TestSurrogatePairsAndEscapesRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	body := `{"name":"pairs","values":{"pair":"\ud83d\udd10","upper":"\uD83D\uDD10","bmp":"\u00e9\u0041","backslash_u":"\\ud800","mixed":"a\n\ud83d\udd10\\"}}`
+	res := h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets", body: body})
+	require.Equal(t, http.StatusCreated, res.status, string(res.body))
+	got := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + decodeSecret(t, res).ID})
+	assert.Equal(t, map[string]string{"pair": "🔐", "upper": "🔐", "bmp": "éA", "backslash_u": `\ud800`, "mixed": "a\n🔐\\"}, decodeSecret(t, got).Values)
 }
 
 func TestPatchStrict(t *testing.T) {
@@ -980,4 +1005,126 @@ func TestWhoAmI(t *testing.T) {
 	assert.Equal(t, "GET", res.header.Get("Allow"))
 	assert.Contains(t, h.logs.String(), `"op":"whoami"`)
 	h.assertNoValues(h.tokens["alice"], h.tokens["admin"])
+}
+
+// TestEveryRouteRefusesUnknownQueryParameters: a parameter a route does not
+// take is a 400 naming it, before anything is read or changed; it used to be
+// ignored (GET /secrets/{id}?version=1 answered the current version).
+func TestEveryRouteRefusesUnknownQueryParameters(t *testing.T) {
+	h := newHarness(t)
+	sec := h.create("alice", "kept", false, map[string]string{"k": "VALUE-query-1"})
+	tokenID := "0190b5a2-7c3e-7d1a-9c1e-2f3a4b5c6d7e"
+	cases := []request{
+		{user: "alice", method: "POST", path: "/api/v1/secrets?bogus=1", body: `{"name":"new"}`},
+		{user: "alice", method: "GET", path: "/api/v1/secrets?bogus=1"},
+		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?version=1"},
+		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus=1"},
+		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus"},
+		{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + sec.ID + "?bogus=1", body: `{"name":"renamed"}`},
+		{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + sec.ID + "?bogus=1"},
+		{user: "admin", method: "POST", path: "/api/v1/tokens?bogus=1", body: `{"user":"carol"}`},
+		{user: "admin", method: "GET", path: "/api/v1/tokens?bogus=1"},
+		{user: "admin", method: "DELETE", path: "/api/v1/tokens/" + tokenID + "?bogus=1"},
+		{user: "alice", method: "DELETE", path: "/api/v1/tokens/self?bogus=1"},
+		{user: "alice", method: "GET", path: "/api/v1/whoami?bogus=1"},
+		{method: "GET", path: "/healthz?bogus=1"},
+	}
+	for _, req := range cases {
+		t.Run(req.method+" "+req.path, func(t *testing.T) {
+			res := h.do(req)
+			assert.Equal(t, http.StatusBadRequest, res.status, string(res.body))
+			code, msg := res.errorOf(t)
+			assert.Equal(t, "invalid_argument", code)
+			assert.Contains(t, msg, "unknown query parameter")
+		})
+	}
+	t.Run("malformed query", func(t *testing.T) {
+		res := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?a=%zz"})
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		_, msg := res.errorOf(t)
+		assert.Contains(t, msg, "malformed")
+	})
+	t.Run("authentication comes first", func(t *testing.T) {
+		res := h.do(request{method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus=1"})
+		assert.Equal(t, http.StatusUnauthorized, res.status)
+	})
+	assert.Equal(t, []string{"kept"}, h.listNames("alice", ""), "nothing was created, renamed or deleted")
+	res := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID})
+	assert.Equal(t, `"1"`, res.header.Get("ETag"), "nothing was changed")
+	res = h.do(request{user: "admin", method: "GET", path: "/api/v1/tokens"})
+	assert.NotContains(t, string(res.body), "carol", "no token was minted")
+	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/whoami"})
+	assert.Equal(t, http.StatusOK, res.status, "alice's token was not revoked")
+}
+
+// assertSecurityHeaders checks the headers every response carries.
+func assertSecurityHeaders(t *testing.T, h http.Header) {
+	t.Helper()
+	assert.Equal(t, "no-store", h.Get("Cache-Control"))
+	assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+}
+
+// nonCanonicalPaths are paths net/http's ServeMux answers with a redirect
+// to their cleaned form.
+var nonCanonicalPaths = []string{
+	"/api/v1//secrets",
+	"//api/v1/secrets",
+	"/api/v1/secrets/../tokens",
+	"/api/v1/secrets/..",
+	"/api/v1/./secrets",
+	"/api/v1/secrets/.",
+	"/./",
+	"/api/v1/secrets/%2e%2e/tokens",
+	"/api/v1/secrets/%2E/x",
+	"/api/v1/secrets%2F..%2Ftokens",
+	"/api/v1/secrets/.%2e/",
+}
+
+// TestNonCanonicalPathsAreRefusedNotRedirected: such a path used to get a
+// 307 with an HTML body and without the API's headers; the API never
+// redirects.
+func TestNonCanonicalPathsAreRefusedNotRedirected(t *testing.T) {
+	h := newHarness(t)
+	handlers := map[string]http.Handler{"all routes": h.h, "one operation": h.api.Operation(httpapi.OpList)}
+	for name, handler := range handlers {
+		for _, method := range []string{"GET", "POST", "DELETE"} {
+			for _, path := range nonCanonicalPaths {
+				t.Run(name+" "+method+" "+path, func(t *testing.T) {
+					r := httptest.NewRequest(method, path, nil)
+					r.Header.Set("Authorization", "Bearer "+h.tokens["alice"])
+					w := httptest.NewRecorder()
+					handler.ServeHTTP(w, r)
+					res := response{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
+					assert.Equal(t, http.StatusBadRequest, res.status, string(res.body))
+					assert.Empty(t, res.header.Get("Location"))
+					code, msg := res.errorOf(t)
+					assert.Equal(t, "invalid_argument", code)
+					assert.Contains(t, msg, "not canonical")
+					assertSecurityHeaders(t, res.header)
+				})
+			}
+		}
+	}
+	// A real server, as the local server runs it: nothing on the way
+	// cleans the path either.
+	srv := httptest.NewServer(h.h)
+	t.Cleanup(srv.Close)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range nonCanonicalPaths {
+		t.Run("server "+path, func(t *testing.T) {
+			req, err := http.NewRequest("GET", srv.URL+path, nil)
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
+			assert.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
+			assertSecurityHeaders(t, resp.Header)
+		})
+	}
+	// Canonical paths, a trailing slash included, are routed as before.
+	assert.Equal(t, http.StatusOK, h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets"}).status)
+	assert.Equal(t, http.StatusNotFound, h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/"}).status)
 }

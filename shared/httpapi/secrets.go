@@ -117,7 +117,8 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, rec *record) error {
 	return nil
 }
 
-// listParams are the query parameters of GET /api/v1/secrets.
+// listParams are the query parameters of GET /api/v1/secrets (its line in
+// routes).
 var listParams = []string{"name", "name_prefix", "name_contains", "private", "owner", "sort", "page_size", "page_token"}
 
 // list serves GET /api/v1/secrets.
@@ -181,7 +182,7 @@ func parseList(rawQuery string) (store.ListRequest, error) {
 				return req, errcode.New(errcode.InvalidArgument, "page_size must be a whole number from 1 to %d", store.MaxPageSize)
 			}
 			req.PageSize = n
-		default:
+		default: // not in listParams: checkParams refused it already
 			return req, errcode.New(errcode.InvalidArgument, "unknown query parameter %s; known are %s", quote(name), strings.Join(listParams, ", "))
 		}
 	}

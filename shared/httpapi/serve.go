@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -47,8 +51,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// securityHeaders go on every response. Every response may carry a value or
-// a token, so none may be cached. The slices are shared and never modified.
+// SetSecurityHeaders sets on h the headers every response of the API
+// carries, Cache-Control: no-store and X-Content-Type-Options: nosniff among
+// them: every response may carry a value or a token, so none may be cached
+// or sniffed. An adapter that answers on its own, before the API runs (the
+// Lambda adapter's 400 and 401), sets them too.
+func SetSecurityHeaders(h http.Header) {
+	for k, v := range securityHeaders {
+		h[k] = slices.Clone(v)
+	}
+}
+
+// securityHeaders are the headers of SetSecurityHeaders.
 var securityHeaders = http.Header{
 	"Cache-Control":           {"no-store"},
 	"X-Content-Type-Options":  {"nosniff"},
@@ -64,10 +78,7 @@ func (a *API) serve(rt route) http.Handler {
 		start := time.Now()
 		w := &statusWriter{ResponseWriter: rw}
 		rec := &record{}
-		h := w.Header()
-		for k, v := range securityHeaders {
-			h[k] = v
-		}
+		SetSecurityHeaders(w.Header())
 		defer a.logRequest(r.Context(), rt.op, w, rec, start)
 		defer func() {
 			v := recover()
@@ -103,7 +114,38 @@ func (a *API) authenticateAndHandle(rt route, w http.ResponseWriter, r *http.Req
 		}
 		rec.principal = p
 	}
+	if err := checkParams(r, rt); err != nil {
+		return err
+	}
 	return rt.handler(a, w, r, rec)
+}
+
+// checkParams refuses a query string that does not parse or names a
+// parameter the route does not take (route.params): a misspelt or
+// unsupported parameter is an error, never silently ignored.
+func checkParams(r *http.Request, rt route) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errcode.New(errcode.InvalidArgument, "the query string is malformed")
+	}
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names) // report the first problem deterministically
+	for _, name := range names {
+		if slices.Contains(rt.params, name) {
+			continue
+		}
+		if len(rt.params) == 0 {
+			return errcode.New(errcode.InvalidArgument, "unknown query parameter %s; %s %s takes no query parameters", quote(name), rt.method, rt.path)
+		}
+		return errcode.New(errcode.InvalidArgument, "unknown query parameter %s; known are %s", quote(name), strings.Join(rt.params, ", "))
+	}
+	return nil
 }
 
 // logRequest writes the request's one log line: never a value, a token, a

@@ -316,3 +316,28 @@ func TestRunFailsOnBusyAddress(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "listen")
 }
+
+// TestNonCanonicalPathsAreAnsweredNotRedirected: the local server answered
+// /api/v1//secrets, /api/v1/secrets/../tokens and /./ with a 307 redirect in
+// HTML, without the API's headers.
+func TestNonCanonicalPathsAreAnsweredNotRedirected(t *testing.T) {
+	srv := start(t, filepath.Join(t.TempDir(), "data"))
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/api/v1//secrets", "/api/v1/secrets/../tokens", "/./", "/api/v1/secrets/%2e%2e/tokens", "//healthz"} {
+		t.Run(path, func(t *testing.T) {
+			req, err := http.NewRequest("GET", srv.URL+path, nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+srv.token)
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)
+			assert.Empty(t, resp.Header.Get("Location"))
+			assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+			assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+			assert.Contains(t, string(body), `"code":"invalid_argument"`)
+		})
+	}
+}

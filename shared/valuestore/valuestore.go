@@ -28,7 +28,12 @@ import (
 type Store interface {
 	// Put writes values as a new version of the entry for secretID, creating
 	// the entry (named and tagged as the package doc says) when it does not
-	// exist, and returns a reference to exactly this version. Errors:
+	// exist, and returns a reference to exactly this version. The ref names
+	// this write forever: no other Put returns it with other values (not a
+	// concurrent one, not one that stalled between choosing and writing its
+	// version, not one after the version was retired), and the version it
+	// names is never changed, or the index could record one writer as the
+	// winner while the ref reads another's values. Errors:
 	// too_large when the serialized values exceed Limit (the message names
 	// the store and its limit); unavailable when throttled or down after
 	// retries.

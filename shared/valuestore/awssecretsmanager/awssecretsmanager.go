@@ -21,12 +21,14 @@
 // Each secret's values are one secret named "<prefix>/<secret id>", tagged
 // lockwell_deployment=<deployment id> and lockwell_secret_id=<secret id>,
 // whose SecretString is the JSON of the values. Put describes the entry,
-// then creates it (CreateSecret) or adds a version (PutSecretValue). The
-// ClientRequestToken, which AWS uses as the VersionId, is derived from the
-// secret id, the operation and a hash of the payload, so a retried Put
-// (after a lost response) repeats the token and AWS answers with the same
-// version instead of making another. The ref of a Put is that VersionId.
-// Versions are retired with staging labels (see Store.Retire).
+// then creates it (CreateSecret) or adds a version (PutSecretValue). Each
+// Put draws a fresh random ClientRequestToken, which AWS uses as the
+// VersionId, and keeps it across its own retries, so a call retried after a
+// lost response repeats the token and AWS answers with the same version
+// instead of making another. Another Put, even of the same values, makes a
+// new version: a ref names one write, and versions are created in the
+// order of the writes (Retire relies on that). The ref of a Put is that
+// VersionId. Versions are retired with staging labels (see Store.Retire).
 //
 // Minimal IAM policy: secretsmanager:CreateSecret, GetSecretValue,
 // DescribeSecret, PutSecretValue, UpdateSecretVersionStage,
@@ -38,8 +40,6 @@ package awssecretsmanager
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -207,22 +207,6 @@ func notFound(id string) error {
 	return errcode.New(errcode.NotFound, "no stored values for secret %s", id)
 }
 
-// versionToken derives the ClientRequestToken (and so the VersionId) of a
-// Put from the secret id and the payload: the same values put again for the
-// same secret give the same token, which AWS treats as a repeat.
-// The create and update tokens differ, so that an update with the values an
-// entry was created with makes a new version rather than repeating the
-// first one.
-func versionToken(id, op string, payload []byte) string {
-	payloadSum := sha256.Sum256(payload)
-	sum := sha256.Sum256([]byte("lockwell-version\x00" + op + "\x00" + id + "\x00" + hex.EncodeToString(payloadSum[:])))
-	u, _ := uuid.FromBytes(sum[:16])
-	// Stamp it as a name-based (version 5, RFC 4122) UUID.
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	return u.String()
-}
-
 var refPattern = regexp.MustCompile(`^[A-Za-z0-9-]{32,64}$`)
 
 // owns reports whether tags mark the entry as this deployment's entry for id.
@@ -280,6 +264,9 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 		return "", err
 	}
 	str := string(payload)
+	// One token per call for each request, repeated by the retries of that
+	// request only.
+	createToken, updateToken := uuid.NewString(), uuid.NewString()
 
 	// Describe first: an update must not start with a CreateSecret, whose
 	// token could repeat (and return) the entry's first version.
@@ -302,7 +289,7 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 				SecretString: aws.String(str),
 				// A retried CreateSecret (lost response) repeats this token
 				// and AWS answers with the version it made the first time.
-				ClientRequestToken: aws.String(versionToken(id, "create", payload)),
+				ClientRequestToken: aws.String(createToken),
 				Description:        aws.String("Lockwell secret values"),
 				Tags: []types.Tag{
 					{Key: aws.String(TagDeployment), Value: aws.String(s.cfg.Deployment)},
@@ -342,39 +329,16 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 		put, err = s.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 			SecretId:           desc.ARN,
 			SecretString:       aws.String(str),
-			ClientRequestToken: aws.String(versionToken(id, "update", payload)),
+			ClientRequestToken: aws.String(updateToken),
 		})
 		return classify(err, "update")
 	})
 	if err != nil {
 		return "", err
 	}
-	if len(put.VersionStages) == 0 {
-		// The token repeated an earlier, deprecated version (the same
-		// values as then): label it again so AWS keeps it.
-		if err := s.relabel(ctx, id, desc.ARN, aws.ToString(put.VersionId)); err != nil {
-			return "", err
-		}
-	}
+	// Without staging labels when concurrent writers have since added
+	// versions; Retire labels it if this write wins the index.
 	return aws.ToString(put.VersionId), nil
-}
-
-// relabel moves AWSCURRENT to the version.
-func (s *Store) relabel(ctx context.Context, id string, arn *string, version string) error {
-	desc, err := s.describe(ctx, id)
-	if err != nil {
-		return err
-	}
-	from := ""
-	for v, stages := range desc.VersionIdsToStages {
-		if hasStage(stages, "AWSCURRENT") {
-			from = v
-		}
-	}
-	if from == version {
-		return nil
-	}
-	return s.moveStage(ctx, arn, "AWSCURRENT", version, from)
 }
 
 // Get implements valuestore.Store: it verifies the entry's tags, then reads
@@ -461,7 +425,10 @@ func hasStage(stages []string, stage string) bool {
 // makes every version older than keep deprecated: it moves AWSCURRENT to
 // keep if an older version holds it and removes AWSPREVIOUS from older
 // versions. Versions newer than keep, and labels other tools attached, are
-// left alone. Errors: not_found, permission_denied, unavailable.
+// left alone. A Retire that comes late, after the index has moved on to a
+// newer version and that version was pinned, does nothing: moving the label
+// back to keep would leave the version the index points at unlabelled, and
+// AWS free to remove it. Errors: not_found, permission_denied, unavailable.
 func (s *Store) Retire(ctx context.Context, id, keep string) error {
 	if secret.ValidateID(id) != nil {
 		return notFound(id)
@@ -488,6 +455,9 @@ func (s *Store) Retire(ctx context.Context, id, keep string) error {
 		from := ""
 		for _, v := range vs {
 			if hasStage(v.stages, StageIndexed) {
+				if v.created.After(kept.created) {
+					return nil // late: a newer version is indexed and pinned
+				}
 				from = v.id
 			}
 		}

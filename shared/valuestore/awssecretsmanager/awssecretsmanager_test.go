@@ -154,7 +154,7 @@ func plant(t *testing.T, client *secretsmanager.Client, name, id string, kind va
 	}
 }
 
-func TestEntryNameTagsAndIdempotentToken(t *testing.T) {
+func TestEntryNameTagsAndOneVersionPerPut(t *testing.T) {
 	_, client := setup(t)
 	s := openStore(t, "awssecretsmanager://?region=eu-west-1&prefix=team-a", "dep-1")
 	ctx := context.Background()
@@ -173,49 +173,64 @@ func TestEntryNameTagsAndIdempotentToken(t *testing.T) {
 	assert.Equal(t, map[string]string{asm.TagDeployment: "dep-1", asm.TagSecretID: id}, tags)
 	assert.Equal(t, []string{"AWSCURRENT"}, desc.VersionIdsToStages[ref])
 
-	// A retried update (same values, so the same ClientRequestToken) makes
-	// no new version.
+	// Every Put is a write of its own, also of the same values: a new
+	// version, so that a ref names exactly one write.
 	update := map[string]string{"password": "n3w"}
 	r1, err := s.Put(ctx, id, update)
 	require.NoError(t, err)
+	time.Sleep(2 * time.Millisecond)
 	r2, err := s.Put(ctx, id, update)
 	require.NoError(t, err)
-	assert.Equal(t, r1, r2, "a repeated Put returns the same version")
+	assert.NotEqual(t, r1, r2, "a second Put of the same values is a new version")
 	vs, err := client.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String("team-a/" + id), IncludeDeprecated: aws.Bool(true)})
 	require.NoError(t, err)
-	assert.Len(t, vs.Versions, 2)
+	assert.Len(t, vs.Versions, 3)
 
-	// Retire deprecates the older version; AWS keeps it readable by id.
-	require.NoError(t, s.Retire(ctx, id, r1))
+	// Retire deprecates the older versions; AWS keeps them readable by id.
+	require.NoError(t, s.Retire(ctx, id, r2))
 	desc, err = client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("team-a/" + id)})
 	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{r1: {"AWSCURRENT", asm.StageIndexed}}, desc.VersionIdsToStages, "only the kept version has labels")
+	assert.Equal(t, map[string][]string{r2: {"AWSCURRENT", asm.StageIndexed}}, desc.VersionIdsToStages, "only the kept version has labels")
+	got, err := s.Get(ctx, id, r1)
+	require.NoError(t, err)
+	valuestoretest.RequireSameValues(t, update, got, "a deprecated version")
 
 	// Putting the creation values again is an update like any other: a new
 	// version, not a repeat of the first one.
 	again, err := s.Put(ctx, id, values)
 	require.NoError(t, err)
 	assert.NotEqual(t, ref, again)
+}
 
-	// Repeating an update whose version has since been deprecated repeats
-	// its token: AWS answers with that version, and the store labels it
-	// again so AWS keeps it.
-	time.Sleep(2 * time.Millisecond)
-	latest, err := s.Put(ctx, id, map[string]string{"password": "latest"})
+// TestALateRetireNeverUnpinsTheIndexedVersion forces the interleaving in
+// which a winner's Retire runs after the next update has won and pinned its
+// own version, and two writers that then lose their index updates move
+// AWSCURRENT and AWSPREVIOUS on. The late Retire used to move the pin back
+// to its own, older version, leaving the version the index points at
+// without any staging label: deprecated, and removed by AWS once the secret
+// has more than 100 versions.
+func TestALateRetireNeverUnpinsTheIndexedVersion(t *testing.T) {
+	_, client := setup(t)
+	s := openStore(t, "awssecretsmanager://?prefix=lockwell", "dep")
+	ctx := context.Background()
+	id := uuid.NewString()
+	put := func(v string) string {
+		time.Sleep(2 * time.Millisecond) // distinct creation times, as writes apart in time have
+		ref, err := s.Put(ctx, id, map[string]string{"v": v})
+		require.NoError(t, err)
+		return ref
+	}
+	put("0")
+	first := put("1")  // wins its index update, then stalls before Retire
+	second := put("2") // wins the next index update
+	require.NoError(t, s.Retire(ctx, id, second))
+	require.NoError(t, s.Retire(ctx, id, first)) // the first writer's Retire, late
+	put("loser a")
+	put("loser b")
+	desc, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("lockwell/" + id)})
 	require.NoError(t, err)
-	require.NoError(t, s.Retire(ctx, id, latest))
-	desc, err = client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("team-a/" + id)})
-	require.NoError(t, err)
-	assert.Empty(t, desc.VersionIdsToStages[r1], "deprecated")
-	r3, err := s.Put(ctx, id, update)
-	require.NoError(t, err)
-	assert.Equal(t, r1, r3)
-	desc, err = client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("team-a/" + id)})
-	require.NoError(t, err)
-	assert.Equal(t, []string{"AWSCURRENT"}, desc.VersionIdsToStages[r1])
-	got, err := s.Get(ctx, id, r3)
-	require.NoError(t, err)
-	valuestoretest.RequireSameValues(t, update, got, "values put again")
+	assert.Equal(t, []string{asm.StageIndexed}, desc.VersionIdsToStages[second], "the indexed version keeps its pin")
+	assert.Empty(t, desc.VersionIdsToStages[first])
 }
 
 func TestEntriesPagesAndSkipsLookalikes(t *testing.T) {
@@ -428,4 +443,13 @@ func BenchmarkUpdateAndGet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestIndexedPassesTheBackendConformanceSuite runs the backend suite, racing
+// writers included, against an index paired with this store.
+func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
+	setup(t)
+	valuestoretest.RunIndexed(t, func(t *testing.T) valuestore.Store {
+		return openStore(t, "awssecretsmanager://?prefix=lockwell&force_delete=true", valuestoretest.Deployment)
+	})
 }

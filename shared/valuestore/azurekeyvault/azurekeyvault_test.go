@@ -371,3 +371,12 @@ func TestEntriesPagesThroughManySecrets(t *testing.T) {
 	assert.Equal(t, want, got)
 	assert.Equal(t, 3, e.srv.Calls("ListSecrets"), "pages of 25")
 }
+
+// TestIndexedPassesTheBackendConformanceSuite runs the backend suite, racing
+// writers included, against an index paired with this store.
+func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
+	e := newEnv(t)
+	valuestoretest.RunIndexed(t, func(t *testing.T) valuestore.Store {
+		return e.open(t, valuestoretest.Deployment, "")
+	})
+}

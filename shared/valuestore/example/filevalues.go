@@ -9,10 +9,12 @@
 // Layout: one directory per entry, <dir>/<prefix>/<secret id>/, holding
 // meta.json (the tags: {"deployment": ..., "secret_id": ...}) and one file
 // per version, v1.json, v2.json, ..., each the JSON of the values. The ref of
-// a version is its number. Files are written to a temporary name and renamed,
-// so a reader never sees half a file; a new version claims its number with an
-// exclusive create, so concurrent writers (also in other processes) never
-// overwrite each other.
+// a version is its number. A version is written in full to a temporary file
+// and published under its number with a hard link, which fails when the
+// number is taken: a reader never sees half a file, and concurrent writers
+// (also in other processes, also one that stalled for a long time) never
+// overwrite each other. A retired version's file is emptied but stays, so
+// its number is never given to another write.
 //
 // # Writing a custom store, step by step
 //
@@ -30,7 +32,10 @@
 //     contract). The rules that matter most:
 //     - Put writes a NEW version and returns a ref to exactly that version;
 //     Get reads exactly the version a ref names. The index records the ref,
-//     so two racing writers never clobber each other's values.
+//     so two racing writers never clobber each other's values. A ref names
+//     one write forever: never hand it to another write, not even after a
+//     writer that picked its version number stalled, and not after the
+//     version was retired (the ConcurrentPutsToOneEntry conformance case).
 //     - Before reading, changing or deleting an entry, check its tags. An
 //     entry tagged for another deployment or secret, or not tagged at all,
 //     is not_found for Get and Delete, already_exists for Put, and is never
@@ -104,6 +109,8 @@ type meta struct {
 type Store struct {
 	root       string // <dir>/<prefix>
 	deployment string
+
+	beforeWrite func(n int) // test hook: called before Put takes version n
 }
 
 var prefixPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
@@ -194,19 +201,27 @@ func (s *Store) Put(_ context.Context, id string, values map[string]string) (str
 		}
 		return "", err
 	}
+	// The version is written in full under a temporary name first, then
+	// published under its number with a hard link, which fails when the
+	// number is taken. A writer whose idea of the latest number is stale
+	// (it read the directory, then stalled while others wrote) therefore
+	// moves on to the next number: it never replaces a version that another
+	// writer has written and may already have recorded in the index.
+	tmp, err := writeTemp(dir, "version", payload)
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp)
 	for n := latest(dir) + 1; ; n++ {
-		f, err := os.OpenFile(filepath.Join(dir, versionFile(n)+".claim"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if s.beforeWrite != nil {
+			s.beforeWrite(n)
+		}
+		err := os.Link(tmp, filepath.Join(dir, versionFile(n)))
 		if errors.Is(err, fs.ErrExist) {
 			continue // another writer took this number
 		}
 		if err != nil {
 			return "", errcode.Wrap(errcode.Unavailable, err, "cannot write %s", storeName)
-		}
-		_ = f.Close()
-		err = writeFileAtomic(dir, versionFile(n), payload)
-		_ = os.Remove(filepath.Join(dir, versionFile(n)+".claim"))
-		if err != nil {
-			return "", err
 		}
 		return strconv.Itoa(n), nil
 	}
@@ -236,12 +251,13 @@ func (s *Store) create(id string) error {
 	return nil
 }
 
-// latest returns the highest version number claimed or written in dir, 0 if none.
+// latest returns the highest version number written or retired in dir, 0 if
+// none.
 func latest(dir string) int {
 	entries, _ := os.ReadDir(dir)
 	max := 0
 	for _, e := range entries {
-		if n, ok := parseVersionFile(strings.TrimSuffix(e.Name(), ".claim")); ok && n > max {
+		if n, ok := parseVersionFile(e.Name()); ok && n > max {
 			max = n
 		}
 	}
@@ -279,7 +295,7 @@ func (s *Store) Get(_ context.Context, id, ref string) (map[string]string, error
 		return nil, errcode.New(errcode.NotFound, "no version %q of the values of secret %s", ref, id)
 	}
 	b, err := os.ReadFile(filepath.Join(s.dir(id), versionFile(n)))
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || err == nil && len(b) == 0 { // never written, or retired
 		return nil, errcode.New(errcode.NotFound, "no version %s of the values of secret %s", ref, id)
 	}
 	if err != nil {
@@ -293,8 +309,10 @@ func (s *Store) Get(_ context.Context, id, ref string) (map[string]string, error
 	return values, nil
 }
 
-// Retire implements valuestore.Store: it deletes the files of every version
+// Retire implements valuestore.Store: it empties the file of every version
 // older than keep. Newer versions stay (a writer may be about to record one).
+// The emptied file stays as a tombstone, so that the version's number, and
+// with it the ref, is never given to another write.
 // Errors: not_found for an entry that is not this deployment's.
 func (s *Store) Retire(_ context.Context, id, keep string) error {
 	if err := secret.ValidateID(id); err != nil {
@@ -312,10 +330,15 @@ func (s *Store) Retire(_ context.Context, id, keep string) error {
 		return errcode.Wrap(errcode.Unavailable, err, "cannot read %s", storeName)
 	}
 	for _, e := range entries {
-		if n, ok := parseVersionFile(e.Name()); ok && n < k {
-			if err := os.Remove(filepath.Join(s.dir(id), e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return errcode.Wrap(errcode.Unavailable, err, "cannot retire versions in %s", storeName)
-			}
+		n, ok := parseVersionFile(e.Name())
+		if !ok || n >= k {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.Size() == 0 {
+			continue // retired already
+		}
+		if err := writeFileAtomic(s.dir(id), e.Name(), nil); err != nil {
+			return errcode.Wrap(errcode.Unavailable, err, "cannot retire versions in %s", storeName)
 		}
 	}
 	return nil
@@ -378,22 +401,32 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// writeFileAtomic writes data to dir/name through a temporary file and a
-// rename, so readers see the old file, no file, or the whole new one.
-func writeFileAtomic(dir, name string, data []byte) error {
+// writeTemp writes data to a new temporary file in dir, synced to disk, and
+// returns its path.
+func writeTemp(dir, name string, data []byte) (string, error) {
 	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
 	if err != nil {
-		return errcode.Wrap(errcode.Unavailable, err, "cannot write %s", storeName)
+		return "", errcode.Wrap(errcode.Unavailable, err, "cannot write %s", storeName)
 	}
 	_, werr := f.Write(data)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		_ = os.Remove(f.Name())
-		return errcode.Wrap(errcode.Unavailable, err, "cannot write %s", storeName)
+		return "", errcode.Wrap(errcode.Unavailable, err, "cannot write %s", storeName)
 	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
-		_ = os.Remove(f.Name())
+	return f.Name(), nil
+}
+
+// writeFileAtomic writes data to dir/name through a temporary file and a
+// rename, so readers see the old file, no file, or the whole new one.
+func writeFileAtomic(dir, name string, data []byte) error {
+	tmp, err := writeTemp(dir, name, data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		_ = os.Remove(tmp)
 		return errcode.Wrap(errcode.Unavailable, err, "cannot write %s", storeName)
 	}
 	return nil

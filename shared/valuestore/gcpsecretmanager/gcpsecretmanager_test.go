@@ -297,3 +297,12 @@ func TestTooLargeIsCheckedBeforeWriting(t *testing.T) {
 	_, err = s.Put(ctx(t), "not-a-uuid", map[string]string{"k": "v"})
 	assert.Equal(t, errcode.InvalidArgument, errcode.Of(err))
 }
+
+// TestIndexedPassesTheBackendConformanceSuite runs the backend suite, racing
+// writers included, against an index paired with this store.
+func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
+	e := newEnv(t)
+	valuestoretest.RunIndexed(t, func(t *testing.T) valuestore.Store {
+		return e.open(t, valuestoretest.Deployment, "?prefix=lockwell&old_versions=destroy")
+	})
+}

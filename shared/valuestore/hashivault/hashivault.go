@@ -2,7 +2,7 @@
 // URL:
 //
 //	hashivault://vault.internal:8200/secret?prefix=lockwell&namespace=team-a
-//	hashivault://127.0.0.1:8200/kv/lockwell?tls=false&max_versions=5
+//	hashivault://127.0.0.1:8200/kv/lockwell?tls=false&max_versions=500
 //
 // The host and port name the Vault server; the path names the KV v2 mount
 // (it may have several segments). Parameters (all optional; any other is an
@@ -11,10 +11,14 @@
 //   - tls: "false" to speak plain HTTP (local development only); default
 //     true. The CA bundle comes from VAULT_CACERT / VAULT_CAPATH, as for the
 //     Vault CLI.
-//   - max_versions: 2-1000, set on each new entry's metadata; otherwise the
-//     mount's setting (Vault's default: 10). Not 1 (ZenML's default): the
-//     version the index points at must survive while a newer one is being
-//     written.
+//   - max_versions: 100-1000, default 1000, set on each new entry's
+//     metadata. Vault destroys the oldest version of an entry once it has
+//     more than max_versions, whoever wrote the newer ones: racing writers
+//     that lose their index updates still write versions, and enough of
+//     them after the winner's (Vault's default of 10 takes ten) would destroy
+//     the version the index points at. So max_versions must exceed the
+//     number of writers that can race on one secret; Lockwell itself
+//     destroys old versions (Retire), so a high cap costs only metadata.
 //   - namespace: the Vault Enterprise namespace; default VAULT_NAMESPACE.
 //
 // Credentials never come from the URL. Auth: VAULT_TOKEN, or else AppRole
@@ -76,13 +80,21 @@ const (
 
 func init() { valuestore.Register(Scheme, open) }
 
+// DefaultMaxVersions is the max_versions set on new entries unless
+// configured otherwise, and MinMaxVersions the least a configuration may
+// set (see the package doc).
+const (
+	DefaultMaxVersions = 1000
+	MinMaxVersions     = 100
+)
+
 // Config configures a Store.
 type Config struct {
 	Address     string // http(s)://HOST:PORT
 	Mount       string // KV v2 mount path
 	Prefix      string
 	Namespace   string
-	MaxVersions int // 0: the mount's setting
+	MaxVersions int // versions Vault keeps per entry; 0: DefaultMaxVersions
 	Deployment  string
 	// Token authenticates; if empty, AppRole login with RoleID and SecretID.
 	Token            string
@@ -143,10 +155,10 @@ func open(ctx context.Context, u *url.URL, opts valuestore.Options) (valuestore.
 	cfg.Address = scheme + "://" + u.Host
 	if v := q.Get("max_versions"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 2 || n > 1000 {
-			// 1 would destroy the version the index points at the moment a
-			// concurrent writer adds one.
-			return nil, errcode.New(errcode.InvalidArgument, "max_versions must be a whole number from 2 to 1000")
+		if err != nil || n < MinMaxVersions || n > DefaultMaxVersions {
+			// Fewer would let the versions of racing writers that lost
+			// destroy the version the index points at.
+			return nil, errcode.New(errcode.InvalidArgument, "max_versions must be a whole number from %d to %d", MinMaxVersions, DefaultMaxVersions)
 		}
 		cfg.MaxVersions = n
 	}
@@ -169,6 +181,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.Deployment == "" {
 		return nil, errcode.New(errcode.InvalidArgument, "value store needs a deployment id")
+	}
+	if cfg.MaxVersions != 0 && (cfg.MaxVersions < MinMaxVersions || cfg.MaxVersions > DefaultMaxVersions) {
+		return nil, errcode.New(errcode.InvalidArgument, "max_versions must be a whole number from %d to %d", MinMaxVersions, DefaultMaxVersions)
 	}
 	if cfg.Token == "" && (cfg.RoleID == "" || cfg.SecretID == "") {
 		return nil, errcode.New(errcode.InvalidArgument, "%s needs credentials: set %s, or %s and %s for AppRole", storeName, EnvToken, EnvRoleID, EnvSecretID)
@@ -522,9 +537,9 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 		if !ok {
 			return "", errcode.New(errcode.Internal, "%s did not return the version it wrote", storeName)
 		}
-		if cas == 0 && s.cfg.MaxVersions > 0 {
+		if cas == 0 {
 			err = s.do(ctx, func(ctx context.Context) error {
-				_, err := s.client.Logical().WriteWithContext(ctx, s.metadataPath(id), map[string]any{"max_versions": s.cfg.MaxVersions})
+				_, err := s.client.Logical().WriteWithContext(ctx, s.metadataPath(id), map[string]any{"max_versions": s.maxVersions()})
 				return classify(err, "set max_versions")
 			})
 			if err != nil {
@@ -534,6 +549,14 @@ func (s *Store) Put(ctx context.Context, id string, values map[string]string) (s
 		return strconv.Itoa(version), nil
 	}
 	return "", errcode.New(errcode.Unavailable, "%s: concurrent writers of secret %s kept changing it; retry", storeName, id)
+}
+
+// maxVersions is the max_versions of new entries.
+func (s *Store) maxVersions() int {
+	if s.cfg.MaxVersions > 0 {
+		return s.cfg.MaxVersions
+	}
+	return DefaultMaxVersions
 }
 
 func numberField(sec *api.Secret, name string) (int, bool) {

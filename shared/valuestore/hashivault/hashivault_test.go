@@ -133,7 +133,7 @@ func TestStoredShapeCASAndMaxVersions(t *testing.T) {
 	clearVaultEnv(t)
 	srv, addr := localvault.Start(t)
 	t.Setenv("VAULT_TOKEN", srv.RootToken)
-	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false&prefix=lw&max_versions=3", "dep-1")
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false&prefix=lw&max_versions=100", "dep-1")
 	defer s.Close()
 	ctx := context.Background()
 	id := uuid.NewString()
@@ -147,7 +147,7 @@ func TestStoredShapeCASAndMaxVersions(t *testing.T) {
 	assert.Equal(t, map[string]any{"deployment": "dep-1", "secret_id": id}, got.Data["lockwell"])
 	md, err := raw.KVv2("secret").GetMetadata(ctx, "lw/"+id)
 	require.NoError(t, err)
-	assert.Equal(t, 3, md.MaxVersions)
+	assert.Equal(t, 100, md.MaxVersions)
 
 	before := srv.Calls(localvault.DataWrite)
 	for i := 2; i <= 5; i++ {
@@ -156,8 +156,6 @@ func TestStoredShapeCASAndMaxVersions(t *testing.T) {
 	}
 	assert.Equal(t, "5", ref)
 	assert.Equal(t, before+4, srv.Calls(localvault.DataWrite), "one check-and-set write per Put without contention")
-	_, err = s.Get(ctx, id, "2")
-	assert.Equal(t, errcode.NotFound, errcode.Of(err), "versions beyond max_versions are gone")
 
 	// Retire destroys older versions only.
 	require.NoError(t, s.Retire(ctx, id, "4"))
@@ -166,6 +164,22 @@ func TestStoredShapeCASAndMaxVersions(t *testing.T) {
 	for _, v := range md.Versions {
 		assert.Equal(t, v.Version < 4, v.Destroyed, "version %d destroyed", v.Version)
 	}
+}
+
+// TestNewEntriesKeepManyVersionsByDefault: Vault's default of 10 let ten
+// losing writers destroy the version the index points at.
+func TestNewEntriesKeepManyVersionsByDefault(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	t.Setenv("VAULT_TOKEN", srv.RootToken)
+	s := openStore(t, "hashivault://"+strings.TrimPrefix(addr, "http://")+"/secret?tls=false&prefix=lw", "dep-1")
+	defer s.Close()
+	id := uuid.NewString()
+	_, err := s.Put(context.Background(), id, map[string]string{"k": "v"})
+	require.NoError(t, err)
+	md, err := rawClient(t, addr, srv.RootToken, "").KVv2("secret").GetMetadata(context.Background(), "lw/"+id)
+	require.NoError(t, err)
+	assert.Equal(t, hashivault.DefaultMaxVersions, md.MaxVersions)
 }
 
 func TestConcurrentPutsRetryTheCheckAndSet(t *testing.T) {
@@ -304,6 +318,8 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 		"hashivault:///secret",
 		"hashivault://127.0.0.1:8200",
 		"hashivault://127.0.0.1:8200/secret?max_versions=1",
+		"hashivault://127.0.0.1:8200/secret?max_versions=10",
+		"hashivault://127.0.0.1:8200/secret?max_versions=1001",
 		"hashivault://127.0.0.1:8200/secret?tls=maybe",
 		"hashivault://127.0.0.1:8200/secret?prefix=a/b",
 		"hashivault://127.0.0.1:8200/sec ret",
@@ -397,4 +413,17 @@ func BenchmarkUpdateAndGet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestIndexedPassesTheBackendConformanceSuite runs the backend suite, racing
+// writers included, against an index paired with this store.
+func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
+	clearVaultEnv(t)
+	srv, addr := localvault.Start(t)
+	srv.EnableKV("", "kv")
+	t.Setenv("VAULT_TOKEN", srv.RootToken)
+	rawURL := "hashivault://" + strings.TrimPrefix(addr, "http://") + "/kv?tls=false&prefix=lockwell"
+	valuestoretest.RunIndexed(t, func(t *testing.T) valuestore.Store {
+		return openStore(t, rawURL, valuestoretest.Deployment)
+	})
 }

@@ -134,6 +134,8 @@ func Run(t *testing.T, open func(t *testing.T) valuestore.Store, opts ...Option)
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, openClosed(t)) })
 	t.Run("Entries", func(t *testing.T) { testEntries(t, openClosed(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, openClosed(t)) })
+	t.Run("ConcurrentPutsToOneEntry", func(t *testing.T) { testConcurrentPutsToOneEntry(t, openClosed(t)) })
+	t.Run("LaterWritesLeaveAVersionReadable", func(t *testing.T) { testLaterWrites(t, openClosed(t)) })
 	t.Run("OtherDeployment", func(t *testing.T) {
 		if c.openOther == nil {
 			t.Skip("store test gave no WithOtherDeployment")
@@ -452,6 +454,54 @@ func testConcurrent(t *testing.T, s valuestore.Store) {
 	for i := range n {
 		RequireSameValues(t, map[string]string{"i": fmt.Sprint(i)}, get(t, s, ids[i], refs[i]), "concurrent Put")
 	}
+}
+
+// testConcurrentPutsToOneEntry is what racing updates of one secret do: each
+// writer puts its own values into the same entry, and the index will record
+// the ref of one of them. Every ref must name exactly its own write, never a
+// version another writer wrote over, or the index could record a winner
+// whose values are a loser's.
+func testConcurrentPutsToOneEntry(t *testing.T, s valuestore.Store) {
+	id := newID()
+	put(t, s, id, map[string]string{"n": "0"})
+	t.Cleanup(func() { _ = s.Delete(context.Background(), id) })
+	const n = 8
+	refs := make([]string, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ref, err := s.Put(ctx(t), id, map[string]string{"n": fmt.Sprint(i + 1)})
+			refs[i] = ref
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs, "concurrent Put")
+	}
+	seen := map[string]int{}
+	for i, ref := range refs {
+		if j, dup := seen[ref]; dup {
+			t.Fatalf("writers %d and %d with different values got the same ref", j, i)
+		}
+		seen[ref] = i
+		RequireSameValues(t, map[string]string{"n": fmt.Sprint(i + 1)}, get(t, s, id, ref), fmt.Sprintf("writer %d's ref", i))
+	}
+}
+
+// testLaterWrites: writers that lose their index updates still write
+// versions, any number of them after the winner's. They must never remove
+// the winner's version, which the index points at until the next
+// successful update retires it (a store that keeps a fixed number of
+// versions, like Vault's default of 10, would).
+func testLaterWrites(t *testing.T, s valuestore.Store) {
+	id := newID()
+	t.Cleanup(func() { _ = s.Delete(context.Background(), id) })
+	want := map[string]string{"n": "winner"}
+	ref := put(t, s, id, want)
+	for i := range 30 {
+		put(t, s, id, map[string]string{"n": fmt.Sprint("loser ", i)})
+	}
+	RequireSameValues(t, want, get(t, s, id, ref), "the version 30 later writes left alone")
 }
 
 func testOtherDeployment(t *testing.T, mine, other valuestore.Store) {
