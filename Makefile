@@ -21,7 +21,7 @@ $(NODE_MODULES): localdev/package.json localdev/package-lock.json
 	npm ci --prefix localdev --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## dev: the local server on the embedded store; STORE=dynamodb|postgres and VALUES=awssecretsmanager|
+## dev: the local server on the embedded store; STORE=dynamodb|postgres|mysql and VALUES=awssecretsmanager|
 ## gcpsecretmanager|azurekeyvault|hashivault run it on the local stand-ins instead (localdev/README.md)
 dev: deps
 ifeq ($(STORE)$(VALUES),sqlite)
@@ -29,17 +29,25 @@ ifeq ($(STORE)$(VALUES),sqlite)
 else ifeq ($(STORE),postgres)
 	if [ -z "$$LOCKWELL_TEST_POSTGRES_URL" ]; then eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
 	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
+else ifeq ($(STORE),mysql)
+	if [ -z "$$LOCKWELL_TEST_MYSQL_URL" ]; then eval "$$(localdev/scripts/mariadb.sh start)"; export MYSQL_USER MYSQL_PWD_FILE LOCKWELL_TEST_MYSQL_URL; fi; \
+	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 else
 	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 endif
 
-## test: every test, with the race detector. PostgreSQL is started on loopback when it is installed
-## (CI installs it); outside CI, tests whose database or emulator is missing skip and say why. Then the
-## Helm chart's tests, in their own module (infra/helm/chartcheck) so helm stays out of the main build.
+## test: every test, with the race detector. PostgreSQL and MariaDB are started on loopback when they
+## are installed (CI installs them); outside CI, tests whose database or emulator is missing skip and say
+## why. Then the Helm chart's tests, in their own module (infra/helm/chartcheck) so helm stays out of the
+## main build.
 test: deps
 	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  eval "$$(localdev/scripts/postgres.sh start)"; \
 	  export PGUSER LOCKWELL_TEST_POSTGRES_URL; \
+	fi; \
+	if [ -x localdev/scripts/mariadb.sh ] && command -v mariadb-install-db >/dev/null; then \
+	  eval "$$(localdev/scripts/mariadb.sh start)"; \
+	  export MYSQL_USER MYSQL_PWD_FILE LOCKWELL_TEST_MYSQL_URL; \
 	fi; \
 	$(GO) test -race -timeout 20m ./...
 	cd infra/helm/chartcheck && $(GO) test -timeout 10m ./...
@@ -50,9 +58,11 @@ test: deps
 bench: deps
 	@echo "== local server vs bare net/http (localdev/bench) =="
 	$(GO) run ./localdev/bench $(BENCH_FLAGS)
-	@echo "== SQL list page at 1k and 100k secrets (shared/sqlstore) =="
+	@echo "== SQL list page at 1k and 100k secrets (shared/sqlstore: SQLite, PostgreSQL, MariaDB) =="
 	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
+	if [ -x localdev/scripts/mariadb.sh ] && command -v mariadb-install-db >/dev/null; then \
+	  eval "$$(localdev/scripts/mariadb.sh start)"; export MYSQL_USER MYSQL_PWD_FILE LOCKWELL_TEST_MYSQL_URL; fi; \
 	$(GO) test -run '^$$' -bench 'ListPage' -benchtime 2000x ./shared/sqlstore/
 	@echo "== SQLite writes from 16 concurrent writers, with and without group commit (shared/sqlstore) =="
 	$(GO) test -run '^$$' -bench 'ConcurrentWrites' -benchtime 5000x ./shared/sqlstore/

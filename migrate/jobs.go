@@ -90,7 +90,7 @@ type JobStoreOpener func(ctx context.Context, u *url.URL) (JobStore, error)
 var jobStores = openurl.NewRegistry[JobStoreOpener]("job store")
 
 // RegisterJobStore makes a job store available under a URL scheme; call it
-// from an init function (packages migrate/sqljobs: sqlite, postgres;
+// from an init function (packages migrate/sqljobs: sqlite, postgres, mysql;
 // migrate/dynamojobs: dynamodb).
 func RegisterJobStore(scheme string, open JobStoreOpener) { jobStores.Register(scheme, open) }
 
@@ -98,7 +98,7 @@ func RegisterJobStore(scheme string, open JobStoreOpener) { jobStores.Register(s
 // invalid_argument for a bad URL or a scheme not linked into this binary.
 func OpenJobStore(ctx context.Context, rawURL string) (JobStore, error) {
 	if rawURL == "" {
-		return nil, errcode.New(errcode.InvalidArgument, "no job store: set LOCKWELL_MIGRATE_JOBS (sqlite:///PATH.db, postgres://HOST/DB or dynamodb://TABLE)")
+		return nil, errcode.New(errcode.InvalidArgument, "no job store: set LOCKWELL_MIGRATE_JOBS (sqlite:///PATH.db, postgres://HOST/DB, mysql://HOST/DB or dynamodb://TABLE)")
 	}
 	open, u, err := jobStores.Lookup(rawURL)
 	if err != nil {
@@ -115,7 +115,7 @@ func JobStoreURLFromEnv(storeURL string) string {
 	if u := os.Getenv("LOCKWELL_MIGRATE_JOBS"); u != "" {
 		return u
 	}
-	for _, p := range []string{"sqlite:", "postgres:", "postgresql:"} {
+	for _, p := range []string{"sqlite:", "postgres:", "postgresql:", "mysql:"} {
 		if strings.HasPrefix(storeURL, p) {
 			return storeURL
 		}

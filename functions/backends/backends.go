@@ -8,7 +8,7 @@
 //	lockwell_dynamodb            shared/dynamostore                      dynamodb://
 //	lockwell_awskms              shared/envelope/awskms                  awskms://
 //	lockwell_awssecretsmanager   shared/valuestore/awssecretsmanager     awssecretsmanager://
-//	lockwell_sql                 shared/sqlstore                         sqlite://, postgres://
+//	lockwell_sql                 shared/sqlstore                         sqlite://, postgres://, mysql://
 //	lockwell_gcpsecretmanager    shared/valuestore/gcpsecretmanager      gcpsecretmanager://
 //	lockwell_azurekeyvault       shared/valuestore/azurekeyvault         azurekeyvault://
 //	lockwell_hashivault          shared/valuestore/hashivault            hashivault://
@@ -20,7 +20,7 @@
 //
 //	go build -tags lambda.norpc,lockwell_only,lockwell_sql ./functions/get
 //
-// for a bootstrap that serves a SQLite or PostgreSQL store. localkey:// is
+// for a bootstrap that serves a SQLite, PostgreSQL or MySQL store. localkey:// is
 // always available (package envelope). functions/functions.mk passes the
 // tags in LAMBDA_TAGS.
 //

@@ -2,4 +2,4 @@
 
 package backends
 
-import _ "github.com/lockwell/lockwell/shared/sqlstore" // sqlite://, postgres://
+import _ "github.com/lockwell/lockwell/shared/sqlstore" // sqlite://, postgres://, mysql://

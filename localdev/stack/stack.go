@@ -8,6 +8,10 @@
 //	--store postgres   a PostgreSQL the user started (localdev/scripts/postgres.sh
 //	                   start), named by --postgres-url or LOCKWELL_TEST_POSTGRES_URL,
 //	                   with the user from PGUSER; tables in a schema of their own
+//	--store mysql      a MariaDB or MySQL the user started (localdev/scripts/mariadb.sh
+//	                   start), named by --mysql-url or LOCKWELL_TEST_MYSQL_URL, with
+//	                   the user from MYSQL_USER and the password from MYSQL_PWD or
+//	                   MYSQL_PWD_FILE; tables in a database of their own
 //
 //	--values none               values stay in the store (default)
 //	--values awssecretsmanager  localdev/awssecretsmanager
@@ -26,7 +30,8 @@
 // combination the subfolder STORE or STORE-VALUES, which also holds its
 // admin.token. The value-store stand-ins keep entries in memory only, so a
 // combination with one starts empty every time: stack clears its subfolder
-// (and, for postgres, its schema) at start and a new admin token is minted.
+// (and, for postgres, its schema; for mysql, its database) at start and a
+// new admin token is minted.
 //
 // stack prints what runs where and how to log in; it never prints a token
 // or a value. It stops everything it started on SIGINT or SIGTERM.
@@ -54,11 +59,12 @@ import (
 	"github.com/lockwell/lockwell/localdev/gcpsecretmanager"
 	"github.com/lockwell/lockwell/localdev/vault"
 	"github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/mysqlconn"
 	"github.com/lockwell/lockwell/shared/server"
 
 	_ "github.com/lockwell/lockwell/shared/dynamostore"                  // dynamodb:
 	_ "github.com/lockwell/lockwell/shared/envelope/awskms"              // awskms:
-	_ "github.com/lockwell/lockwell/shared/sqlstore"                     // sqlite:, postgres:
+	_ "github.com/lockwell/lockwell/shared/sqlstore"                     // sqlite:, postgres:, mysql:
 	_ "github.com/lockwell/lockwell/shared/valuestore/awssecretsmanager" // awssecretsmanager:
 	_ "github.com/lockwell/lockwell/shared/valuestore/azurekeyvault"     // azurekeyvault:
 	_ "github.com/lockwell/lockwell/shared/valuestore/gcpsecretmanager"  // gcpsecretmanager:
@@ -67,7 +73,7 @@ import (
 
 // The choices of --store and --values.
 var (
-	stores = []string{"sqlite", "postgres", "dynamodb"}
+	stores = []string{"sqlite", "postgres", "mysql", "dynamodb"}
 	values = []string{"none", "awssecretsmanager", "gcpsecretmanager", "azurekeyvault", "hashivault"}
 )
 
@@ -79,7 +85,7 @@ const markerFile = ".lockwell-dev-stack"
 
 // options are the command line.
 type options struct {
-	Store, Values, Addr, DataDir, PostgresURL string
+	Store, Values, Addr, DataDir, PostgresURL, MySQLURL string
 }
 
 func (o options) check() error {
@@ -91,6 +97,9 @@ func (o options) check() error {
 	}
 	if o.Store == "postgres" && o.PostgresURL == "" {
 		return errors.New(`--store postgres needs a database: run eval "$(localdev/scripts/postgres.sh start)" first (it sets LOCKWELL_TEST_POSTGRES_URL and PGUSER), or pass --postgres-url`)
+	}
+	if o.Store == "mysql" && o.MySQLURL == "" {
+		return errors.New(`--store mysql needs a database: run eval "$(localdev/scripts/mariadb.sh start)" first (it sets LOCKWELL_TEST_MYSQL_URL, MYSQL_USER and MYSQL_PWD_FILE), or pass --mysql-url`)
 	}
 	return nil
 }
@@ -167,6 +176,13 @@ func start(ctx context.Context, o options, setenv func(key, value string) error)
 		}
 		cfg.KeyURL = (&url.URL{Scheme: "localkey", Path: filepath.Join(s.DataDir, server.KeyFile)}).String()
 		s.Running = append(s.Running, fmt.Sprintf("store: postgres at %s, schema %s; key in %s", hostOf(o.PostgresURL), schema, s.DataDir))
+	case "mysql":
+		database := strings.ReplaceAll("lockwell_dev_"+name, "-", "_")
+		if cfg.StoreURL, err = prepareMySQL(ctx, o.MySQLURL, database, fresh); err != nil {
+			return nil, err
+		}
+		cfg.KeyURL = (&url.URL{Scheme: "localkey", Path: filepath.Join(s.DataDir, server.KeyFile)}).String()
+		s.Running = append(s.Running, fmt.Sprintf("store: mysql at %s, database %s; key in %s", hostOf(o.MySQLURL), database, s.DataDir))
 	case "dynamodb":
 		aws, err := awsdev.Start(ctx, filepath.Join(s.DataDir, "aws"))
 		if err != nil {
@@ -339,6 +355,31 @@ func preparePostgres(ctx context.Context, rawURL, schema string, fresh bool) (st
 	return u.String(), nil
 }
 
+// prepareMySQL creates the database (dropping it first with fresh) on the
+// server rawURL names and returns the store URL that names it. The user
+// needs the right to create it (mariadb.sh grants lockwell% databases).
+func prepareMySQL(ctx context.Context, rawURL, database string, fresh bool) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "mysql" {
+		return "", errors.New("--mysql-url must look like mysql://127.0.0.1:53306/lockwell_test?tls=false")
+	}
+	db, err := mysqlconn.Open(u)
+	if err != nil {
+		return "", fmt.Errorf("--mysql-url: %w", err)
+	}
+	defer db.Close()
+	if fresh {
+		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+database); err != nil {
+			return "", fmt.Errorf("clear database %s at %s: %w", database, u.Host, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+database+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		return "", fmt.Errorf("create database %s at %s: %w", database, u.Host, err)
+	}
+	u.Path = "/" + database
+	return u.String(), nil
+}
+
 func hostOf(rawURL string) string {
 	if u, err := url.Parse(rawURL); err == nil {
 		return u.Host
@@ -395,6 +436,7 @@ func main() {
 	flag.StringVar(&o.Addr, "addr", server.DefaultAddr, "the API's loopback host:port")
 	flag.StringVar(&o.DataDir, "data-dir", server.DefaultDataDir, "the data directory; each combination but sqlite/none uses a subfolder STORE[-VALUES]")
 	flag.StringVar(&o.PostgresURL, "postgres-url", os.Getenv("LOCKWELL_TEST_POSTGRES_URL"), "the PostgreSQL database for --store postgres (user from PGUSER; default LOCKWELL_TEST_POSTGRES_URL)")
+	flag.StringVar(&o.MySQLURL, "mysql-url", os.Getenv("LOCKWELL_TEST_MYSQL_URL"), "the MySQL server for --store mysql (user from MYSQL_USER, password from MYSQL_PWD or MYSQL_PWD_FILE; default LOCKWELL_TEST_MYSQL_URL)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "stack: unexpected arguments %q\n", flag.Args())

@@ -21,6 +21,7 @@ import (
 	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/client"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/mysqlconn"
 	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/server/servertest"
 	"github.com/lockwell/lockwell/shared/valuestore"
@@ -42,6 +43,9 @@ func startStack(t *testing.T, o options) *running {
 	t.Helper()
 	if o.Store == "postgres" {
 		o.PostgresURL = testenv.PostgresURL(t)
+	}
+	if o.Store == "mysql" {
+		o.MySQLURL = testenv.MySQLURL(t)
 	}
 	s, err := start(context.Background(), o, func(k, v string) error {
 		t.Setenv(k, v) // restored after the test
@@ -65,6 +69,12 @@ func startStack(t *testing.T, o options) *running {
 			dropSchema(t, o.PostgresURL, r.Deployment.StoreURL)
 		})
 	}
+	if o.Store == "mysql" {
+		t.Cleanup(func() {
+			r.shutdown(t)
+			dropDatabase(t, r.Deployment.StoreURL)
+		})
+	}
 	r.token = servertest.AdminToken(t, s.DataDir)
 	return r
 }
@@ -84,6 +94,17 @@ func dropSchema(t *testing.T, databaseURL, storeURL string) {
 	require.NoError(t, err)
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{u.Query().Get("search_path")}.Sanitize()+" CASCADE")
+	require.NoError(t, err)
+}
+
+// dropDatabase removes the database the stack made on the test server.
+func dropDatabase(t *testing.T, storeURL string) {
+	u, err := url.Parse(storeURL)
+	require.NoError(t, err)
+	db, err := mysqlconn.Open(u)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec("DROP DATABASE IF EXISTS " + strings.TrimPrefix(u.Path, "/"))
 	require.NoError(t, err)
 }
 
@@ -137,6 +158,7 @@ func TestCLIAgainstEachStack(t *testing.T) {
 		{"dynamodb", "awssecretsmanager"},
 		{"sqlite", "azurekeyvault"},
 		{"postgres", "hashivault"},
+		{"mysql", "none"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.store+"+"+tc.values, func(t *testing.T) {
@@ -240,9 +262,10 @@ func TestOptionsAreChecked(t *testing.T) {
 		o    options
 		msg  string
 	}{
-		{"unknown store", options{Store: "mysql", Values: "none"}, "--store must be one of"},
+		{"unknown store", options{Store: "oracle", Values: "none"}, "--store must be one of"},
 		{"unknown values", options{Store: "sqlite", Values: "vault"}, "--values must be one of"},
 		{"postgres without a database", options{Store: "postgres", Values: "none"}, "postgres.sh start"},
+		{"mysql without a database", options{Store: "mysql", Values: "none"}, "mariadb.sh start"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,6 +16,11 @@ import (
 // PostgreSQL database (localdev/scripts/postgres.sh start prints it).
 const PostgresURLVar = "LOCKWELL_TEST_POSTGRES_URL"
 
+// MySQLURLVar names the environment variable that gives tests their MySQL
+// or MariaDB database (localdev/scripts/mariadb.sh start prints it, with
+// MYSQL_USER and MYSQL_PWD_FILE).
+const MySQLURLVar = "LOCKWELL_TEST_MYSQL_URL"
+
 // InCI reports whether the tests run in CI (CI=true), where a missing
 // emulator or database is a failure, not a reason to skip.
 func InCI() bool { return os.Getenv("CI") == "true" }
@@ -41,6 +46,18 @@ func PostgresURL(t testing.TB) string {
 	u := os.Getenv(PostgresURLVar)
 	if u == "" {
 		Missing(t, "%s is not set; run eval \"$(localdev/scripts/postgres.sh start)\" and export PGUSER %s", PostgresURLVar, PostgresURLVar)
+	}
+	return u
+}
+
+// MySQLURL returns the test database's URL from LOCKWELL_TEST_MYSQL_URL
+// (user and password from MYSQL_USER and MYSQL_PWD or MYSQL_PWD_FILE). Without
+// it the test skips, except in CI, where it fails (see Missing).
+func MySQLURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(MySQLURLVar)
+	if u == "" {
+		Missing(t, "%s is not set; run eval \"$(localdev/scripts/mariadb.sh start)\" and export MYSQL_USER MYSQL_PWD_FILE %s", MySQLURLVar, MySQLURLVar)
 	}
 	return u
 }

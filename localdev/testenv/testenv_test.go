@@ -74,3 +74,29 @@ func TestPostgresURLMissing(t *testing.T) {
 	call(func() { testenv.PostgresURL(r) })
 	assert.True(t, r.skipped)
 }
+
+func TestMySQLURL(t *testing.T) {
+	t.Run("returns the variable", func(t *testing.T) {
+		t.Setenv("CI", "true")
+		t.Setenv(testenv.MySQLURLVar, "mysql://127.0.0.1:3306/db?tls=false")
+		r := &recorder{TB: t}
+		var got string
+		call(func() { got = testenv.MySQLURL(r) })
+		assert.Equal(t, "mysql://127.0.0.1:3306/db?tls=false", got)
+		assert.False(t, r.failed || r.skipped)
+	})
+	t.Run("missing skips outside CI", func(t *testing.T) {
+		t.Setenv("CI", "")
+		t.Setenv(testenv.MySQLURLVar, "")
+		r := &recorder{TB: t}
+		call(func() { testenv.MySQLURL(r) })
+		assert.True(t, r.skipped)
+	})
+	t.Run("missing fails in CI", func(t *testing.T) {
+		t.Setenv("CI", "true")
+		t.Setenv(testenv.MySQLURLVar, "")
+		r := &recorder{TB: t}
+		call(func() { testenv.MySQLURL(r) })
+		assert.True(t, r.failed)
+	})
+}

@@ -15,7 +15,7 @@ import (
 	_ "github.com/lockwell/lockwell/migrate/dynamojobs" // dynamodb://
 	"github.com/lockwell/lockwell/migrate/legacy"
 	"github.com/lockwell/lockwell/migrate/pubsubqueue"
-	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
+	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://, mysql://
 	"github.com/lockwell/lockwell/migrate/sqsqueue"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"

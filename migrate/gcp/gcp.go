@@ -25,7 +25,7 @@ import (
 
 	"github.com/lockwell/lockwell/migrate"
 	_ "github.com/lockwell/lockwell/migrate/legacy/all"
-	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
+	_ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://, mysql://
 	"github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/metrics/cloudlogging"

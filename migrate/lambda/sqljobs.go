@@ -2,4 +2,4 @@
 
 package main
 
-import _ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://
+import _ "github.com/lockwell/lockwell/migrate/sqljobs" // sqlite://, postgres://, mysql://

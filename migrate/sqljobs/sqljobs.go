@@ -1,12 +1,17 @@
 // Package sqljobs keeps migration jobs (migrate.JobStore) in SQL: SQLite
-// through modernc.org/sqlite and PostgreSQL through pgx, with one schema.
+// through modernc.org/sqlite, PostgreSQL through pgx and MySQL/MariaDB
+// through go-sql-driver/mysql, with one schema (MySQL spells its column
+// types its own way: indexed text needs a length, and entry names are at
+// most 700 characters there).
 // Two tables: migrate_jobs (one row per job: owner, source, options) and
 // migrate_entries (one row per legacy entry: outcome, reason, target,
 // attempts). Counts are computed from the entries, so they can never drift
 // from the per-entry outcomes.
 //
-// URLs: sqlite:///ABSOLUTE/PATH.db, sqlite:RELATIVE/PATH.db and postgres://HOST:PORT/DB (the password
-// comes from PGPASSWORD or ~/.pgpass, never from the URL). PostgreSQL needs
+// URLs: sqlite:///ABSOLUTE/PATH.db, sqlite:RELATIVE/PATH.db, postgres://HOST:PORT/DB (the password
+// comes from PGPASSWORD or ~/.pgpass, never from the URL) and
+// mysql://HOST:PORT/DB?tls=... (read by shared/mysqlconn: the user and
+// password from MYSQL_USER and MYSQL_PWD or MYSQL_PWD_FILE). PostgreSQL needs
 // the "pgx" database/sql driver linked into the binary (the SQL backend's
 // package registers it; or import github.com/jackc/pgx/v5/stdlib).
 package sqljobs
@@ -24,6 +29,7 @@ import (
 
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/mysqlconn"
 	"github.com/lockwell/lockwell/shared/openurl"
 )
 
@@ -47,6 +53,30 @@ CREATE TABLE IF NOT EXISTS migrate_entries (
 	PRIMARY KEY (job_id, name)
 );`
 
+// mysqlSchema is schema for MySQL: one statement per Exec, text that is
+// indexed has a length (the primary key of job_id and name fits InnoDB's
+// 3072 bytes in utf8mb4), and utf8mb4_bin compares names exactly.
+var mysqlSchema = []string{`
+CREATE TABLE IF NOT EXISTS migrate_jobs (
+	id      VARCHAR(64)  NOT NULL PRIMARY KEY,
+	created VARCHAR(40)  NOT NULL,
+	owner   VARCHAR(255) NOT NULL,
+	source  TEXT         NOT NULL,
+	options TEXT         NOT NULL
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`, `
+CREATE TABLE IF NOT EXISTS migrate_entries (
+	job_id    VARCHAR(64)  NOT NULL,
+	name      VARCHAR(700) NOT NULL,
+	outcome   VARCHAR(32)  NOT NULL,
+	reason    TEXT         NOT NULL DEFAULT (''),
+	target    TEXT         NOT NULL DEFAULT (''),
+	target_id VARCHAR(64)  NOT NULL DEFAULT '',
+	attempts  INTEGER      NOT NULL DEFAULT 0,
+	updated   VARCHAR(40)  NOT NULL,
+	PRIMARY KEY (job_id, name),
+	FOREIGN KEY (job_id) REFERENCES migrate_jobs (id)
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`}
+
 // Store is a migrate.JobStore on database/sql. Safe for concurrent use.
 type Store struct {
 	db       *sql.DB
@@ -57,7 +87,7 @@ var _ migrate.JobStore = (*Store)(nil)
 
 func init() {
 	open := func(ctx context.Context, u *url.URL) (migrate.JobStore, error) { return Open(ctx, u.String()) }
-	for _, scheme := range []string{"sqlite", "postgres", "postgresql"} {
+	for _, scheme := range []string{"sqlite", "postgres", "postgresql", "mysql"} {
 		migrate.RegisterJobStore(scheme, open)
 	}
 }
@@ -67,13 +97,14 @@ func init() {
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, errcode.New(errcode.InvalidArgument, "job store URL must be sqlite:///PATH.db or postgres://HOST/DB")
+		return nil, errcode.New(errcode.InvalidArgument, "job store URL must be sqlite:///PATH.db, postgres://HOST/DB or mysql://HOST/DB")
 	}
 	if _, hasPassword := u.User.Password(); hasPassword {
 		return nil, errcode.New(errcode.InvalidArgument, "job store URL must not contain a password; use PGPASSWORD")
 	}
 	var db *sql.DB
 	var postgres bool
+	statements := []string{schema}
 	switch u.Scheme {
 	case "sqlite":
 		path := u.Path
@@ -105,16 +136,24 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		q.Del("max_conns") // the SQL backend's own pool setting, not a server parameter
 		u.RawQuery = q.Encode()
 		db, err = sql.Open("pgx", u.String())
+	case "mysql":
+		// mysqlconn refuses credentials and unknown parameters in the URL.
+		if db, err = mysqlconn.Open(u); err != nil {
+			return nil, err
+		}
+		statements = mysqlSchema
 	default:
-		return nil, errcode.New(errcode.InvalidArgument, "job store URL scheme must be sqlite or postgres, got %q", u.Scheme)
+		return nil, errcode.New(errcode.InvalidArgument, "job store URL scheme must be sqlite, postgres or mysql, got %q", u.Scheme)
 	}
 	if err != nil {
 		return nil, errcode.Wrap(errcode.InvalidArgument, err, "open job store")
 	}
 	s := &Store{db: db, postgres: postgres}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, errcode.Wrap(errcode.Unavailable, err, "create job store tables")
+	for _, st := range statements {
+		if _, err := db.ExecContext(ctx, st); err != nil {
+			db.Close()
+			return nil, errcode.Wrap(errcode.Unavailable, err, "create job store tables")
+		}
 	}
 	return s, nil
 }

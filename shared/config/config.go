@@ -9,7 +9,7 @@
 //
 // Variables:
 //
-//	LOCKWELL_STORE       backend URL: sqlite:///path/lockwell.db, postgres://host:5432/db, dynamodb://table
+//	LOCKWELL_STORE       backend URL: sqlite:///path/lockwell.db, postgres://host:5432/db, mysql://host:3306/db, dynamodb://table
 //	LOCKWELL_VALUES      optional external value store URL: awssecretsmanager://?region=..., gcpsecretmanager://projects/P,
 //	                     azurekeyvault://NAME, hashivault://host:8200/secret, or a custom scheme
 //	LOCKWELL_DEPLOYMENT  this deployment's id; required with LOCKWELL_VALUES (value entries are tagged with it)

@@ -233,7 +233,7 @@ func openStore(ctx context.Context, d *config.Config, dir string, log *slog.Logg
 		}
 		if dep.Tokens == nil {
 			dep.Close()
-			return nil, nil, nil, fmt.Errorf("the store %s keeps no API tokens, which the local server needs; use a sqlite:, postgres: or dynamodb: store", schemeOf(c.StoreURL))
+			return nil, nil, nil, fmt.Errorf("the store %s keeps no API tokens, which the local server needs; use a sqlite:, postgres:, mysql: or dynamodb: store", schemeOf(c.StoreURL))
 		}
 		return dep.Store, dep.Tokens, dep.Close, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/secret"
@@ -125,4 +126,61 @@ func TestSealedValuesAreBoundToTheirRow(t *testing.T) {
 	require.Error(t, err, "values sealed for another secret must not open")
 	_, err = s2.Get(ctx, a.ID)
 	require.NoError(t, err)
+}
+
+func TestMySQLColumnsHoldNoPlaintextValues(t *testing.T) {
+	s, storeURL := openMySQL(t, testSealer(t))
+	names := writeCanaries(t, s)
+	rows, err := mysqlDB(t, storeURL).Query(`SELECT CONCAT_WS('|', id, name, private, owner, "keys", values_ref, version,
+		created, updated, origin, change_key, COALESCE(public_name, ''), COALESCE(private_owner, '')), sealed FROM secrets`)
+	require.NoError(t, err)
+	defer rows.Close()
+	all := []byte{}
+	for rows.Next() {
+		var text string
+		var sealed []byte
+		require.NoError(t, rows.Scan(&text, &sealed))
+		require.NotEmpty(t, sealed, "every secret with values has sealed values")
+		for _, needle := range canaryNeedles {
+			assert.False(t, bytes.Contains([]byte(text), needle), "a row's text holds a value in plaintext")
+			assert.False(t, bytes.Contains(sealed, needle), "a sealed column holds a value in plaintext")
+		}
+		all = append(all, text...)
+	}
+	require.NoError(t, rows.Err())
+	assert.True(t, bytes.Contains(all, []byte(names[0])), "the scan sees no stored data at all")
+}
+
+// TestMySQLFilesHoldNoPlaintextValues scans the server's files for the
+// canaries: the test database's tablespace and the redo log and system
+// tablespace, which every commit reaches first (the tablespace's pages may
+// still be only in the buffer pool). It needs the data directory readable,
+// as it is for the server localdev/scripts/mariadb.sh starts.
+func TestMySQLFilesHoldNoPlaintextValues(t *testing.T) {
+	s, storeURL := openMySQL(t, testSealer(t))
+	names := writeCanaries(t, s)
+	raw := mysqlDB(t, storeURL)
+	var dir, db string
+	require.NoError(t, raw.QueryRow("SELECT @@datadir, DATABASE()").Scan(&dir, &db))
+	if _, err := os.ReadDir(filepath.Join(dir, db)); err != nil {
+		testenv.Missing(t, "the MySQL data directory is not readable here (%v); start the server with localdev/scripts/mariadb.sh", err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, db, "*"))
+	require.NoError(t, err)
+	for _, f := range []string{"ib_logfile0", "ibdata1"} {
+		files = append(files, filepath.Join(dir, f))
+	}
+	all := []byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if os.IsNotExist(err) {
+			continue
+		}
+		require.NoError(t, err)
+		for _, needle := range canaryNeedles {
+			assert.False(t, bytes.Contains(b, needle), "file %s holds a value in plaintext", filepath.Base(f))
+		}
+		all = append(all, b...)
+	}
+	assert.True(t, bytes.Contains(all, []byte(names[0])), "the scan sees no stored data at all")
 }

@@ -30,6 +30,9 @@ func BenchmarkListPage(b *testing.B) {
 	if os.Getenv("LOCKWELL_TEST_POSTGRES_URL") != "" {
 		targets = append(targets, target{"postgres", func(b *testing.B) *sqlstore.Store { s, _ := openPostgres(b, testSealer(b)); return s }})
 	}
+	if os.Getenv("LOCKWELL_TEST_MYSQL_URL") != "" {
+		targets = append(targets, target{"mysql", func(b *testing.B) *sqlstore.Store { s, _ := openMySQL(b, testSealer(b)); return s }})
+	}
 	for _, tg := range targets {
 		for _, size := range []struct {
 			name string
@@ -74,6 +77,9 @@ func BenchmarkOperations(b *testing.B) {
 	}
 	if os.Getenv("LOCKWELL_TEST_POSTGRES_URL") != "" {
 		targets = append(targets, target{"postgres", func(b *testing.B) *sqlstore.Store { s, _ := openPostgres(b, testSealer(b)); return s }})
+	}
+	if os.Getenv("LOCKWELL_TEST_MYSQL_URL") != "" {
+		targets = append(targets, target{"mysql", func(b *testing.B) *sqlstore.Store { s, _ := openMySQL(b, testSealer(b)); return s }})
 	}
 	values := map[string]string{"user": "service-account", "password": "correct horse battery staple", "url": "postgres://db.internal:5432/app"}
 	for _, tg := range targets {

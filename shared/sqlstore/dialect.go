@@ -6,10 +6,12 @@ import (
 	"time"
 )
 
-// dialect is everything that differs between SQLite and PostgreSQL. The
-// statements themselves are shared.
+// dialect is everything that differs between SQLite, PostgreSQL and
+// MySQL/MariaDB. The statements themselves are shared (MySQL connections
+// run with ANSI_QUOTES, so "keys", a reserved word there, quotes the same
+// way in all three).
 type dialect struct {
-	name     string // "sqlite" or "postgres": the migrations directory
+	name     string // "sqlite", "postgres" or "mysql": the migrations directory
 	numbered bool   // placeholders are $1, $2, ... rather than ?
 	// timeArg converts a time to the column's representation.
 	timeArg func(time.Time) any
@@ -20,6 +22,21 @@ type dialect struct {
 	// lockMigrations, run first in the migration transaction, keeps two
 	// processes from migrating at once ("" when BEGIN already does).
 	lockMigrations string
+	// ddlCommits: a schema change commits the transaction it runs in
+	// (MySQL), so migrations cannot be all or nothing. They run on one
+	// connection instead, under the session lock that lockMigrations
+	// takes (a query returning 1 once it holds it) and unlockMigrations
+	// releases, one statement at a time (splitStatements).
+	ddlCommits       bool
+	unlockMigrations string
+	// splitStatements: the driver runs one statement per call, so a
+	// migration file is split at each ";" that ends a line.
+	splitStatements bool
+	// keysetRange: the planner does not turn a row-value comparison
+	// ((col, id) > (?, ?)) into a range of the (col, id) index (MySQL and
+	// MariaDB walk the index from its start instead), so the cursor is
+	// also given as a plain range on col.
+	keysetRange bool
 	// explain prefixes a query to get its plan.
 	explain string
 	// lockRow ends a SELECT that must lock the row it reads until the
@@ -55,6 +72,27 @@ var postgresDialect = &dialect{
 	lockMigrations: "SELECT pg_advisory_xact_lock(7284115073531)", // any constant: "lockwell migrations"
 	explain:        "EXPLAIN ",
 	lockRow:        " FOR UPDATE",
+}
+
+var mysqlDialect = &dialect{
+	name:    "mysql",
+	timeArg: func(t time.Time) any { return t.UTC() },
+	// Columns are utf8mb4_bin, so instr compares code points exactly: case-
+	// sensitive, no wildcards, as in SQLite.
+	hasPrefix: func(col, ph string) string { return "instr(" + col + ", " + ph + ") = 1" },
+	contains:  func(col, ph string) string { return "instr(" + col + ", " + ph + ") > 0" },
+	// A named lock is server-wide: name it after the database, so stores
+	// in different databases of one server migrate independently.
+	lockMigrations:   "SELECT GET_LOCK(CONCAT('lockwell_migrations_', SHA1(DATABASE())), 600)",
+	unlockMigrations: "DO RELEASE_LOCK(CONCAT('lockwell_migrations_', SHA1(DATABASE())))",
+	ddlCommits:       true,
+	splitStatements:  true,
+	keysetRange:      true,
+	lockRow:          " FOR UPDATE",
+	explain:          "EXPLAIN FORMAT=JSON ",
+	// Without interpolation, the driver prepares, runs and closes a
+	// statement for every query with arguments: three round trips.
+	cacheStatements: true,
 }
 
 // rebind rewrites ? placeholders as $1, $2, ... for dialects that number

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -20,14 +21,19 @@ import (
 //
 //	unique or primary key violation                         already_exists
 //	SQLITE_BUSY/LOCKED; PostgreSQL serialization failure,
-//	deadlock, connection, resource and shutdown classes,
+//	deadlock, connection, resource and shutdown classes;
+//	the MySQL errors mysqlCodes lists as unavailable;
 //	lost connections; a deadline or cancellation            unavailable
 //	anything else                                           internal
 //
 // Errors already classified pass unchanged. The message is what says what
 // failed; the cause kept for logs is the driver's error reduced to its code
 // and message, which never carry statement parameters (and values are only
-// ever sealed blobs anyway).
+// ever sealed blobs anyway). MySQL's messages can quote a row's values (a
+// duplicate entry quotes the key: a name, or a token's hash), so a MySQL
+// cause keeps only the error number and SQLSTATE, plus the message for
+// syntax and access errors (SQLSTATE classes 42 and 28), which quote only
+// statement text and names.
 func classify(err error, what string) error {
 	if err == nil {
 		return nil
@@ -81,11 +87,47 @@ func driverCode(err error) (errcode.Code, error) {
 		}
 		return errcode.Internal, cause
 	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		state := string(me.SQLState[:])
+		cause := fmt.Errorf("mysql: error %d (%s)", me.Number, state)
+		if strings.HasPrefix(state, "42") || strings.HasPrefix(state, "28") {
+			cause = fmt.Errorf("mysql: error %d (%s): %s", me.Number, state, me.Message)
+		}
+		if code, ok := mysqlCodes[me.Number]; ok {
+			return code, cause
+		}
+		return errcode.Internal, cause
+	}
 	var ne net.Error
 	var connErr *pgconn.ConnectError
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, mysql.ErrInvalidConn) ||
 		errors.As(err, &connErr) || errors.As(err, &ne) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
 		return errcode.Unavailable, err
 	}
 	return errcode.Internal, err
+}
+
+// mysqlCodes is the MySQL and MariaDB error table: server error numbers
+// whose errcode is not internal.
+var mysqlCodes = map[uint16]errcode.Code{
+	1062: errcode.AlreadyExists, // ER_DUP_ENTRY: a unique index (name rules, token hash, id)
+	1586: errcode.AlreadyExists, // ER_DUP_ENTRY_WITH_KEY_NAME
+	1205: errcode.Unavailable,   // ER_LOCK_WAIT_TIMEOUT
+	1213: errcode.Unavailable,   // ER_LOCK_DEADLOCK: InnoDB rolled the transaction back
+	1040: errcode.Unavailable,   // ER_CON_COUNT_ERROR: too many connections
+	1203: errcode.Unavailable,   // ER_TOO_MANY_USER_CONNECTIONS
+	1053: errcode.Unavailable,   // ER_SERVER_SHUTDOWN
+	1927: errcode.Unavailable,   // ER_CONNECTION_KILLED (MariaDB)
+	1317: errcode.Unavailable,   // ER_QUERY_INTERRUPTED
+	1969: errcode.Unavailable,   // ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
+	3024: errcode.Unavailable,   // ER_QUERY_TIMEOUT (MySQL max_execution_time)
+	1290: errcode.Unavailable,   // ER_OPTION_PREVENTS_STATEMENT: --read-only, as during a failover
+	1792: errcode.Unavailable,   // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+	1614: errcode.Unavailable,   // ER_XA_RBDEADLOCK
+	1180: errcode.Unavailable,   // ER_ERROR_DURING_COMMIT
+	1021: errcode.Unavailable,   // ER_DISK_FULL
+	1037: errcode.Unavailable,   // ER_OUTOFMEMORY
+	1041: errcode.Unavailable,   // ER_OUT_OF_RESOURCES
 }

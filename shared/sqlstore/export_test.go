@@ -35,7 +35,11 @@ func (s *Store) ExplainList(ctx context.Context, q backend.Query) (string, error
 		if err := rows.Scan(ptrs...); err != nil {
 			return "", err
 		}
-		lines = append(lines, fmt.Sprint(vals[len(vals)-1])) // the detail / plan text column
+		last := vals[len(vals)-1] // the detail / plan text column
+		if b, ok := last.([]byte); ok {
+			last = string(b) // MySQL's JSON plan
+		}
+		lines = append(lines, fmt.Sprint(last))
 	}
 	return strings.Join(lines, "\n"), rows.Err()
 }
@@ -44,16 +48,19 @@ func (s *Store) ExplainList(ctx context.Context, q backend.Query) (string, error
 // in bulk.
 func (s *Store) WriteDB() *sql.DB { return s.writeDB }
 
-// Dialect names the store's dialect: "sqlite" or "postgres".
+// Dialect names the store's dialect: "sqlite", "postgres" or "mysql".
 func (s *Store) Dialect() string { return s.d.name }
 
-// ApplyMigrationsThrough applies the dialect's ("sqlite" or "postgres")
+// ApplyMigrationsThrough applies the dialect's ("sqlite", "postgres" or "mysql")
 // migrations up to and including version to db, to build a database as an
 // older binary left it.
 func ApplyMigrationsThrough(ctx context.Context, db *sql.DB, dialectName string, version int) error {
 	d := sqliteDialect
-	if dialectName == postgresDialect.name {
+	switch dialectName {
+	case postgresDialect.name:
 		d = postgresDialect
+	case mysqlDialect.name:
+		d = mysqlDialect
 	}
 	all, err := d.migrations()
 	if err != nil {

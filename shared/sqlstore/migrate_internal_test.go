@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -50,7 +51,7 @@ func TestMigrationsApplyInOrderAndAllOrNothing(t *testing.T) {
 }
 
 func TestEmbeddedMigrationsAreWellFormed(t *testing.T) {
-	for _, d := range []*dialect{sqliteDialect, postgresDialect} {
+	for _, d := range []*dialect{sqliteDialect, postgresDialect, mysqlDialect} {
 		all, err := d.migrations()
 		require.NoError(t, err)
 		require.NotEmpty(t, all)
@@ -58,11 +59,40 @@ func TestEmbeddedMigrationsAreWellFormed(t *testing.T) {
 			assert.Equal(t, i+1, m.version, "%s: versions are 1, 2, 3, ... without gaps", d.name)
 		}
 	}
-	s, p := mustMigrations(t, sqliteDialect), mustMigrations(t, postgresDialect)
-	require.Equal(t, len(s), len(p), "both dialects have the same migrations")
-	for i := range s {
-		assert.Equal(t, s[i].name, p[i].name, "migration %d has one name in both dialects", i+1)
+	s := mustMigrations(t, sqliteDialect)
+	for _, d := range []*dialect{postgresDialect, mysqlDialect} {
+		o := mustMigrations(t, d)
+		require.Equal(t, len(s), len(o), "%s has the migrations sqlite has", d.name)
+		for i := range s {
+			assert.Equal(t, s[i].name, o[i].name, "migration %d has one name in sqlite and %s", i+1, d.name)
+		}
 	}
+	for _, m := range mustMigrations(t, mysqlDialect) {
+		for _, st := range splitStatements(m.sql) {
+			for line := range strings.Lines(st) {
+				code, _, _ := strings.Cut(line, "--")
+				assert.NotContains(t, code, ";", "%s: MySQL migrations end each statement with ; at the end of a line, and have no other ; outside comments", m.name)
+			}
+		}
+	}
+}
+
+func TestSplitStatements(t *testing.T) {
+	script := `-- a comment; with a semicolon
+CREATE TABLE a (
+    x INT -- inline
+);
+
+-- only a comment before the next
+INSERT INTO a VALUES (1);
+UPDATE a SET x = 2
+-- trailing comment`
+	assert.Equal(t, []string{
+		"-- a comment; with a semicolon\nCREATE TABLE a (\n    x INT -- inline\n)",
+		"-- only a comment before the next\nINSERT INTO a VALUES (1)",
+		"UPDATE a SET x = 2\n-- trailing comment",
+	}, splitStatements(script))
+	assert.Empty(t, splitStatements("-- nothing\n\n"))
 }
 
 func mustMigrations(t *testing.T, d *dialect) []migration {

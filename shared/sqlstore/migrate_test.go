@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/localdev/testenv"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -32,6 +33,10 @@ func migrationTargets(t *testing.T) map[string]func(t *testing.T) migrationTarge
 		"postgres": func(t *testing.T) migrationTarget {
 			u, schema := freshSchema(t)
 			return migrationTarget{url: u, raw: adminDB(t), table: schema + ".schema_migrations"}
+		},
+		"mysql": func(t *testing.T) migrationTarget {
+			u, db := freshMySQLDatabase(t)
+			return migrationTarget{url: u, raw: mysqlDB(t, testenv.MySQLURL(t)), table: db + ".schema_migrations"}
 		},
 	}
 }

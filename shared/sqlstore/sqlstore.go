@@ -1,14 +1,17 @@
 // Package sqlstore is the SQL backend: a complete store (metadata and sealed
 // values in one table) on database/sql, serving SQLite through the pure-Go
-// modernc.org/sqlite driver and PostgreSQL through pgx. Both share one schema,
+// modernc.org/sqlite driver, PostgreSQL through pgx and MySQL/MariaDB through
+// go-sql-driver/mysql. All three share one schema and one set of statements,
 // created and upgraded by versioned migrations (embedded .sql files, one
-// directory per dialect, recorded in a schema_migrations table).
+// directory per dialect, recorded in a schema_migrations table); what
+// differs is in the dialect type.
 //
 // Open it by URL, through backend.Open or Open:
 //
 //	sqlite:///var/lib/lockwell/lockwell.db              an absolute path
 //	sqlite:.lockwell/lockwell.db                        a path relative to the working directory
 //	postgres://db.internal:5432/lockwell?sslmode=verify-full&search_path=lockwell
+//	mysql://db.internal:3306/lockwell?tls=true&max_conns=20
 //
 // SQLite parameters: busy_timeout_ms (how long a writer waits for another
 // process's lock; default 5000) and synchronous (full, the default, or
@@ -26,24 +29,38 @@
 // max_conns (default 10). The user and password come only from the standard
 // environment (PGUSER, PGPASSWORD, PGPASSFILE), never from the URL.
 //
+// MySQL parameters (shared/mysqlconn reads them): tls (true, the default;
+// skip-verify; false), max_conns (default 10) and connect_timeout; the user
+// comes from MYSQL_USER and the password from MYSQL_PWD or the file
+// MYSQL_PWD_FILE names, never from the URL. The database must exist. Tables
+// are InnoDB in utf8mb4 with the binary collation utf8mb4_bin; sessions run
+// READ COMMITTED with ANSI_QUOTES. MySQL has no partial indexes, so its
+// uniqueness rules are unique indexes on generated columns (public_name,
+// (private_owner, name)) that are NULL for the rows a rule does not cover.
+// MySQL commits at every schema change, so a migration that fails part way
+// there can leave part of itself applied (see migrate).
+//
 // Values are sealed with the envelope.Sealer from backend.Options before a
 // statement runs (sealing may call a KMS), with the secret id and version as
 // additional authenticated data; the store refuses to open without a Sealer.
 // Secrets stored without values (an index paired with an external value
 // store) keep NULL instead.
 //
-// The database enforces the uniqueness rules (partial unique indexes: public
-// names; private (owner, name)), so concurrent creates and renames need no
-// locking here, and updates are compare-and-set on the version column.
-// Modify (unconditional merges) reads and writes in one transaction under
-// the row lock (PostgreSQL) or the write lock (SQLite), so concurrent merges
+// The database enforces the uniqueness rules (partial unique indexes, or
+// generated columns in MySQL: public names; private (owner, name)), so
+// concurrent creates and renames need no locking here, and updates are
+// compare-and-set on the version column. Modify (unconditional merges) reads
+// and writes in one transaction under the row lock (PostgreSQL's and MySQL's
+// SELECT ... FOR UPDATE) or the write lock (SQLite), so concurrent merges
 // queue. Idempotency records go in the same transaction as their write.
 // Listing is keyset pagination on an index per sort field with the id as
-// tie-break, compared as a row value ((name, id) > (?, ?)), so a deep page
-// costs what the first one does; names compare bytewise in both dialects
-// (PostgreSQL columns use the "C" collation) and name filters are literal
-// and case-sensitive (instr in SQLite, starts_with/strpos in PostgreSQL;
-// never LIKE). Driver errors are classified in one place (classify).
+// tie-break, compared as a row value ((name, id) > (?, ?); MySQL also gets
+// name >= ?, as its planner makes a range only of that), so a deep page
+// costs what the first one does; names compare bytewise in every dialect
+// (PostgreSQL columns use the "C" collation, MySQL ones utf8mb4_bin) and
+// name filters are literal and case-sensitive (instr in SQLite and MySQL,
+// starts_with/strpos in PostgreSQL; never LIKE). Driver errors are
+// classified in one place (classify).
 //
 // Store also implements identity.TokenStore in the same database, so that a
 // server with a SQL store needs no second place for API tokens.
@@ -73,6 +90,9 @@ func init() {
 	backend.Register("postgres", func(ctx context.Context, u *url.URL, opts backend.Options) (backend.Backend, error) {
 		return openURL(ctx, u, opts)
 	})
+	backend.Register("mysql", func(ctx context.Context, u *url.URL, opts backend.Options) (backend.Backend, error) {
+		return openURL(ctx, u, opts)
+	})
 }
 
 // Store is the SQL backend.Backend and identity.TokenStore. All methods are
@@ -94,7 +114,7 @@ var (
 )
 
 // Open opens (and creates or migrates) the store that rawURL names, a
-// sqlite: or postgres: URL as the package documentation describes. Errors:
+// sqlite:, postgres: or mysql: URL as the package documentation describes. Errors:
 // invalid_argument for a bad URL, a missing Sealer or an unknown parameter;
 // unavailable when the database cannot be reached; internal otherwise.
 func Open(ctx context.Context, rawURL string, opts backend.Options) (*Store, error) {
@@ -119,8 +139,10 @@ func openURL(ctx context.Context, u *url.URL, opts backend.Options) (*Store, err
 		s, err = openSQLite(ctx, u)
 	case "postgres":
 		s, err = openPostgres(ctx, u)
+	case "mysql":
+		s, err = openMySQL(ctx, u)
 	default:
-		return nil, errcode.New(errcode.InvalidArgument, "sqlstore serves sqlite: and postgres: URLs, not %q", u.Scheme)
+		return nil, errcode.New(errcode.InvalidArgument, "sqlstore serves sqlite:, postgres: and mysql: URLs, not %q", u.Scheme)
 	}
 	if err != nil {
 		return nil, err
@@ -187,14 +209,15 @@ type statements struct {
 	getRecord                 string
 }
 
-const secretColumns = "id, name, private, owner, keys, values_ref, version, created, updated, origin, change_key"
+// secretColumns quotes "keys", a reserved word in MySQL.
+const secretColumns = `id, name, private, owner, "keys", values_ref, version, created, updated, origin, change_key`
 
 func (d *dialect) statements() statements {
 	return statements{
 		insert:      d.rebind(`INSERT INTO secrets (` + secretColumns + `, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		get:         d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ?`),
 		getMetadata: d.rebind(`SELECT ` + secretColumns + ` FROM secrets WHERE id = ?`),
-		update: d.rebind(`UPDATE secrets SET name = ?, private = ?, keys = ?, values_ref = ?, version = ?, updated = ?,
+		update: d.rebind(`UPDATE secrets SET name = ?, private = ?, "keys" = ?, values_ref = ?, version = ?, updated = ?,
 			origin = ?, change_key = ?, sealed = ? WHERE id = ? AND version = ?`),
 		version:        d.rebind(`SELECT version FROM secrets WHERE id = ?`),
 		delete:         d.rebind(`DELETE FROM secrets WHERE id = ?`),
@@ -205,8 +228,9 @@ func (d *dialect) statements() statements {
 		revokeToken:    d.rebind(`DELETE FROM tokens WHERE id = ?`),
 		getLocked:      d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ?` + d.lockRow),
 		pruneRecords:   d.rebind(`DELETE FROM idempotency WHERE expires <= ?`),
-		saveRecord:     d.rebind(`INSERT INTO idempotency (key, request, operation, result, created, expires) VALUES (?, ?, ?, ?, ?, ?)`),
-		getRecord:      d.rebind(`SELECT request, operation, result, created, expires FROM idempotency WHERE key = ? AND expires > ?`),
+		// "key" is quoted: a reserved word in MySQL.
+		saveRecord: d.rebind(`INSERT INTO idempotency ("key", request, operation, result, created, expires) VALUES (?, ?, ?, ?, ?, ?)`),
+		getRecord:  d.rebind(`SELECT request, operation, result, created, expires FROM idempotency WHERE "key" = ? AND expires > ?`),
 	}
 }
 
@@ -461,8 +485,8 @@ func (s *Store) update(ctx context.Context, x execer, sec *secret.Secret, sealed
 }
 
 // Modify implements backend.Modifier: the read, change and write run in one
-// transaction that holds the secret's row lock (PostgreSQL's SELECT ... FOR
-// UPDATE) or the database's write lock (SQLite's BEGIN IMMEDIATE) from the
+// transaction that holds the secret's row lock (PostgreSQL's and MySQL's
+// SELECT ... FOR UPDATE) or the database's write lock (SQLite's BEGIN IMMEDIATE) from the
 // read on, so concurrent changes of one secret queue instead of racing.
 // Values are opened and sealed inside the transaction. Errors: those of
 // change, not_found, already_exists, unavailable, internal.
@@ -627,6 +651,9 @@ func (d *dialect) listQuery(q backend.Query) (string, []any, error) {
 		var v any = q.After.Name
 		if col != "name" {
 			v = d.timeArg(q.After.Time)
+		}
+		if d.keysetRange {
+			b.WriteString(" AND " + col + " " + cmp + "= " + arg(v))
 		}
 		b.WriteString(" AND (" + col + ", id) " + cmp + " (" + arg(v) + ", " + arg(q.After.ID) + ")")
 	}

@@ -19,11 +19,12 @@ import (
 	"github.com/lockwell/lockwell/shared/sqlstore"
 )
 
-// eachDialect runs fn against a fresh SQLite store and a fresh PostgreSQL
-// store (the latter skips, or fails in CI, without a server).
+// eachDialect runs fn against a fresh SQLite, PostgreSQL and MySQL store
+// (the latter two skip, or fail in CI, without a server).
 func eachDialect(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
 	t.Run("sqlite", func(t *testing.T) { s, _ := openSQLite(t); fn(t, s) })
 	t.Run("postgres", func(t *testing.T) { s, _ := openPostgres(t, testSealer(t)); fn(t, s) })
+	t.Run("mysql", func(t *testing.T) { s, _ := openMySQL(t, testSealer(t)); fn(t, s) })
 }
 
 func TestTokenStore(t *testing.T) {
@@ -73,6 +74,9 @@ func TestTokenStoreConformance(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		identitytest.TestTokenStore(t, func(t *testing.T) identity.TokenStore { s, _ := openPostgres(t, testSealer(t)); return s })
 	})
+	t.Run("mysql", func(t *testing.T) {
+		identitytest.TestTokenStore(t, func(t *testing.T) identity.TokenStore { s, _ := openMySQL(t, testSealer(t)); return s })
+	})
 }
 
 // TestTokenIDMigrationBackfills opens a database whose tokens were saved
@@ -96,6 +100,10 @@ func TestTokenIDMigrationBackfills(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { raw.Close() })
 			return raw, storeURL, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+		},
+		"mysql": func(t *testing.T) (*sql.DB, string, any) {
+			storeURL, _ := freshMySQLDatabase(t)
+			return mysqlDB(t, storeURL), storeURL, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 		},
 	}
 	for name, target := range targets {
