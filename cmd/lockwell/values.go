@@ -203,9 +203,15 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// promptValues asks for the value of each key without echo; with no keys it
-// first asks for key names until an empty one.
+// promptValues fills in values for -i. On a terminal it asks for the value
+// of each key without echo, one key at a time; with no keys it first asks
+// for key names until an empty one. Without a terminal it reads standard
+// input instead: one line per key's value, or with no keys KEY=VALUE lines
+// until the end of input or an empty line.
 func (a *app) promptValues(keys []string, into map[string]string) error {
+	if !a.isTerminal() {
+		return a.readValueLines(keys, into)
+	}
 	if len(keys) == 0 {
 		for {
 			fmt.Fprint(a.stderr, "Key (empty to finish): ")
@@ -215,6 +221,9 @@ func (a *app) promptValues(keys []string, into map[string]string) error {
 			}
 			if err := secret.ValidateKey(k); err != nil {
 				return err
+			}
+			if _, dup := into[k]; dup || contains(keys, k) {
+				return errcode.New(errcode.InvalidArgument, "key %s is given twice", k)
 			}
 			keys = append(keys, k)
 		}
@@ -227,6 +236,37 @@ func (a *app) promptValues(keys []string, into map[string]string) error {
 		into[k] = v
 	}
 	return nil
+}
+
+// readValueLines is promptValues without a terminal.
+func (a *app) readValueLines(keys []string, into map[string]string) error {
+	if len(keys) > 0 {
+		for _, k := range keys {
+			v, err := a.readLine()
+			if err != nil {
+				return errcode.New(errcode.InvalidArgument, "-i without a terminal reads one line per value from standard input, and it ended before the value of %s", k)
+			}
+			into[k] = v
+		}
+		return nil
+	}
+	for n := 1; ; n++ {
+		line, err := a.readLine()
+		if err != nil || line == "" {
+			return nil
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return errcode.New(errcode.InvalidArgument, "-i without a terminal reads KEY=VALUE lines from standard input; line %d has no =", n)
+		}
+		if err := secret.ValidateKey(k); err != nil {
+			return errcode.New(errcode.InvalidArgument, "line %d: %s", n, errcode.Message(err))
+		}
+		if _, dup := into[k]; dup {
+			return errcode.New(errcode.InvalidArgument, "key %s is given twice", k)
+		}
+		into[k] = v
+	}
 }
 
 // mergeValues adds from into values; a key in both is an error.
