@@ -84,8 +84,8 @@ func startServer(t *testing.T) *localServer {
 
 // invocation is one in-process run of the CLI.
 type invocation struct {
-	env     map[string]string
-	stdin   string
+	env      map[string]string
+	stdin    string
 	secrets  []string // answers to no-echo prompts
 	terminal bool     // standard input is a terminal
 }
