@@ -10,6 +10,9 @@ import (
 )
 
 // PlanItem is what would happen to one legacy entry. It never holds values.
+// Outcome and Reason are what a run would report for the entry, in the same
+// words (Plan and Migrate share one decision, see decide); Action is the
+// write the run would make.
 type PlanItem struct {
 	Name     string        `json:"name"`
 	Location string        `json:"location"`
@@ -18,22 +21,20 @@ type PlanItem struct {
 	Keys     []string      `json:"keys"`
 	Status   legacy.Status `json:"status"`
 	Target   string        `json:"target,omitempty"`
-	// Action is create, none (already migrated or same values), update (the
-	// legacy entry changed since it was migrated: its earlier copy is
-	// updated whatever the conflict policy), conflict, skip or
-	// not_migratable.
+	Outcome  Outcome       `json:"outcome"`
+	// Action is create, update (the legacy entry changed since it was
+	// migrated: its earlier copy is updated whatever the conflict policy),
+	// overwrite (--on-conflict overwrite) or none.
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
 }
 
 // The plan actions.
 const (
-	ActionCreate        = "create"
-	ActionNone          = "none"
-	ActionUpdate        = "update"
-	ActionConflict      = "conflict"
-	ActionSkip          = "skip"
-	ActionNotMigratable = "not_migratable"
+	ActionCreate    = "create"
+	ActionUpdate    = "update"
+	ActionOverwrite = "overwrite"
+	ActionNone      = "none"
 )
 
 // Select returns the listed items, or only those named (in the given order),
@@ -59,9 +60,12 @@ func Select(items []legacy.Item, names []string) ([]legacy.Item, error) {
 	return out, nil
 }
 
-// Plan says, for each selected entry, what a run with opts would do,
-// without writing anything. It reads legacy values to compare them with
-// existing secrets but never returns them.
+// Plan says, for each selected entry, what a run with opts would do and
+// report, without writing anything: an entry a run would fail is a failed
+// item, never an error of the whole plan. It reads legacy values to compare
+// them with existing secrets but never returns them. The error is for a
+// source that cannot be listed, or a transient failure (unavailable,
+// internal) that a run would retry.
 func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, names []string) ([]PlanItem, error) {
 	listed, err := src.List(ctx)
 	if err != nil {
@@ -74,15 +78,15 @@ func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, name
 	d := src.Describe()
 	out := make([]PlanItem, len(items))
 	for i, it := range items {
-		p := PlanItem{Name: it.Name, Location: it.Location, Scope: string(d.Scope), Schema: it.Schema, Keys: it.Keys, Status: it.Status, Reason: it.Reason}
+		p := PlanItem{Name: it.Name, Location: it.Location, Scope: string(d.Scope), Schema: it.Schema, Keys: it.Keys, Status: it.Status, Reason: it.Reason, Action: ActionNone}
 		if p.Keys == nil {
 			p.Keys = []string{}
 		}
 		switch it.Status {
 		case legacy.Skipped:
-			p.Action = ActionSkip
+			p.Outcome = Skipped
 		case legacy.NotMigratable:
-			p.Action = ActionNotMigratable
+			p.Outcome = NotMigratable
 		default:
 			if err := planOne(ctx, src, tgt, opts, &p); err != nil {
 				return nil, err
@@ -90,41 +94,71 @@ func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, name
 		}
 		out[i] = p
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
+// planOne is Migrate without the writes, step for step.
 func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p *PlanItem) error {
-	entry, err := src.Read(ctx, p.Name)
-	if err != nil {
-		if errcode.Is(err, errcode.Unavailable) || errcode.Is(err, errcode.Internal) {
-			return err
-		}
-		p.Action, p.Reason = ActionSkip, errcode.Message(err)
-		return nil
-	}
+	fail := func(reason string) { p.Outcome, p.Reason = Failed, reason }
 	origin := src.Describe().Origin(p.Name)
-	p.Target = p.Name
-	existing, err := tgt.Find(ctx, p.Name, opts.Private)
+	entry, err := src.Read(ctx, p.Name)
 	switch {
 	case errcode.Is(err, errcode.NotFound):
-		p.Action = ActionCreate
+		res, err := alreadyMoved(ctx, tgt, opts, p.Name, origin)
+		if err != nil {
+			return err
+		}
+		p.Outcome, p.Reason, p.Target = res.Outcome, res.Reason, res.Target
+		return nil
+	case errcode.Is(err, errcode.FailedPrecondition):
+		p.Outcome, p.Reason = Skipped, errcode.Message(err)
+		if src.Describe().Flavor == "github" {
+			p.Outcome = NotMigratable
+		}
+		return nil
+	case errcode.Is(err, errcode.InvalidArgument):
+		fail("cannot read legacy entry: " + errcode.Message(err))
+		return nil
 	case err != nil:
 		return err
-	case existing.Origin == origin && sameValues(existing.Values, entry.Values):
-		p.Action, p.Reason = ActionNone, "already migrated"
-	case existing.Origin == origin:
-		// As Migrate does: its own earlier copy is no conflict.
-		p.Action, p.Reason = ActionUpdate, "the legacy entry changed since it was migrated; its earlier copy will be updated"
-	case sameValues(existing.Values, entry.Values):
-		p.Action, p.Reason = ActionNone, "a secret with the same name and the same values exists"
-	default:
-		p.Action, p.Reason = ActionConflict, "a secret with the same name and different values exists"
-		if opts.OnConflict == Rename {
-			p.Target = RenamedName(p.Name, origin)
-			p.Reason += "; it will be created as " + p.Target
-		}
 	}
-	return nil
+	if err := checkEntry(p.Name, entry.Values); err != nil {
+		fail(errcode.Message(err))
+		return nil
+	}
+	target := p.Name
+	for range 2 { // at most one rename
+		p.Target = target
+		existing, err := tgt.Find(ctx, target, opts.Private)
+		if errcode.Is(err, errcode.NotFound) {
+			existing, err = nil, nil
+		}
+		if err != nil {
+			res, err := permanentOrRetry(Result{}, err)
+			if err != nil {
+				return err
+			}
+			fail(res.Reason)
+			return nil
+		}
+		d := decide(existing, entry.Values, origin, opts.OnConflict, p.Name, target)
+		if d.action == actionRename {
+			target = d.target
+			continue
+		}
+		p.Outcome, p.Reason = d.outcome, d.reason
+		switch {
+		case d.action == actionCreate:
+			p.Action = ActionCreate
+		case d.action == actionReplace && d.reason == reasonUpdatedCopy:
+			p.Action = ActionUpdate
+		case d.action == actionReplace:
+			p.Action = ActionOverwrite
+		}
+		return nil
+	}
+	return errcode.New(errcode.Internal, "planning %s: the renamed name was renamed again", p.Name)
 }
 
 // Run migrates the selected migratable entries in process, at most

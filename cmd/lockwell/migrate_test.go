@@ -53,22 +53,23 @@ func TestMigrateThroughTheCLI(t *testing.T) {
 	}
 	assert.Contains(t, ok(t, inv.run("--help")).stdout, "migrate", "the root lists the group")
 
-	r = ok(t, inv.run("migrate", "plan", "--source", source))
+	r = inv.run("migrate", "plan", "--source", source)
+	oneLineError(t, r, "1 of 4 entries would fail")
 	requireNoLegacyValues(t, r.stdout+r.stderr, secrets)
 	assert.Contains(t, r.stdout, "LEGACY NAME")
 	for _, name := range []string{"mlflow_basic", "aws_creds", "openai", "not_zenml"} {
 		assert.Contains(t, r.stdout, name)
 	}
-	r = ok(t, inv.run("migrate", "plan", "--source", source, "-o", "json"))
+	r = inv.run("migrate", "plan", "--source", source, "-o", "json")
 	requireNoLegacyValues(t, r.stdout+r.stderr, secrets)
 	var plan []migrate.PlanItem
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &plan))
-	actions := map[string]string{}
+	outcomes := map[string]string{}
 	for _, p := range plan {
-		actions[p.Name] = p.Action
+		outcomes[p.Name] = string(p.Outcome) + "/" + p.Action
 	}
-	assert.Equal(t, map[string]string{"mlflow_basic": migrate.ActionCreate, "aws_creds": migrate.ActionCreate,
-		"openai": migrate.ActionConflict, "not_zenml": migrate.ActionSkip}, actions)
+	assert.Equal(t, map[string]string{"mlflow_basic": "migrated/create", "aws_creds": "migrated/create",
+		"openai": "failed/none", "not_zenml": "skipped/none"}, outcomes)
 	page, err := c.ListSecrets(ctx, client.ListOptions{}, "")
 	require.NoError(t, err)
 	assert.Len(t, page.Items, 1, "plan writes nothing")

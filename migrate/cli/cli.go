@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -105,6 +106,7 @@ ZenML stored it: --component-flavor, --component-config, --component-id.`,
 // sourceFlags name a legacy source.
 type sourceFlags struct {
 	url, flavor, config, componentID string
+	allowMissing                     bool
 }
 
 func (f *sourceFlags) bind(cmd *cobra.Command) {
@@ -113,6 +115,7 @@ func (f *sourceFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.flavor, "component-flavor", "", "the legacy component's flavor (instead of --source)")
 	fl.StringVar(&f.config, "component-config", "", "the component's configuration JSON (plain or base64, as ZenML stored it), or @FILE")
 	fl.StringVar(&f.componentID, "component-id", "", "the component's id (needed for component scope and the local flavor's default file)")
+	fl.BoolVar(&f.allowMissing, "allow-missing", false, "treat a local secrets file that does not exist as empty instead of failing")
 }
 
 // resolve returns the source URL. A configuration given inline that holds a
@@ -161,10 +164,27 @@ func holdsCredential(configuration []byte) bool {
 	return tok != ""
 }
 
+// open resolves and opens the source and says on warn what it reads: the
+// local flavor's file (which must exist unless --allow-missing: ZenML reads
+// a missing file as an empty manager, which hides a wrong path), or the
+// source URL, which never holds credentials.
 func (f *sourceFlags) open(ctx context.Context, warn io.Writer) (legacy.Source, string, error) {
 	u, err := f.resolve(warn)
 	if err != nil {
 		return nil, "", err
+	}
+	if pu, perr := url.Parse(u); perr == nil && pu.Scheme == "zenml-local" && pu.Path != "" {
+		_, serr := os.Stat(pu.Path)
+		switch {
+		case os.IsNotExist(serr) && !f.allowMissing:
+			return nil, "", errcode.New(errcode.NotFound, "the local secrets file %s does not exist; check the path (or ZENML_CONFIG_PATH, ZENML_LOCAL_STORES_PATH and --component-id), or pass --allow-missing to read it as empty", pu.Path)
+		case os.IsNotExist(serr):
+			fmt.Fprintf(warn, "Reading the local secrets file %s: it does not exist, so it is read as empty (--allow-missing).\n", pu.Path)
+		default:
+			fmt.Fprintf(warn, "Reading the local secrets file %s.\n", pu.Path)
+		}
+	} else {
+		fmt.Fprintf(warn, "Reading %s.\n", u)
 	}
 	src, err := legacy.Open(ctx, u)
 	return src, u, err
@@ -219,6 +239,12 @@ func planCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan --source SRC [NAME ...]",
 		Short: "Show what would move, without values and without writing",
+		Long: `Show, entry by entry, what "migrate run" with the same options would do and
+report, in the same words (OUTCOME migrated, skipped, failed or
+not_migratable, and the REASON run would give), and a summary line. Nothing
+is written and no value is printed. It says which source it reads; a local
+secrets file that does not exist is an error unless --allow-missing. It exits
+non-zero when an entry would fail.`,
 		RunE: func(cmd *cobra.Command, names []string) error {
 			ctx := cmd.Context()
 			src, target, opts, err := e.openInProcess(ctx, &sf, &of, cmd.ErrOrStderr())
@@ -231,15 +257,27 @@ func planCommand(e *env) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if output == "json" {
-				return writeJSON(out, items)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "LEGACY NAME\tSCOPE\tSCHEMA\tKEYS\tTARGET\tACTION\tREASON")
+			counts := migrate.Counts{}
 			for _, it := range items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Name, it.Scope, dash(it.Schema), dash(strings.Join(it.Keys, ",")), dash(it.Target), it.Action, it.Reason)
+				counts[it.Outcome]++
 			}
-			return tw.Flush()
+			if output == "json" {
+				if err := writeJSON(out, items); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "LEGACY NAME\tSCOPE\tSCHEMA\tKEYS\tTARGET\tOUTCOME\tACTION\tREASON")
+				for _, it := range items {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Name, it.Scope, dash(it.Schema), dash(strings.Join(it.Keys, ",")), dash(it.Target), it.Outcome, it.Action, dash(it.Reason))
+				}
+				tw.Flush()
+				fmt.Fprintln(out, "If run now: "+summaryLine(counts))
+			}
+			if n := counts[migrate.Failed]; n > 0 {
+				return fmt.Errorf("%d of %d entries would fail", n, len(items)) // as run's "failed"
+			}
+			return nil
 		},
 	}
 	sf.bind(cmd)

@@ -60,6 +60,7 @@ func newWorld(t *testing.T, secrets []legacytest.Secret) *world {
 
 func (w *world) run(args ...string) (stdout, stderr string, err error) {
 	cmd := cli.Command(cli.WithGetenv(func(k string) string { return w.env[k] }))
+	cmd.SilenceUsage = true // as the lockwell root does
 	var out, errb bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
@@ -95,20 +96,26 @@ func TestPlanAndRun(t *testing.T) {
 	require.NoError(t, err)
 
 	out, _, err := w.run("plan", "--source", w.source, "-o", "json")
-	require.NoError(t, err)
+	require.Error(t, err, "openai would fail (a conflict with on-conflict fail)")
 	requireNoValues(t, out, secrets)
 	var plan []migrate.PlanItem
 	require.NoError(t, json.Unmarshal([]byte(out), &plan))
 	actions := map[string]string{}
+	outcomes := map[string]migrate.Outcome{}
 	for _, p := range plan {
 		actions[p.Name] = p.Action
+		outcomes[p.Name] = p.Outcome
 	}
-	require.Equal(t, migrate.ActionConflict, actions["openai"])
+	require.Equal(t, migrate.Failed, outcomes["openai"])
+	require.Equal(t, migrate.ActionNone, actions["openai"])
+	require.Equal(t, migrate.Skipped, outcomes["aws_creds"])
 	require.Equal(t, migrate.ActionNone, actions["aws_creds"])
 	require.Equal(t, migrate.ActionCreate, actions["db.main@prod+v2=x"])
-	require.Equal(t, migrate.ActionSkip, actions["not_zenml"])
+	require.Equal(t, migrate.Migrated, outcomes["db.main@prod+v2=x"])
+	require.Equal(t, migrate.Skipped, outcomes["not_zenml"])
 	table, _, err := w.run("plan", "--source", w.source)
-	require.NoError(t, err)
+	require.Error(t, err)
+	require.Contains(t, table, "If run now: ")
 	require.Contains(t, table, "LEGACY NAME")
 	requireNoValues(t, table, secrets)
 	before, err := w.store.List(ctx, alice, store.ListRequest{})
