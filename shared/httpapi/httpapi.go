@@ -13,7 +13,7 @@
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
 //	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
-//	GET    /healthz               200 without authentication
+//	GET    /healthz               200 without authentication (also /api/v1/healthz)
 //
 // A create body is {"name", "private"?, "values"?, "origin"?}; an update
 // body is {"name"?, "private"?, "values"?, "replace_values"?, "origin"?}.
@@ -126,6 +126,7 @@ var routes = []route{
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, (*API).revokeOwnToken},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, (*API).whoami},
 	{OpHealth, http.MethodGet, pathHealth, false, (*API).health},
+	{OpHealth, http.MethodGet, "/api/v1" + pathHealth, false, (*API).health}, // the same check under the API prefix
 }
 
 // Handler returns a handler serving every route. A known path with another
