@@ -30,6 +30,16 @@ func requireNoLegacyValues(t *testing.T, output string, secrets []legacytest.Sec
 	}
 }
 
+// afterReading checks that a migrate command said which file it read, on
+// its first line of stderr, and returns r without that line.
+func afterReading(t *testing.T, r result, path string) result {
+	t.Helper()
+	first, rest, _ := strings.Cut(r.stderr, "\n")
+	require.Equal(t, "Reading the local secrets file "+path+".", first)
+	r.stderr = rest
+	return r
+}
+
 // TestMigrateThroughTheCLI runs "lockwell migrate" end to end against the
 // real local server, with the root command's connection settings: plan
 // writes nothing and prints no value; run migrates as the caller.
@@ -54,7 +64,7 @@ func TestMigrateThroughTheCLI(t *testing.T) {
 	assert.Contains(t, ok(t, inv.run("--help")).stdout, "migrate", "the root lists the group")
 
 	r = inv.run("migrate", "plan", "--source", source)
-	oneLineError(t, r, "1 of 4 entries would fail")
+	oneLineError(t, afterReading(t, r, path), "1 of 4 entries would fail")
 	requireNoLegacyValues(t, r.stdout+r.stderr, secrets)
 	assert.Contains(t, r.stdout, "LEGACY NAME")
 	for _, name := range []string{"mlflow_basic", "aws_creds", "openai", "not_zenml"} {
@@ -77,7 +87,7 @@ func TestMigrateThroughTheCLI(t *testing.T) {
 	// run: the conflict fails (exit 1, one line), the rest is migrated with
 	// its origin, owned by the caller; a re-run changes nothing.
 	r = inv.run("migrate", "run", "--source", source)
-	oneLineError(t, r, "1 of 4 entries failed")
+	oneLineError(t, afterReading(t, r, path), "1 of 4 entries failed")
 	requireNoLegacyValues(t, r.stdout+r.stderr, secrets)
 	me, err := c.WhoAmI(ctx)
 	require.NoError(t, err)
