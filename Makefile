@@ -29,7 +29,7 @@ BUILD_NOTE := echo "Building lockwell (a cold build takes a few minutes on a sma
 dev:
 ifeq ($(STORE)$(VALUES),sqlite)
 	@$(BUILD_NOTE)
-	@$(GO) build -o $(DEV_BIN) ./cmd/lockwell
+	@$(GO) build -buildvcs=auto -o $(DEV_BIN) ./cmd/lockwell
 	@$(DEV_BIN) serve --addr $(ADDR) --data-dir $(DATA_DIR)
 else ifeq ($(STORE),postgres)
 	@$(MAKE) --no-print-directory deps
@@ -76,7 +76,7 @@ test-vault-real:
 
 ## install: the lockwell CLI into $(go env GOPATH)/bin (or $GOBIN), which must be on PATH
 install:
-	$(GO) install ./cmd/lockwell
+	$(GO) install -buildvcs=auto ./cmd/lockwell
 	@bin="$$($(GO) env GOBIN)"; bin="$${bin:-$$($(GO) env GOPATH)/bin}"; \
 	case ":$$PATH:" in *":$$bin:"*) echo "Installed $$bin/lockwell." ;; \
 	*) echo "Installed $$bin/lockwell; add $$bin to PATH: export PATH=\"\$$PATH:$$bin\"" ;; esac

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("LOCKWELL_CLI_TEST_CHILD"); mode != "" {
 		os.Exit(testChild(mode))
 	}
-	os.Exit(m.Run())
+	os.Exit(runWithBinary(m))
 }
 
 // testChild is the program "lockwell run" starts in tests.

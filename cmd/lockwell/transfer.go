@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -75,20 +77,17 @@ terminal it shows its progress on standard error.`,
 				metas = append(metas, meta)
 			}
 			bar := a.newProgress("exporting")
-			doc := exportDoc{Format: exportFormat, Secrets: make([]exportedSecret, 0, len(metas))}
-			for i, meta := range metas {
-				s, err := c.GetSecret(ctx, meta.ID)
-				bar.set(i+1, len(metas))
-				if errcode.Is(err, errcode.NotFound) {
-					continue // deleted since the list
-				}
-				if err != nil {
-					bar.finish()
-					return err
-				}
-				doc.Secrets = append(doc.Secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: s.Values})
-			}
+			full, err := getAll(ctx, c, metas, bar.set)
 			bar.finish()
+			if err != nil {
+				return err
+			}
+			doc := exportDoc{Format: exportFormat, Secrets: make([]exportedSecret, 0, len(metas))}
+			for _, s := range full {
+				if s != nil { // nil: deleted since the list
+					doc.Secrets = append(doc.Secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: s.Values})
+				}
+			}
 			var data []byte
 			if format == "json" {
 				data, err = marshalJSON(doc)
@@ -359,6 +358,26 @@ import shows its progress on standard error.`,
 				}
 				existing[label] = s
 			}
+			var current map[string]*secret.Secret // with values, for overwrite
+			if onConflict == "overwrite" {
+				var metas []*secret.Secret
+				for _, s := range secrets {
+					if cur, found := existing[s.label()]; found {
+						metas = append(metas, cur)
+					}
+				}
+				full, err := getAll(ctx, c, metas, nil)
+				if err != nil {
+					return err
+				}
+				current = map[string]*secret.Secret{}
+				for i, s := range full {
+					if s == nil {
+						return errcode.New(errcode.FailedPrecondition, "the secret %s was deleted while the import was planned; run the command again", metas[i].Name)
+					}
+					current[metas[i].ID] = s
+				}
+			}
 			var plan []importAction
 			var conflicts []string
 			for _, s := range secrets {
@@ -373,10 +392,7 @@ import shows its progress on standard error.`,
 				case onConflict == "skip":
 					act.verb, act.summary = "skip", "exists"
 				default:
-					full, err := c.GetSecret(ctx, cur.ID)
-					if err != nil {
-						return err
-					}
+					full := current[cur.ID]
 					act.id, act.version = full.ID, full.Version
 					act.change, act.summary = diffValues(full.Values, s.Values)
 					act.verb = "update"
@@ -432,6 +448,58 @@ import shows its progress on standard error.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change (key names only) and change nothing")
 	cmd.Flags().StringVar(&onConflict, "on-conflict", "fail", "when a secret exists: fail, skip or overwrite")
 	return cmd
+}
+
+// getWorkers is how many secrets getAll reads at once.
+const getWorkers = 8
+
+// getAll reads the secrets metas lists, values included, getWorkers at a
+// time, and returns them in the order of metas; a secret deleted since it
+// was listed is nil. progress, if not nil, is called with the count done
+// after each, from one goroutine at a time.
+func getAll(ctx context.Context, c *client.Client, metas []*secret.Secret, progress func(done, total int)) ([]*secret.Secret, error) {
+	out := make([]*secret.Secret, len(metas))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		done     int
+		firstErr error
+		wg       sync.WaitGroup
+		next     = make(chan int)
+	)
+	for range min(getWorkers, len(metas)) {
+		wg.Go(func() {
+			for i := range next {
+				s, err := c.GetSecret(ctx, metas[i].ID)
+				mu.Lock()
+				switch {
+				case errcode.Is(err, errcode.NotFound):
+				case err != nil:
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+				default:
+					out[i] = s
+				}
+				done++
+				if progress != nil {
+					progress(done, len(metas))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range metas {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, firstErr
 }
 
 // diffValues returns the merge patch that turns cur into want and a summary
