@@ -22,14 +22,15 @@ $(NODE_MODULES): localdev/package.json localdev/package-lock.json
 
 ## dev: the local server on the embedded store (needs only Go); STORE=dynamodb|postgres and
 ## VALUES=awssecretsmanager|gcpsecretmanager|azurekeyvault|hashivault run it on the local stand-ins
-## instead, which also need npm (localdev/README.md)
+## instead, which also need npm (localdev/README.md). The server binary is built with -tags nocloud
+## (no cloud SDKs: half the size and build time; see cmd/lockwell/cloud.go)
 DEV_BIN := build/lockwell
 BUILD_NOTE := echo "Building lockwell (a cold build takes a few minutes on a small machine; later builds take seconds)..."
 
 dev:
 ifeq ($(STORE)$(VALUES),sqlite)
 	@$(BUILD_NOTE)
-	@$(GO) build -buildvcs=auto -o $(DEV_BIN) ./cmd/lockwell
+	@$(GO) build -buildvcs=auto -tags nocloud -o $(DEV_BIN) ./cmd/lockwell
 	@$(DEV_BIN) serve --addr $(ADDR) --data-dir $(DATA_DIR)
 else ifeq ($(STORE),postgres)
 	@$(MAKE) --no-print-directory deps

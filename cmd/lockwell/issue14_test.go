@@ -314,3 +314,37 @@ func TestBinaryOneWordingForAMissingSecret(t *testing.T) {
 	fails(t, lw.run(t, "run", "--env", "X={{nope.k}}", "--", "true"), exitNotFound, "--env X: secret reference {{nope.k}}: "+missing)
 	fails(t, lw.input("x: '{{nope.k}}'\n").run(t, "resolve", "-"), exitNotFound, missing)
 }
+
+// A build with -tags nocloud links no cloud SDK, is much smaller, and
+// serves and talks to the API like the full one; admin and migrate say how
+// to get them.
+func TestBinaryWithoutCloudSDKs(t *testing.T) {
+	lite := filepath.Join(t.TempDir(), "lockwell")
+	goTool, err := exec.LookPath("go")
+	require.NoError(t, err)
+	build := exec.Command(goTool, "build", "-tags", "nocloud", "-o", lite, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	mods, err := exec.Command(goTool, "version", "-m", lite).Output()
+	require.NoError(t, err)
+	for _, sdk := range []string{"aws-sdk-go-v2", "cloud.google.com", "google.golang.org/api", "Azure/azure-sdk-for-go", "hashicorp/vault"} {
+		assert.NotContains(t, string(mods), sdk)
+	}
+	liteInfo, err := os.Stat(lite)
+	require.NoError(t, err)
+	fullInfo, err := os.Stat(lockwellBin)
+	require.NoError(t, err)
+	assert.Less(t, liteInfo.Size(), fullInfo.Size()*2/3)
+	t.Logf("lockwell: %d bytes; with -tags nocloud: %d bytes", fullInfo.Size(), liteInfo.Size())
+
+	srv := startServer(t)
+	lw := srv.binaryFor(t, srv.adminToken)
+	saved := lockwellBin
+	lockwellBin = lite
+	defer func() { lockwellBin = saved }()
+	ok(t, lw.run(t, "secret", "create", "db", "user=admin"))
+	assert.Equal(t, "admin", ok(t, lw.run(t, "secret", "get", "db", "--key", "user")).stdout)
+	fails(t, lw.run(t, "migrate", "plan", "--source", "zenml-aws://?region=eu-west-1"), exitError, "this build (-tags nocloud) leaves out")
+	fails(t, lw.run(t, "--auth", "aws-sigv4", "secret", "list"), exitError, "built with -tags nocloud")
+}

@@ -14,6 +14,10 @@
 // exitCodeOf): 0 success, 1 error, 2 usage, 3 not found, 4 authentication
 // or permission, 5 conflict or precondition, 6 server unreachable or
 // unavailable. "lockwell run" exits with its child's status.
+//
+// Built with -tags nocloud, the CLI links no cloud SDK: admin and migrate
+// become stubs that say so, and --auth aws-sigv4 and google-idtoken fail
+// (see cloud.go and shared/client's auth_nocloud.go).
 package main
 
 import (

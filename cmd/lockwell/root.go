@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	migratecli "github.com/lockwell/lockwell/migrate/cli"
 )
 
 // newRootCommand builds the command tree. Each command group is built by a
@@ -58,9 +56,8 @@ See "lockwell completion --help" to install it for every shell session.`,
 		exportCommand(a),
 		importCommand(a),
 		serveCommand(a),
-		adminCommand(a),
-		migratecli.Command(migratecli.WithClient(a.client), migratecli.WithGetenv(a.getenv)),
 	)
+	root.AddCommand(cloudCommands(a)...)
 	root.InitDefaultCompletionCmd()
 	strictArgs(root)
 	return root
