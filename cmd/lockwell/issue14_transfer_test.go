@@ -215,6 +215,7 @@ func TestBinaryMigratePlan(t *testing.T) {
 	var results []struct{ Name, Outcome, Reason string }
 	require.NoError(t, json.Unmarshal([]byte(run.stdout), &results))
 	assert.Equal(t, results, items, "plan and run agree entry by entry")
+	fails(t, lw.run(t, "migrate", "plan", "--source", source, "-o", "xml"), exitError, "-o is the output format: table or json")
 	r = ok(t, lw.run(t, "migrate", "plan", "--source", source, "mlflow_basic"))
 	assert.Regexp(t, `mlflow_basic .* migrated +none +already migrated`, r.stdout, "a re-plan after the run")
 }

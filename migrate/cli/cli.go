@@ -246,6 +246,9 @@ is written and no value is printed. It says which source it reads; a local
 secrets file that does not exist is an error unless --allow-missing. It exits
 non-zero when an entry would fail.`,
 		RunE: func(cmd *cobra.Command, names []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			src, target, opts, err := e.openInProcess(ctx, &sf, &of, cmd.ErrOrStderr())
 			if err != nil {
@@ -295,6 +298,9 @@ func runCommand(e *env) *cobra.Command {
 		Use:   "run --source SRC [--private] [--on-conflict fail|skip|overwrite|rename] [--delete-source] [NAME ...]",
 		Short: "Migrate in process, without a queue, as the calling principal",
 		RunE: func(cmd *cobra.Command, names []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			src, target, opts, err := e.openInProcess(ctx, &sf, &of, cmd.ErrOrStderr())
 			if err != nil {
@@ -345,6 +351,14 @@ func printResults(out io.Writer, results []migrate.Result) {
 func summaryLine(c migrate.Counts) string {
 	return fmt.Sprintf("%d migrated, %d skipped, %d failed, %d not migratable, %d pending (of %d)",
 		c[migrate.Migrated], c[migrate.Skipped], c[migrate.Failed], c[migrate.NotMigratable], c[migrate.Pending], c.Total())
+}
+
+// checkOutput accepts the formats of -o: table and json.
+func checkOutput(output string) error {
+	if output != "table" && output != "json" {
+		return errcode.New(errcode.InvalidArgument, "-o is the output format: table or json, got %q", output)
+	}
+	return nil
 }
 
 func dash(s string) string {
