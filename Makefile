@@ -1,5 +1,5 @@
 # Lockwell. The two commands a newcomer needs:
-#   make dev    run the local server on the embedded SQLite store (127.0.0.1:8080, data in ./.lockwell)
+#   make dev    run the local server on the embedded SQLite store (127.0.0.1:8080, data in ./.lockwell; only Go needed)
 #   make test   run every test (installs Go modules and the npm stand-ins under localdev/ itself)
 # Also: make bench, make build, make package, make invoke FN=get EVENT=localdev/events/get.json,
 #       make image (the container image tarball; README "Kubernetes")
@@ -21,19 +21,31 @@ $(NODE_MODULES): localdev/package.json localdev/package-lock.json
 	npm ci --prefix localdev --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## dev: the local server on the embedded store; STORE=dynamodb|postgres|mysql and VALUES=awssecretsmanager|
-## gcpsecretmanager|azurekeyvault|hashivault run it on the local stand-ins instead (localdev/README.md)
-dev: deps
+## dev: the local server on the embedded store (needs only Go); STORE=dynamodb|postgres|mysql and
+## VALUES=awssecretsmanager|gcpsecretmanager|azurekeyvault|hashivault run it on the local stand-ins
+## instead, which also need npm (localdev/README.md). The server binary is built with -tags nocloud
+## (no cloud SDKs: half the size and build time; see cmd/lockwell/cloud.go)
+DEV_BIN := build/lockwell
+BUILD_NOTE := echo "Building lockwell (a cold build takes a few minutes on a small machine; later builds take seconds)..."
+
+dev:
 ifeq ($(STORE)$(VALUES),sqlite)
-	$(GO) run ./cmd/lockwell serve --addr $(ADDR) --data-dir $(DATA_DIR)
+	@$(BUILD_NOTE)
+	@$(GO) build -buildvcs=auto -tags nocloud -o $(DEV_BIN) ./cmd/lockwell
+	@$(DEV_BIN) serve --addr $(ADDR) --data-dir $(DATA_DIR)
 else ifeq ($(STORE),postgres)
-	if [ -z "$$LOCKWELL_TEST_POSTGRES_URL" ]; then eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
+	@$(MAKE) --no-print-directory deps
+	@$(BUILD_NOTE)
+	@if [ -z "$$LOCKWELL_TEST_POSTGRES_URL" ]; then eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
 	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 else ifeq ($(STORE),mysql)
+	@$(BUILD_NOTE)
 	if [ -z "$$LOCKWELL_TEST_MYSQL_URL" ]; then eval "$$(localdev/scripts/mariadb.sh start)"; export MYSQL_USER MYSQL_PWD_FILE LOCKWELL_TEST_MYSQL_URL; fi; \
 	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 else
-	$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
+	@$(MAKE) --no-print-directory deps
+	@$(BUILD_NOTE)
+	@$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 endif
 
 ## test: every test, with the race detector. PostgreSQL and MariaDB are started on loopback when they
@@ -93,9 +105,12 @@ IMAGE_OUT ?= build/lockwell-image.tar
 image:
 	$(GO) run ./infra/image --out $(IMAGE_OUT) $(IMAGE_FLAGS)
 
-## install: the lockwell CLI into $GOBIN
+## install: the lockwell CLI into $(go env GOPATH)/bin (or $GOBIN), which must be on PATH
 install:
-	$(GO) install ./cmd/lockwell
+	$(GO) install -buildvcs=auto ./cmd/lockwell
+	@bin="$$($(GO) env GOBIN)"; bin="$${bin:-$$($(GO) env GOPATH)/bin}"; \
+	case ":$$PATH:" in *":$$bin:"*) echo "Installed $$bin/lockwell." ;; \
+	*) echo "Installed $$bin/lockwell; add $$bin to PATH: export PATH=\"\$$PATH:$$bin\"" ;; esac
 
 ## lint: gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` would leave them (also in the
 ## chart's test module infra/helm/chartcheck)

@@ -1,3 +1,5 @@
+//go:build !nocloud
+
 package main
 
 import (
@@ -12,7 +14,8 @@ import (
 	"github.com/lockwell/lockwell/shared/valuestore"
 
 	// Admin commands open the deployment's storage directly, so the CLI
-	// links every backend, key service and value store.
+	// links every backend, key service and value store (unless built with
+	// -tags nocloud, see cloud.go).
 	_ "github.com/lockwell/lockwell/shared/dynamostore"
 	_ "github.com/lockwell/lockwell/shared/envelope/awskms"
 	_ "github.com/lockwell/lockwell/shared/sqlstore"

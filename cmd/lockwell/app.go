@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -31,13 +32,14 @@ type app struct {
 	// stderr. It fails when standard input is not a terminal.
 	readSecret func(prompt string) (string, error)
 	stdinLines *bufio.Reader // standard input read line by line, created on first use
+	loggingIn  bool          // login runs: a missing profile is the one it creates
 	// isTerminal reports whether standard input is a terminal (for prompts
 	// and confirmations).
 	isTerminal func() bool
 
 	// Global flags.
-	flagURL, flagTokenFile, flagAuth, flagRegion, flagAudience, flagConfig string
-	flagTimeout                                                            time.Duration
+	flagURL, flagTokenFile, flagAuth, flagRegion, flagAudience, flagConfig, flagProfile string
+	flagTimeout                                                                         time.Duration
 }
 
 func newApp() *app {
@@ -67,17 +69,86 @@ func (a *app) bindGlobalFlags(root *cobra.Command) {
 	f.StringVar(&a.flagRegion, "aws-region", "", "AWS region to sign for with --auth aws-sigv4 (default: $AWS_REGION)")
 	f.StringVar(&a.flagAudience, "audience", "", "audience of Google ID tokens with --auth google-idtoken (default: the server URL)")
 	f.StringVar(&a.flagConfig, "config", "", "configuration file (default: $LOCKWELL_CONFIG, then <user config dir>/lockwell/config.json)")
+	f.StringVar(&a.flagProfile, "profile", "", "the saved login to use, as named by lockwell login --profile (default: $LOCKWELL_PROFILE, then \"default\")")
 	f.DurationVar(&a.flagTimeout, "timeout", 30*time.Second, "give up on the server after this long")
 }
 
-// config is the file "lockwell login" writes. It holds a token, so it is
-// written with mode 0600 in a directory with mode 0700.
-type config struct {
+// profile is one saved login: a server and how to authenticate to it.
+type profile struct {
 	URL       string `json:"url"`
 	Auth      string `json:"auth,omitempty"`
 	Token     string `json:"token,omitempty"`
 	AWSRegion string `json:"aws_region,omitempty"`
 	Audience  string `json:"audience,omitempty"`
+}
+
+// config is the file "lockwell login" writes. It holds tokens, so it is
+// written with mode 0600 in a directory with mode 0700. The profile named
+// "default" is kept at the top level (the file's layout before profiles
+// existed), the others under "profiles".
+type config struct {
+	profile
+	Profiles map[string]profile `json:"profiles,omitempty"`
+}
+
+// defaultProfile is the profile used when neither --profile nor
+// LOCKWELL_PROFILE names one.
+const defaultProfile = "default"
+
+// profileName is the profile the command uses, and whether it was named
+// explicitly.
+func (a *app) profileName() (string, bool) {
+	if a.flagProfile != "" {
+		return a.flagProfile, true
+	}
+	if p := a.getenv("LOCKWELL_PROFILE"); p != "" {
+		return p, true
+	}
+	return defaultProfile, false
+}
+
+// validateProfileName accepts the names a profile may have: 1-64 letters,
+// digits and "_ . -".
+func validateProfileName(name string) error {
+	if name == "" || len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "" {
+		return errcode.New(errcode.InvalidArgument, "a profile name is 1-64 letters, digits, _, . and -, got %q", shortArg(name))
+	}
+	return nil
+}
+
+// get returns the named profile and whether the file has it.
+func (c config) get(name string) (profile, bool) {
+	if name == defaultProfile {
+		return c.profile, c.profile != (profile{})
+	}
+	p, ok := c.Profiles[name]
+	return p, ok
+}
+
+// set stores p under name.
+func (c *config) set(name string, p profile) {
+	if name == defaultProfile {
+		c.profile = p
+		return
+	}
+	if c.Profiles == nil {
+		c.Profiles = map[string]profile{}
+	}
+	c.Profiles[name] = p
+}
+
+// names lists the saved profiles, default first.
+func (c config) names() []string {
+	var out []string
+	if c.profile != (profile{}) {
+		out = append(out, defaultProfile)
+	}
+	var rest []string
+	for n := range c.Profiles {
+		rest = append(rest, n)
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
 }
 
 func (a *app) configPath() (string, error) {
@@ -184,6 +255,13 @@ type settings struct {
 	savedFor string
 }
 
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}
+
 // sameServer reports whether two server URLs name the same server, as the
 // client normalises them.
 func sameServer(a, b string) bool {
@@ -193,9 +271,19 @@ func sameServer(a, b string) bool {
 }
 
 func (a *app) settings() (settings, error) {
-	cfg, err := a.loadConfig()
+	file, err := a.loadConfig()
 	if err != nil {
 		return settings{}, err
+	}
+	name, explicit := a.profileName()
+	if err := validateProfileName(name); err != nil {
+		return settings{}, err
+	}
+	cfg, found := file.get(name)
+	if explicit && !found && a.flagURL == "" && a.getenv("LOCKWELL_URL") == "" && !a.loggingIn {
+		path, _ := a.configPath()
+		return settings{}, errcode.New(errcode.InvalidArgument, "no saved login named %s in %s (saved: %s); log in with lockwell login --profile %s --url URL",
+			name, path, orNone(file.names()), name)
 	}
 	first := func(vs ...string) string {
 		for _, v := range vs {
@@ -323,4 +411,64 @@ func (a *app) readLine() (string, error) {
 		return "", errcode.New(errcode.InvalidArgument, "nothing on standard input")
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// openInput opens a document named on the command line: a file, or
+// standard input for "-". The caller calls the returned function when done.
+func (a *app) openInput(path string) (io.Reader, func(), error) {
+	if path == "-" {
+		return a.stdin, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		code := errcode.InvalidArgument
+		if os.IsNotExist(err) {
+			code = errcode.NotFound
+		}
+		return nil, nil, errcode.Wrap(code, err, "cannot read %s: %v", path, errTextOf(err))
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// progress draws a one-line bar on standard error when it is a terminal
+// (as "lockwell migrate run" does), and nothing otherwise.
+type progress struct {
+	w     io.Writer
+	label string
+	on    bool
+	drawn bool
+	last  int
+}
+
+func (a *app) newProgress(label string) *progress {
+	on := false
+	if f, ok := a.stderr.(*os.File); ok {
+		on = term.IsTerminal(int(f.Fd()))
+	}
+	return &progress{w: a.stderr, label: label, on: on, last: -1}
+}
+
+// set shows done of total, redrawing only when the bar or the count moves
+// by a percent.
+func (p *progress) set(done, total int) {
+	if !p.on || total == 0 {
+		return
+	}
+	if pct := done * 100 / total; pct == p.last && done != total {
+		return
+	} else {
+		p.last = pct
+	}
+	const width = 30
+	n := done * width / total
+	fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d", p.label, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+	p.drawn = true
+}
+
+// finish ends the bar's line.
+func (p *progress) finish() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
 }

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("LOCKWELL_CLI_TEST_CHILD"); mode != "" {
 		os.Exit(testChild(mode))
 	}
-	os.Exit(m.Run())
+	os.Exit(runWithBinary(m))
 }
 
 // testChild is the program "lockwell run" starts in tests.
@@ -84,9 +84,10 @@ func startServer(t *testing.T) *localServer {
 
 // invocation is one in-process run of the CLI.
 type invocation struct {
-	env     map[string]string
-	stdin   string
-	secrets []string // answers to no-echo prompts
+	env      map[string]string
+	stdin    string
+	secrets  []string // answers to no-echo prompts
+	terminal bool     // standard input is a terminal
 }
 
 type result struct {
@@ -103,7 +104,7 @@ func (inv invocation) run(args ...string) result {
 	a := &app{
 		stdin: strings.NewReader(inv.stdin), stdout: &out, stderr: &errb,
 		getenv:     func(k string) string { return inv.env[k] },
-		isTerminal: func() bool { return false },
+		isTerminal: func() bool { return inv.terminal },
 	}
 	answers := append([]string(nil), inv.secrets...)
 	a.readSecret = func(prompt string) (string, error) {
@@ -133,11 +134,12 @@ func ok(t *testing.T, r result) result {
 	return r
 }
 
-// oneLineError checks the CLI's error contract: exit 1 and exactly one line
+// oneLineError checks the CLI's error contract: an error's exit status
+// (1-6, see exitCodeOf) and exactly one line
 // on stderr starting with "lockwell: ".
 func oneLineError(t *testing.T, r result, contains string) {
 	t.Helper()
-	assert.Equal(t, 1, r.code, "%s", r)
+	assert.True(t, r.code >= exitError && r.code <= exitUnavailable, "%s", r)
 	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	assert.True(t, strings.HasPrefix(r.stderr, "lockwell: "), "%q", r.stderr)
 	assert.Contains(t, r.stderr, contains)

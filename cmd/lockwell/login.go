@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,7 +28,7 @@ func loginCommand(a *app) *cobra.Command {
 	var tokenStdin, noVerify bool
 	var tokenArg string
 	cmd := &cobra.Command{
-		Use:   "login --url URL [--token-stdin]",
+		Use:   "login --url URL [--token-stdin] [--profile NAME]",
 		Short: "Save the server URL and your API token for later commands",
 		Long: `Save the server URL and credentials in the configuration file (mode 0600).
 
@@ -36,15 +39,22 @@ exposes the token to other users and your shell history.
 
 With --auth aws-sigv4 or --auth google-idtoken no token is needed: the AWS
 default credential chain or Google application default credentials are used
-on each call, and only the mode (and --aws-region or --audience) is saved.`,
+on each call, and only the mode (and --aws-region or --audience) is saved.
+
+--profile NAME saves the login under a name, so that one configuration file
+holds several servers ("lockwell login --profile prod --url https://..."); a
+later command picks it with --profile NAME or LOCKWELL_PROFILE=NAME. Without
+a name the login is the "default" profile. Login checks the server and the
+token and says who the server takes you for.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.loggingIn = true
 			s, err := a.settings()
 			if err != nil {
 				return err
 			}
 			if a.flagURL == "" && s.URL == "" {
-				return errcode.New(errcode.InvalidArgument, "login needs --url")
+				return usagef(cmd, "login needs --url (for example --url http://127.0.0.1:8080)")
 			}
 			if _, err := client.ParseServerURL(s.URL); err != nil {
 				return err
@@ -75,6 +85,7 @@ on each call, and only the mode (and --aws-region or --audience) is saved.`,
 			} else {
 				s.Token = ""
 			}
+			who := ""
 			if !noVerify {
 				ctx, cancel := a.apiContext(cmd)
 				defer cancel()
@@ -82,15 +93,28 @@ on each call, and only the mode (and --aws-region or --audience) is saved.`,
 				if err != nil {
 					return err
 				}
-				if _, err := c.ListSecrets(ctx, client.ListOptions{PageSize: 1}, ""); err != nil {
+				if who, err = whoIs(ctx, c); err != nil {
 					return err
 				}
 			}
-			path, err := a.saveConfig(config{URL: s.URL, Auth: s.Auth, Token: s.Token, AWSRegion: a.flagRegion, Audience: a.flagAudience})
+			name, _ := a.profileName()
+			file, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Logged in to %s; settings saved in %s (mode 0600).\n", s.URL, path)
+			file.set(name, profile{URL: s.URL, Auth: s.Auth, Token: s.Token, AWSRegion: a.flagRegion, Audience: a.flagAudience})
+			path, err := a.saveConfig(file)
+			if err != nil {
+				return err
+			}
+			if who != "" {
+				who = " as " + who
+			}
+			where := "settings saved in " + path
+			if name != defaultProfile {
+				where = "profile " + name + " saved in " + path + "; use it with --profile " + name + " or LOCKWELL_PROFILE=" + name
+			}
+			fmt.Fprintf(a.stdout, "Logged in to %s%s; %s (mode 0600).\n", s.URL, who, where)
 			return nil
 		},
 	}
@@ -231,12 +255,17 @@ even when the revocation fails; the error then names the token's id, which
 an admin can revoke with "lockwell token revoke ID".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
+			file, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
+			name, _ := a.profileName()
+			if err := validateProfileName(name); err != nil {
+				return err
+			}
+			cfg, _ := file.get(name)
 			if cfg.Token == "" {
-				fmt.Fprintln(a.stderr, "No saved token: nothing to log out of.")
+				fmt.Fprintf(a.stderr, "No saved token in profile %s: nothing to log out of.\n", name)
 				return nil
 			}
 			token := cfg.Token
@@ -252,7 +281,8 @@ an admin can revoke with "lockwell token revoke ID".`,
 				}
 			}
 			cfg.Token = ""
-			path, err := a.saveConfig(cfg)
+			file.set(name, cfg)
+			path, err := a.saveConfig(file)
 			if err != nil {
 				return err
 			}
@@ -274,4 +304,106 @@ an admin can revoke with "lockwell token revoke ID".`,
 	}
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke the token on the server before removing it")
 	return cmd
+}
+
+// whoIs asks the server who the client is, as "NAME (role ROLE)". A
+// deployment that does not serve GET /whoami (one function per operation)
+// is checked with a list of one secret instead, and whoIs returns "".
+func whoIs(ctx context.Context, c *client.Client) (string, error) {
+	p, err := c.WhoAmI(ctx)
+	if errcode.Is(err, errcode.NotFound) {
+		_, err = c.ListSecrets(ctx, client.ListOptions{PageSize: 1}, "")
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s (role %s)", p.Name, p.Role), nil
+}
+
+// whoamiCommand is "lockwell whoami": the server, the profile and the
+// principal the server authenticates the caller as.
+func whoamiCommand(a *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "whoami [-o text|json]",
+		Short: "Show who the server takes you for, and which server and profile",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return usagef(cmd, "-o must be text or json, got %q", output)
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			p, err := c.WhoAmI(ctx)
+			if err != nil {
+				return err
+			}
+			name, _ := a.profileName()
+			if output == "json" {
+				data, err := marshalJSON(map[string]string{"user": p.Name, "role": string(p.Role), "url": c.URL(), "profile": name})
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(data)
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s (role %s) on %s, profile %s\n", p.Name, p.Role, c.URL(), name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+// versionCommand is "lockwell version": the module version and the commit
+// the binary was built from, as the Go toolchain recorded them.
+func versionCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and the commit lockwell was built from",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(a.stdout, versionString())
+			return nil
+		},
+	}
+}
+
+// versionString reads the build information: "lockwell VERSION (commit C,
+// built TIME[, modified]) GOVERSION OS/ARCH". A binary built outside a git
+// checkout, or by go run, has no commit and says so.
+func versionString() string {
+	version, commit, when, modified, goVersion := "(devel)", "", "", false, runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	build := "commit unknown: built without version control information"
+	if commit != "" {
+		build = "commit " + commit
+		if when != "" {
+			build += ", " + when
+		}
+		if modified {
+			build += ", with uncommitted changes"
+		}
+	}
+	return fmt.Sprintf("lockwell %s (%s) %s %s/%s", version, build, goVersion, runtime.GOOS, runtime.GOARCH)
 }

@@ -23,6 +23,7 @@ import (
 // lookup, so that files and commands without references need no server.
 type lazySource struct {
 	a    *app
+	vis  client.Visibility // which secret a name means
 	once sync.Once
 	c    *client.Client
 	err  error
@@ -33,7 +34,14 @@ func (s *lazySource) LookupSecret(ctx context.Context, name string, withValues b
 	if s.err != nil {
 		return nil, s.err
 	}
-	return s.c.LookupSecret(ctx, name, withValues)
+	if s.vis == client.PrivateFirst {
+		return s.c.LookupSecret(ctx, name, withValues)
+	}
+	found, err := s.c.FindSecretByName(ctx, name, s.vis)
+	if err != nil || !withValues {
+		return found, err
+	}
+	return s.c.GetSecret(ctx, found.ID)
 }
 
 // envName turns a key into an environment variable name: upper case, with
@@ -74,7 +82,7 @@ func parseSecretSelection(s string) (secretSelection, error) {
 // buildEnv resolves the selections and --env templates into environment
 // variables. Every variable has one source; a second source for the same
 // name is an error naming both.
-func buildEnv(ctx context.Context, r *secretref.Resolver, src secretref.Source, selections []secretSelection, envFlags []string) (map[string]string, error) {
+func buildEnv(ctx context.Context, r *secretref.Resolver, src secretref.Source, selections []secretSelection, envFlags []string, prefix string) (map[string]string, map[string]string, error) {
 	env := map[string]string{}
 	from := map[string]string{} // variable -> where it came from, for collision messages
 	set := func(name, source, value string) error {
@@ -93,37 +101,54 @@ func buildEnv(ctx context.Context, r *secretref.Resolver, src secretref.Source, 
 		if keys == nil {
 			s, err := src.LookupSecret(ctx, sel.name, false)
 			if err != nil {
-				if errcode.Is(err, errcode.NotFound) {
-					return nil, errcode.New(errcode.NotFound, "--secret %s: the secret %s does not exist (no private or public secret has that name)", sel.name, sel.name)
-				}
-				return nil, err
+				return nil, nil, errcode.New(errcode.Of(err), "--secret %s: %s", sel.name, errcode.Message(err))
 			}
 			keys = s.Keys
 		}
 		for _, k := range keys {
 			v, err := r.Value(ctx, secretref.Ref{Name: sel.name, Key: k})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			if err := set(envName(k), sel.name+"."+k, v); err != nil {
-				return nil, err
+			if err := set(prefix+envName(k), sel.name+"."+k, v); err != nil {
+				return nil, nil, err
 			}
 		}
 	}
 	for _, e := range envFlags {
 		name, tpl, ok := strings.Cut(e, "=")
 		if !ok || !isEnvName(name) {
-			return nil, errcode.New(errcode.InvalidArgument, "--env must be VAR=VALUE with VAR of letters, digits and _ (not starting with a digit), got %q", shortArg(name))
+			return nil, nil, errcode.New(errcode.InvalidArgument, "--env must be VAR=VALUE with VAR of letters, digits and _ (not starting with a digit), got %q", shortArg(name))
 		}
 		v, err := r.Render(ctx, tpl)
 		if err != nil {
-			return nil, errcode.New(errcode.Of(err), "--env %s: %s", name, errcode.Message(err))
+			return nil, nil, errcode.New(errcode.Of(err), "--env %s: %s", name, errcode.Message(err))
 		}
 		if err := set(name, "--env "+name, v); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return env, nil
+	return env, from, nil
+}
+
+// refuseOverrides fails when a variable lockwell run would set is already
+// in the parent environment: a secret with a key "path" or "home" must not
+// silently replace PATH or HOME. from says where each variable came from.
+func refuseOverrides(parent []string, env, from map[string]string) error {
+	var clash []string
+	for _, kv := range parent {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, ok := env[name]; ok && name != "LOCKWELL_TOKEN" {
+			clash = append(clash, name+" (from "+from[name]+")")
+		}
+	}
+	if len(clash) == 0 {
+		return nil
+	}
+	sort.Strings(clash)
+	return errcode.New(errcode.FailedPrecondition,
+		"not replacing variables the environment already has: %s; rename them with --prefix, pick keys with --secret NAME:KEY,..., name them with --env VAR={{name.key}}, or pass --override",
+		strings.Join(clash, ", "))
 }
 
 func shortArg(s string) string {
@@ -177,25 +202,50 @@ func childEnv(parent []string, env map[string]string) []string {
 // runCommand is "lockwell run ... -- CMD ARGS".
 func runCommand(a *app) *cobra.Command {
 	var secrets, envFlags []string
+	var prefix, command string
+	var override bool
+	var vis visibilityFlags
 	cmd := &cobra.Command{
-		Use:   "run [--secret NAME[:KEY,...]]... [--env VAR=TEMPLATE]... -- CMD [ARGS...]",
+		Use:   "run [--secret NAME[:KEY,...]]... [--env VAR=TEMPLATE]... [--prefix P] [--override] (-- CMD [ARGS...] | --command 'SHELL COMMAND')",
 		Short: "Run a command with secrets in its environment",
 		Long: `Run CMD with secrets in its environment. The values are passed only through
 the child's environment: never in arguments, never on disk.
 
 --secret NAME sets one variable per key of the secret; NAME:KEY1,KEY2 only
 those keys. A key becomes a variable name in upper case with "." and "-" as
-"_" (db.host -> DB_HOST). --env VAR=TEMPLATE sets VAR to a template with
-references ({{db.password}}, or postgres://{{db.user}}:{{db.password}}@h/db).
-Two sources for one variable are an error. Secret variables replace inherited
-ones; LOCKWELL_TOKEN is not passed on.
+"_" (db.host -> DB_HOST), after --prefix (--prefix DB_ makes user DB_USER).
+--env VAR=TEMPLATE sets VAR to a template with references, which is how a
+program's own variable names are met:
+
+  lockwell run --env PGPASSWORD={{db.password}} --env PGUSER={{db.user}} -- psql -h localhost
+  lockwell run --env DATABASE_URL='postgres://{{db.user}}:{{db.password}}@h/db' -- ./app
+
+Two sources for one variable are an error. A variable the environment
+already has (PATH, HOME, USER, ...) is never replaced unless --override is
+given. LOCKWELL_TOKEN is not passed on. --command 'a && b' runs a shell
+command line with sh -c instead of CMD after --. --private or --public says
+which secret a name means (default: yours, then the public one).
 
 Signals (INT, TERM, HUP, QUIT, USR1, USR2, WINCH) are forwarded to the child,
 and lockwell exits with the child's status (128+N when signal N ended it).`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dash := cmd.ArgsLenAtDash(); dash > 0 {
-				return errcode.New(errcode.InvalidArgument, "unexpected argument %q before --; run takes the command after --", shortArg(args[0]))
+				return usagef(cmd, "unexpected argument %q before --; run takes the command after --", shortArg(args[0]))
+			}
+			switch {
+			case command != "" && len(args) > 0:
+				return usagef(cmd, "give the command after -- or with --command, not both")
+			case command != "":
+				args = []string{"sh", "-c", command}
+			case len(args) == 0:
+				return usagef(cmd, "run needs a command: lockwell run --secret NAME -- CMD [ARGS...], or --command 'a && b'")
+			}
+			if prefix != "" && !isEnvName(prefix) {
+				return usagef(cmd, "--prefix must be letters, digits and _, not starting with a digit, got %q", shortArg(prefix))
+			}
+			v, err := vis.visibility(cmd)
+			if err != nil {
+				return err
 			}
 			var selections []secretSelection
 			for _, s := range secrets {
@@ -205,19 +255,31 @@ and lockwell exits with the child's status (128+N when signal N ended it).`,
 				}
 				selections = append(selections, sel)
 			}
-			src := &lazySource{a: a}
+			src := &lazySource{a: a, vis: v}
 			ctx, cancel := a.apiContext(cmd)
-			env, err := buildEnv(ctx, secretref.NewResolver(src), src, selections, envFlags)
+			env, from, err := buildEnv(ctx, secretref.NewResolver(src), src, selections, envFlags, prefix)
 			cancel()
 			if err != nil {
 				return err
 			}
-			return runChild(args, childEnv(os.Environ(), env), a)
+			parent := os.Environ()
+			if !override {
+				if err := refuseOverrides(parent, env, from); err != nil {
+					return err
+				}
+			}
+			return runChild(args, childEnv(parent, env), a)
 		},
 	}
-	cmd.Flags().StringArrayVarP(&secrets, "secret", "s", nil, "put this secret's keys (NAME or NAME:KEY,...) into the environment (repeatable)")
-	cmd.Flags().StringArrayVarP(&envFlags, "env", "e", nil, "set VAR to a template with {{name.key}} references (repeatable)")
-	cmd.Flags().SetInterspersed(false)
+	f := cmd.Flags()
+	f.StringArrayVarP(&secrets, "secret", "s", nil, "put this secret's keys (NAME or NAME:KEY,...) into the environment (repeatable)")
+	f.StringArrayVarP(&envFlags, "env", "e", nil, "set VAR to a template with {{name.key}} references (repeatable)")
+	f.StringVar(&prefix, "prefix", "", "put this before the variable names --secret makes (e.g. DB_)")
+	f.BoolVar(&override, "override", false, "let secrets replace variables the environment already has")
+	f.StringVarP(&command, "command", "c", "", "run this shell command line with sh -c (instead of CMD after --)")
+	vis.bind(cmd, "")
+	f.SetInterspersed(false)
+	_ = cmd.RegisterFlagCompletionFunc("secret", a.completeSecretNames(&vis, 1))
 	return cmd
 }
 
@@ -226,7 +288,7 @@ and lockwell exits with the child's status (128+N when signal N ended it).`,
 func runChild(args []string, env []string, a *app) error {
 	path, err := exec.LookPath(args[0])
 	if err != nil {
-		printError(a.stderr, errcode.New(errcode.NotFound, "cannot run %s: command not found", shortArg(args[0])))
+		printError(a.stderr, errcode.New(errcode.NotFound, "cannot run %s: command not found", shortArg(args[0])), "")
 		return &exitStatus{code: 127}
 	}
 	child := exec.Command(path, args[1:]...)
@@ -238,7 +300,7 @@ func runChild(args []string, env []string, a *app) error {
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
 	if err := child.Start(); err != nil {
-		printError(a.stderr, errcode.New(errcode.Internal, "cannot run %s: %v", shortArg(args[0]), errors.Unwrap(err)))
+		printError(a.stderr, errcode.New(errcode.Internal, "cannot run %s: %v", shortArg(args[0]), errors.Unwrap(err)), "")
 		return &exitStatus{code: 126}
 	}
 	done := make(chan struct{})

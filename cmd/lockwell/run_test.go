@@ -98,9 +98,13 @@ func TestRunEnvironment(t *testing.T) {
 	t.Setenv("USER", "inherited")
 
 	t.Setenv("LOCKWELL_CLI_TEST_PRINT", "USER,PASS_WORD,HOST_NAME,URL,TOKEN,LOCKWELL_TOKEN")
-	r := ok(t, admin.run("run", "--secret", "db", "--secret", "api:token", "--env", "URL=postgres://{{db.user}}:{{db.pass.word}}@h/db", "--", os.Args[0], "arg1"))
+	// USER is in the environment: replacing it needs --override
+	r := admin.run("run", "--secret", "db", "--", os.Args[0])
+	oneLineError(t, r, "not replacing variables the environment already has: USER (from db.user)")
+	assert.Equal(t, exitConflict, r.code)
+	r = ok(t, admin.run("run", "--override", "--secret", "db", "--secret", "api:token", "--env", "URL=postgres://{{db.user}}:{{db.pass.word}}@h/db", "--", os.Args[0], "arg1"))
 	for _, want := range []string{
-		`USER="alice" set=true`, // secrets replace inherited variables
+		`USER="alice" set=true`, // with --override secrets replace inherited variables
 		`PASS_WORD="p w=#" set=true`,
 		`HOST_NAME="h" set=true`,
 		`URL="postgres://alice:p w=#@h/db" set=true`,
@@ -118,7 +122,7 @@ func TestRunEnvironment(t *testing.T) {
 	oneLineError(t, r, "environment variable USER would be set by both db.user and --env USER")
 
 	// missing secrets and keys
-	oneLineError(t, admin.run("run", "--secret", "nope", "--", os.Args[0]), "the secret nope does not exist")
+	oneLineError(t, admin.run("run", "--secret", "nope", "--", os.Args[0]), "--secret nope: no secret named nope: neither a private one of yours nor a public one")
 	oneLineError(t, admin.run("run", "--secret", "db:nokey", "--", os.Args[0]), "does not contain a value for key nokey. Available keys: host-name, pass.word, user")
 	oneLineError(t, admin.run("run", "--env", "X={{db.nokey}}", "--", os.Args[0]), "--env X: secret reference {{db.nokey}}")
 	oneLineError(t, admin.run("run", "--env", "1X=y", "--", os.Args[0]), "--env must be VAR=VALUE")

@@ -80,12 +80,16 @@ func secretCreateCommand(a *app) *cobra.Command {
 		Long: `Create a secret from KEY=VALUE arguments, a values file, or prompts.
 
 A VALUE of @path reads the value from a file (@- from standard input; @@x is
-the literal @x). --values @file.json|@file.yaml|@file.env|@- reads all values
-from a document (JSON, then YAML, then .env). -i asks for the values of bare
-KEY arguments without echo (or for keys and values when none are given).
-Values given as arguments are visible to other users of this machine in the
-process list; prefer -i or --values for real credentials.`,
-		Args: cobra.MinimumNArgs(1),
+the literal @x). --KEY=VALUE works as KEY=VALUE, as with "zenml secret
+create". --values @file.json|@file.yaml|@file.env|@- reads all values from a
+document (JSON, then YAML, then .env). -i asks for the values of bare KEY
+arguments without echo (or for keys and values when none are given); without
+a terminal it reads them from standard input, one line each. A secret needs
+at least one key. Values given as arguments are visible to other users of
+this machine in the process list; prefer -i or --values for real
+credentials.`,
+		Args:        cobra.MinimumNArgs(1),
+		Annotations: map[string]string{annotationKeyValueArgs: "yes"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := secret.ValidateName(name); err != nil {
@@ -94,6 +98,9 @@ process list; prefer -i or --values for real credentials.`,
 			values, err := a.collectValues(args[1:], valuesFlag, interactive)
 			if err != nil {
 				return err
+			}
+			if len(values) == 0 {
+				return usagef(cmd, "a secret needs at least one key: give KEY=VALUE, --values @FILE or -i")
 			}
 			ctx, cancel := a.apiContext(cmd)
 			defer cancel()
@@ -131,18 +138,24 @@ func visibility(private bool) string {
 
 func secretGetCommand(a *app) *cobra.Command {
 	var key, output string
+	var vis visibilityFlags
 	cmd := &cobra.Command{
-		Use:   "get NAME|ID",
-		Short: "Show a secret and its values",
-		Args:  cobra.ExactArgs(1),
+		Use:               "get NAME|ID [--private|--public]",
+		Short:             "Show a secret and its values",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := vis.visibility(cmd)
+			if err != nil {
+				return err
+			}
 			ctx, cancel := a.apiContext(cmd)
 			defer cancel()
 			c, err := a.client(ctx)
 			if err != nil {
 				return err
 			}
-			s, err := c.GetSecretByName(ctx, args[0])
+			s, err := c.GetSecretIn(ctx, args[0], v)
 			if err != nil {
 				return err
 			}
@@ -159,6 +172,7 @@ func secretGetCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&key, "key", "", "print only this key's value, exactly (no newline added)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json, yaml or env")
+	vis.bind(cmd, "p")
 	return cmd
 }
 
@@ -301,15 +315,28 @@ func secretListCommand(a *app) *cobra.Command {
 func secretUpdateCommand(a *app) *cobra.Command {
 	var removeKeys []string
 	var valuesFlag string
-	var interactive, private bool
+	var interactive bool
+	var vis visibilityFlags
+	var visibilityTo string
 	cmd := &cobra.Command{
-		Use:   "update NAME|ID [KEY=VALUE ...]",
+		Use:   "update NAME|ID [KEY=VALUE ...] [--private|--public]",
 		Short: "Add, change or remove keys of a secret, or change its visibility",
-		Long: `Update merges: the keys given are added or replaced, --remove-key removes keys,
-and keys not mentioned stay. --private=true|false changes who can see the
-secret. The update applies only if nobody changed the secret since it was read.`,
-		Args: cobra.MinimumNArgs(1),
+		Long: `Update merges: the keys given are added or replaced (KEY=VALUE, or --KEY=VALUE
+as with "zenml secret update"), --remove-key removes keys, and keys not
+mentioned stay. --private or --public picks which secret of that name to
+update; --visibility private|public changes who can see it. The update
+applies only if nobody changed the secret since it was read.`,
+		Args:              cobra.MinimumNArgs(1),
+		Annotations:       map[string]string{annotationKeyValueArgs: "yes"},
+		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := vis.visibility(cmd)
+			if err != nil {
+				return err
+			}
+			if visibilityTo != "" && visibilityTo != "private" && visibilityTo != "public" {
+				return usagef(cmd, "--visibility must be private or public, got %q", visibilityTo)
+			}
 			values, err := a.collectValues(args[1:], valuesFlag, interactive)
 			if err != nil {
 				return err
@@ -320,7 +347,7 @@ secret. The update applies only if nobody changed the secret since it was read.`
 			if err != nil {
 				return err
 			}
-			s, err := c.FindSecret(ctx, args[0])
+			s, err := c.FindSecretIn(ctx, args[0], v)
 			if err != nil {
 				return err
 			}
@@ -340,11 +367,11 @@ secret. The update applies only if nobody changed the secret since it was read.`
 			if len(u.Values) == 0 {
 				u.Values = nil
 			}
-			if cmd.Flags().Changed("private") {
-				u.Private = client.Set(private)
+			if visibilityTo != "" {
+				u.Private = client.Set(visibilityTo == "private")
 			}
 			if u.Values == nil && u.Private == nil {
-				return errcode.New(errcode.InvalidArgument, "nothing to update: give KEY=VALUE, --values, --remove-key or --private")
+				return usagef(cmd, "nothing to update: give KEY=VALUE, --values, --remove-key or --visibility")
 			}
 			out, err := c.UpdateSecret(ctx, s.ID, u)
 			if errcode.Is(err, errcode.FailedPrecondition) {
@@ -361,17 +388,36 @@ secret. The update applies only if nobody changed the secret since it was read.`
 	f.StringArrayVarP(&removeKeys, "remove-key", "r", nil, "remove this key (repeatable)")
 	f.StringVarP(&valuesFlag, "values", "v", "", "values to add or replace, from @file, @- or inline JSON/YAML")
 	f.BoolVarP(&interactive, "interactive", "i", false, "ask for values without echo")
-	f.BoolVarP(&private, "private", "p", false, "make the secret private (true) or public (false)")
+	f.StringVar(&visibilityTo, "visibility", "", "make the secret private or public")
+	vis.bind(cmd, "p")
 	return cmd
 }
 
 func secretRenameCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rename NAME|ID NEW_NAME",
+	var vis visibilityFlags
+	var newName string
+	cmd := &cobra.Command{
+		Use:   "rename NAME|ID NEW_NAME (or NAME|ID --new-name NEW_NAME)",
 		Short: "Rename a secret",
-		Args:  cobra.ExactArgs(2),
+		Long: `Rename a secret. The new name is the second argument, or --new-name (-n) as
+with "zenml secret rename". --private or --public picks which secret of that
+name to rename.`,
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := secret.ValidateName(args[1]); err != nil {
+			switch {
+			case len(args) == 2 && newName != "" && args[1] != newName:
+				return usagef(cmd, "give the new name once: as the second argument or with --new-name")
+			case len(args) == 2:
+				newName = args[1]
+			case newName == "":
+				return usagef(cmd, "rename needs the new name: lockwell secret rename %s NEW_NAME", shortArg(args[0]))
+			}
+			v, err := vis.visibility(cmd)
+			if err != nil {
+				return err
+			}
+			if err := secret.ValidateName(newName); err != nil {
 				return err
 			}
 			ctx, cancel := a.apiContext(cmd)
@@ -380,34 +426,47 @@ func secretRenameCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := c.FindSecret(ctx, args[0])
+			s, err := c.FindSecretIn(ctx, args[0], v)
 			if err != nil {
 				return err
 			}
-			out, err := c.UpdateSecret(ctx, s.ID, client.Update{Name: client.Set(args[1]), IfMatch: s.Version})
+			out, err := c.UpdateSecret(ctx, s.ID, client.Update{Name: client.Set(newName), IfMatch: s.Version})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Renamed %s secret %s to %s.\n", visibility(out.Private), s.Name, out.Name)
+			fmt.Fprintf(a.stdout, "Renamed %s secret %s to %s (id %s).\n", visibility(out.Private), s.Name, out.Name, out.ID)
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&newName, "new-name", "n", "", "the new name")
+	vis.bind(cmd, "")
+	return cmd
 }
 
 func secretDeleteCommand(a *app) *cobra.Command {
 	var yes bool
+	var vis visibilityFlags
 	cmd := &cobra.Command{
-		Use:   "delete NAME|ID",
+		Use:   "delete NAME|ID [--private|--public] [-y]",
 		Short: "Delete a secret",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a secret. A name means your private secret of that name if you have
+one, otherwise the public one; --private or --public says which. The output
+names the secret deleted (visibility and id), and says when a secret of the
+other visibility keeps the name.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := vis.visibility(cmd)
+			if err != nil {
+				return err
+			}
 			ctx, cancel := a.apiContext(cmd)
 			defer cancel()
 			c, err := a.client(ctx)
 			if err != nil {
 				return err
 			}
-			s, err := c.FindSecret(ctx, args[0])
+			s, err := c.FindSecretIn(ctx, args[0], v)
 			if err != nil {
 				return err
 			}
@@ -424,31 +483,36 @@ func secretDeleteCommand(a *app) *cobra.Command {
 			if err := c.DeleteSecret(ctx, s.ID); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Deleted %s secret %s.\n", visibility(s.Private), s.Name)
+			fmt.Fprintf(a.stdout, "Deleted %s secret %s (id %s).\n", visibility(s.Private), s.Name, s.ID)
+			other := client.OnlyPublic
+			if !s.Private {
+				other = client.OnlyPrivate
+			}
+			if _, err := c.FindSecretByName(ctx, s.Name, other); err == nil {
+				fmt.Fprintf(a.stderr, "A %s secret named %s remains; delete it with --%s.\n", visibility(!s.Private), s.Name, visibility(!s.Private))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	vis.bind(cmd, "")
 	return cmd
 }
 
 func secretExportCommand(a *app) *cobra.Command {
 	var output, file string
+	var vis visibilityFlags
 	cmd := &cobra.Command{
-		Use:   "export NAME|ID",
+		Use:   "export NAME|ID [-o yaml|json|env] [-f FILE]",
 		Short: "Write a secret's values as YAML, JSON or .env",
 		Long: `Write the values of one secret as a flat document that "lockwell secret create
-NAME --values @FILE" reads back exactly. With --file the document is written
-to a new file with mode 0600; otherwise to standard output.`,
-		Args: cobra.ExactArgs(1),
+NAME --values @FILE" reads back exactly. -o is the format; with
+--output-file (-f) the document is written to a new file with mode 0600,
+otherwise to standard output.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := a.apiContext(cmd)
-			defer cancel()
-			c, err := a.client(ctx)
-			if err != nil {
-				return err
-			}
-			s, err := c.GetSecretByName(ctx, args[0])
+			v, err := vis.visibility(cmd)
 			if err != nil {
 				return err
 			}
@@ -458,6 +522,19 @@ to a new file with mode 0600; otherwise to standard output.`,
 				if file != "" {
 					format = string(secretref.FormatOf(file))
 				}
+			}
+			if format != "yaml" && format != "yml" && format != "json" && format != "env" && format != "dotenv" {
+				return usagef(cmd, "-o is the output format (yaml, json or env), got %q; write to a file with -f/--output-file", shortArg(format))
+			}
+			ctx, cancel := a.apiContext(cmd)
+			defer cancel()
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.GetSecretIn(ctx, args[0], v)
+			if err != nil {
+				return err
 			}
 			data, err := encodeValues(s.Values, format)
 			if err != nil {
@@ -471,7 +548,41 @@ to a new file with mode 0600; otherwise to standard output.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "yaml, json or env (default yaml, or from --file's extension)")
-	cmd.Flags().StringVarP(&file, "file", "f", "", "write to this file (mode 0600) instead of standard output")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "format: yaml, json or env (default yaml, or from the file's extension)")
+	cmd.Flags().StringVarP(&file, "output-file", "f", "", "write to this file (mode 0600) instead of standard output")
+	cmd.Flags().StringVar(&file, "file", "", "the same as --output-file")
+	_ = cmd.Flags().MarkHidden("file")
+	vis.bind(cmd, "")
 	return cmd
+}
+
+// visibilityFlags are --private and --public on a command that picks one
+// secret by name: as ZenML's "get -p", they choose between a private and a
+// public secret of the same name instead of the private one shadowing the
+// public one. --private=false is --public.
+type visibilityFlags struct{ private, public bool }
+
+func (v *visibilityFlags) bind(cmd *cobra.Command, privateShort string) {
+	cmd.Flags().BoolVarP(&v.private, "private", privateShort, false, "the private secret of that name (yours)")
+	cmd.Flags().BoolVar(&v.public, "public", false, "the public secret of that name")
+}
+
+// visibility returns the lookup the flags ask for: private first by default.
+func (v *visibilityFlags) visibility(cmd *cobra.Command) (client.Visibility, error) {
+	private, public := v.private, v.public
+	if cmd.Flags().Changed("private") && !v.private {
+		private, public = false, true
+	}
+	if cmd.Flags().Changed("public") && !v.public && !private {
+		private = true
+	}
+	switch {
+	case private && public:
+		return 0, usagef(cmd, "--private and --public exclude each other")
+	case private:
+		return client.OnlyPrivate, nil
+	case public:
+		return client.OnlyPublic, nil
+	}
+	return client.PrivateFirst, nil
 }

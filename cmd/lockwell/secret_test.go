@@ -79,9 +79,9 @@ func TestSecretLifecycle(t *testing.T) {
 	oneLineError(t, admin.run("secret", "update", "db", "--remove-key", "nope"), "has no key nope to remove. Available keys: extra, password, user")
 	oneLineError(t, admin.run("secret", "update", "db", "a=1", "--remove-key", "a"), "key a is both set and removed")
 	oneLineError(t, admin.run("secret", "update", "db"), "nothing to update")
-	ok(t, admin.run("secret", "update", "db", "--private=true"))
+	ok(t, admin.run("secret", "update", "db", "--visibility", "private"))
 	assert.True(t, getSecret(t, admin, "db").Private)
-	ok(t, admin.run("secret", "update", "db", "--private=false"))
+	ok(t, admin.run("secret", "update", "db", "--visibility", "public"))
 	assert.False(t, getSecret(t, admin, "db").Private)
 
 	// rename, then the old name is gone
@@ -125,12 +125,14 @@ func TestCreateValueInputs(t *testing.T) {
 
 	// -i asks for bare keys without echo
 	inv = admin
+	inv.terminal = true
 	inv.secrets = []string{"hidden-1", "hidden-2"}
 	ok(t, inv.run("secret", "create", "s4", "user=u", "password", "token", "-i"))
 	secrettest.AssertSameValues(t, map[string]string{"user": "u", "password": "hidden-1", "token": "hidden-2"}, getSecret(t, admin, "s4").Values)
 
 	// -i with no keys asks for key names, then values
 	inv = admin
+	inv.terminal = true
 	inv.stdin = "k1\nk2\n\n"
 	inv.secrets = []string{"v1", "v2"}
 	ok(t, inv.run("secret", "create", "s5", "-i"))

@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	deployconfig "github.com/lockwell/lockwell/shared/config"
-	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/server"
 )
 
@@ -25,8 +26,10 @@ func serveCommand(a *app) *cobra.Command {
 		Long: `Run the Lockwell API on HOST:PORT (default 127.0.0.1:8080, or LOCKWELL_ADDR)
 with an encrypted SQLite store in DIR (default ./.lockwell, or
 LOCKWELL_DATA_DIR). On first start it creates the store key and an admin API
-token in DIR (both mode 0600) and logs where the token file is. Log in with
+token in DIR (both mode 0600) and logs where the token file is. Once it
+listens it prints the login command:
 "lockwell login --url http://HOST:PORT --token-stdin < DIR/admin.token".
+An address in use is an error that names a free port to use instead.
 
 With LOCKWELL_STORE set (postgres://HOST:5432/DB?sslmode=verify-full,
 dynamodb://TABLE, sqlite:///PATH; credentials from the standard variables
@@ -82,10 +85,17 @@ With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, nil))
 			cfg.MetricsAddr = metricsAddr
-			if err := server.Run(ctx, cfg); err != nil {
-				return errcode.Wrap(errcode.Unavailable, err, "the server stopped: %v", err)
+			cfg.Ready = func(listening string) {
+				if cfg.AdminTokenFile != "" {
+					fmt.Fprintf(a.stdout, "Lockwell on http://%s (stop with Ctrl-C); the admin token is the one in %s\n", listening, cfg.AdminTokenFile)
+					return
+				}
+				token := filepath.Join(dataDir, server.AdminTokenFile)
+				fmt.Fprintf(a.stdout, "Lockwell on http://%s (stop with Ctrl-C). Log in from another terminal with:\n  lockwell login --url http://%s --token-stdin < %s\n", listening, listening, token)
 			}
-			return nil
+			// Run's errors are whole sentences (an address in use says how
+			// to choose another): print them as they are.
+			return server.Run(ctx, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", server.DefaultAddr, "address to listen on (env LOCKWELL_ADDR)")

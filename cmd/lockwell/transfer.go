@@ -1,11 +1,14 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -39,15 +42,17 @@ func exportCommand(a *app) *cobra.Command {
 	var all bool
 	var out, format string
 	cmd := &cobra.Command{
-		Use:   "export --all [-o FILE] [--format yaml|json]",
+		Use:   "export --all [-o yaml|json] [-f FILE]",
 		Short: "Write every secret you can see, with values, to one document",
 		Long: `Write every secret you can see (your private ones and the public ones) with
-their values to one YAML or JSON document that "lockwell import" reads. With
--o the document goes to a new file with mode 0600.`,
+their values to one YAML or JSON document that "lockwell import" reads. -o is
+the format (default: from the file's extension, else yaml); with
+--output-file (-f) the document goes to a new file with mode 0600. On a
+terminal it shows its progress on standard error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !all {
-				return errcode.New(errcode.InvalidArgument, "export needs --all (for one secret use lockwell secret export NAME)")
+				return usagef(cmd, "export needs --all (for one secret use lockwell secret export NAME)")
 			}
 			if format == "" {
 				format = "yaml"
@@ -56,7 +61,7 @@ their values to one YAML or JSON document that "lockwell import" reads. With
 				}
 			}
 			if format != "yaml" && format != "json" {
-				return errcode.New(errcode.InvalidArgument, "--format must be yaml or json, got %q", format)
+				return usagef(cmd, "-o is the output format (yaml or json), got %q; write to a file with -f/--output-file", shortArg(format))
 			}
 			ctx, cancel := a.apiContext(cmd)
 			defer cancel()
@@ -64,19 +69,24 @@ their values to one YAML or JSON document that "lockwell import" reads. With
 			if err != nil {
 				return err
 			}
-			doc := exportDoc{Format: exportFormat, Secrets: []exportedSecret{}}
-			for meta, err := range c.AllSecrets(ctx, client.ListOptions{Sort: "name"}) {
+			var metas []*secret.Secret
+			for meta, err := range c.AllSecrets(ctx, client.ListOptions{Sort: "name", PageSize: 1000}) {
 				if err != nil {
 					return err
 				}
-				s, err := c.GetSecret(ctx, meta.ID)
-				if errcode.Is(err, errcode.NotFound) {
-					continue // deleted since the list
+				metas = append(metas, meta)
+			}
+			bar := a.newProgress("exporting")
+			full, err := getAll(ctx, c, metas, bar.set)
+			bar.finish()
+			if err != nil {
+				return err
+			}
+			doc := exportDoc{Format: exportFormat, Secrets: make([]exportedSecret, 0, len(metas))}
+			for _, s := range full {
+				if s != nil { // nil: deleted since the list
+					doc.Secrets = append(doc.Secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: s.Values})
 				}
-				if err != nil {
-					return err
-				}
-				doc.Secrets = append(doc.Secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: s.Values})
 			}
 			var data []byte
 			if format == "json" {
@@ -96,47 +106,33 @@ their values to one YAML or JSON document that "lockwell import" reads. With
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "export every secret you can see")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (mode 0600) instead of standard output")
-	cmd.Flags().StringVar(&format, "format", "", "yaml or json (default: from -o's extension, else yaml)")
+	cmd.Flags().StringVarP(&format, "output", "o", "", "format: yaml or json (default: from the file's extension, else yaml)")
+	cmd.Flags().StringVarP(&out, "output-file", "f", "", "write to this file (mode 0600) instead of standard output")
+	cmd.Flags().StringVar(&format, "format", "", "the same as -o")
+	_ = cmd.Flags().MarkHidden("format")
 	return cmd
 }
 
-// parseExport reads an export document (JSON or YAML) and validates every
-// secret. Errors name secrets and keys, never values.
-func parseExport(data []byte) ([]exportedSecret, error) {
+// parseExport reads an export document (JSON or YAML) from r in one pass,
+// with no limit on its size, and validates every secret. JSON is decoded
+// one secret at a time; YAML as one document. Errors name secrets and keys,
+// never values.
+func parseExport(r io.Reader) ([]exportedSecret, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	first, err := firstNonSpace(br)
+	if err != nil {
+		return nil, err
+	}
 	var secrets []exportedSecret
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
-		var doc struct {
-			Format  string `json:"format"`
-			Secrets []struct {
-				Name    string                     `json:"name"`
-				Private bool                       `json:"private"`
-				Values  map[string]json.RawMessage `json:"values"`
-			} `json:"secrets"`
-		}
-		if err := json.Unmarshal(t, &doc); err != nil {
-			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (JSON): %s", secretref.ParseErrorText(err))
-		}
-		if doc.Format != exportFormat {
-			return nil, errcode.New(errcode.InvalidArgument, "not an export document: format is %q, expected %q", shortArg(doc.Format), exportFormat)
-		}
-		for _, s := range doc.Secrets {
-			vals := map[string]string{}
-			for k, raw := range s.Values {
-				v, err := jsonString(raw)
-				if err != nil {
-					return nil, errcode.New(errcode.InvalidArgument, "secret %s: value of key %s is not a string", s.Name, k)
-				}
-				vals[k] = v
-			}
-			secrets = append(secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: vals})
+	if first == '{' {
+		if secrets, err = exportFromJSON(br); err != nil {
+			return nil, err
 		}
 	} else {
 		var root yaml.Node
-		if err := yaml.Unmarshal(data, &root); err != nil {
+		if err := yaml.NewDecoder(br).Decode(&root); err != nil && err != io.EOF {
 			return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (YAML): %s", secretref.ParseErrorText(err))
 		}
-		var err error
 		if secrets, err = exportFromYAML(&root); err != nil {
 			return nil, err
 		}
@@ -153,6 +149,98 @@ func parseExport(data []byte) ([]exportedSecret, error) {
 			return nil, errcode.New(errcode.InvalidArgument, "secret %s appears twice", s.label())
 		}
 		seen[s.label()] = true
+	}
+	return secrets, nil
+}
+
+// firstNonSpace returns the first byte of r that is not white space,
+// without consuming it; 0 for an empty document.
+func firstNonSpace(r *bufio.Reader) (byte, error) {
+	for {
+		b, err := r.Peek(1)
+		if err == io.EOF {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, errcode.Wrap(errcode.InvalidArgument, err, "cannot read the document: %v", err)
+		}
+		if b[0] != ' ' && b[0] != '\t' && b[0] != '\n' && b[0] != '\r' {
+			return b[0], nil
+		}
+		_, _ = r.ReadByte()
+	}
+}
+
+// exportFromJSON decodes a JSON export document token by token, holding one
+// secret's raw text at a time.
+func exportFromJSON(r io.Reader) ([]exportedSecret, error) {
+	dec := json.NewDecoder(r)
+	bad := func(err error) error {
+		return errcode.New(errcode.InvalidArgument, "not a valid export document (JSON): %s", secretref.ParseErrorText(err))
+	}
+	if _, err := dec.Token(); err != nil { // {
+		return nil, bad(err)
+	}
+	var secrets []exportedSecret
+	format, sawSecrets := "", false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, bad(err)
+		}
+		switch t {
+		case "format":
+			if err := dec.Decode(&format); err != nil {
+				return nil, bad(err)
+			}
+		case "secrets":
+			sawSecrets = true
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				if err == nil {
+					return nil, errcode.New(errcode.InvalidArgument, "not an export document: secrets must be a list")
+				}
+				return nil, bad(err)
+			}
+			for dec.More() {
+				var s struct {
+					Name    string                     `json:"name"`
+					Private bool                       `json:"private"`
+					Values  map[string]json.RawMessage `json:"values"`
+				}
+				if err := dec.Decode(&s); err != nil {
+					return nil, bad(err)
+				}
+				vals := make(map[string]string, len(s.Values))
+				for k, raw := range s.Values {
+					v, err := jsonString(raw)
+					if err != nil {
+						return nil, errcode.New(errcode.InvalidArgument, "secret %s: value of key %s is not a string", s.Name, k)
+					}
+					vals[k] = v
+				}
+				secrets = append(secrets, exportedSecret{Name: s.Name, Private: s.Private, Values: vals})
+			}
+			if _, err := dec.Token(); err != nil { // ]
+				return nil, bad(err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, bad(err)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return nil, bad(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errcode.New(errcode.InvalidArgument, "not a valid export document (JSON): data after the document")
+	}
+	if format != exportFormat {
+		return nil, errcode.New(errcode.InvalidArgument, "not an export document: format is %q, expected %q", shortArg(format), exportFormat)
+	}
+	if !sawSecrets {
+		return nil, errcode.New(errcode.InvalidArgument, "not an export document: it has no list of secrets")
 	}
 	return secrets, nil
 }
@@ -227,23 +315,27 @@ func importCommand(a *app) *cobra.Command {
 		Use:   "import FILE [--dry-run] [--on-conflict fail|skip|overwrite]",
 		Short: "Create or update many secrets from an export document",
 		Long: `Create the secrets of an export document (from "lockwell export --all"; - for
-standard input). Private secrets are created as your private secrets.
+standard input). Private secrets are created as your private secrets. The
+document is read in one pass, with no limit on its size, and every secret in
+it is checked before anything is written.
 
 When a secret of the same name and visibility exists, --on-conflict decides:
 fail (the default: nothing is imported if any exists), skip, or overwrite
 (its values become exactly the document's; the update applies only if the
 secret did not change meanwhile). --dry-run prints what would be created or
-changed, by key name, without values, and changes nothing.`,
+changed, by key name, without values, and changes nothing. On a terminal the
+import shows its progress on standard error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if onConflict != "fail" && onConflict != "skip" && onConflict != "overwrite" {
-				return errcode.New(errcode.InvalidArgument, "--on-conflict must be fail, skip or overwrite, got %q", onConflict)
+				return usagef(cmd, "--on-conflict must be fail, skip or overwrite, got %q", onConflict)
 			}
-			data, _, err := a.readSource("@" + args[0])
+			r, closeInput, err := a.openInput(args[0])
 			if err != nil {
 				return err
 			}
-			secrets, err := parseExport(data)
+			secrets, err := parseExport(r)
+			closeInput()
 			if err != nil {
 				return err
 			}
@@ -253,32 +345,56 @@ changed, by key name, without values, and changes nothing.`,
 			if err != nil {
 				return err
 			}
+			// One listing finds every existing secret, instead of one
+			// lookup per secret in the document.
+			existing := map[string]*secret.Secret{}
+			for s, err := range c.AllSecrets(ctx, client.ListOptions{PageSize: 1000}) {
+				if err != nil {
+					return err
+				}
+				label := exportedSecret{Name: s.Name, Private: s.Private}.label()
+				if prev, dup := existing[label]; dup {
+					return errcode.New(errcode.FailedPrecondition, "2 %s secrets are named %s (ids %s, %s); rename one first", visibility(s.Private), s.Name, prev.ID, s.ID)
+				}
+				existing[label] = s
+			}
+			var current map[string]*secret.Secret // with values, for overwrite
+			if onConflict == "overwrite" {
+				var metas []*secret.Secret
+				for _, s := range secrets {
+					if cur, found := existing[s.label()]; found {
+						metas = append(metas, cur)
+					}
+				}
+				full, err := getAll(ctx, c, metas, nil)
+				if err != nil {
+					return err
+				}
+				current = map[string]*secret.Secret{}
+				for i, s := range full {
+					if s == nil {
+						return errcode.New(errcode.FailedPrecondition, "the secret %s was deleted while the import was planned; run the command again", metas[i].Name)
+					}
+					current[metas[i].ID] = s
+				}
+			}
 			var plan []importAction
 			var conflicts []string
 			for _, s := range secrets {
-				vis := client.OnlyPublic
-				if s.Private {
-					vis = client.OnlyPrivate
-				}
 				act := importAction{s: s}
-				existing, err := c.FindSecretByName(ctx, s.Name, vis)
+				cur, found := existing[s.label()]
 				switch {
-				case errcode.Is(err, errcode.NotFound):
+				case !found:
 					act.verb, act.summary = "create", countKeys(len(s.Values))
-				case err != nil:
-					return err
 				case onConflict == "fail":
 					conflicts = append(conflicts, s.label())
 					continue
 				case onConflict == "skip":
 					act.verb, act.summary = "skip", "exists"
 				default:
-					cur, err := c.GetSecret(ctx, existing.ID)
-					if err != nil {
-						return err
-					}
-					act.id, act.version = cur.ID, cur.Version
-					act.change, act.summary = diffValues(cur.Values, s.Values)
+					full := current[cur.ID]
+					act.id, act.version = full.ID, full.Version
+					act.change, act.summary = diffValues(full.Values, s.Values)
 					act.verb = "update"
 					if len(act.change) == 0 {
 						act.verb, act.summary = "same", "unchanged"
@@ -287,32 +403,44 @@ changed, by key name, without values, and changes nothing.`,
 				plan = append(plan, act)
 			}
 			if len(conflicts) > 0 {
+				shown := conflicts
+				if len(shown) > 10 {
+					shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(conflicts)-10))
+				}
 				return errcode.New(errcode.AlreadyExists, "%d secrets already exist, so nothing was imported: %s; use --on-conflict skip or overwrite",
-					len(conflicts), strings.Join(conflicts, ", "))
+					len(conflicts), strings.Join(shown, ", "))
 			}
+			out := bufio.NewWriter(a.stdout)
 			for _, act := range plan {
-				fmt.Fprintf(a.stdout, "%-6s %s: %s\n", act.verb, act.s.label(), act.summary)
+				fmt.Fprintf(out, "%-6s %s: %s\n", act.verb, act.s.label(), act.summary)
+			}
+			if err := out.Flush(); err != nil {
+				return err
 			}
 			if dryRun {
 				fmt.Fprintln(a.stdout, "Dry run: nothing was changed.")
 				return nil
 			}
+			bar := a.newProgress("importing")
 			done := 0
-			for _, act := range plan {
+			for i, act := range plan {
 				var err error
 				switch act.verb {
 				case "create":
 					_, err = c.CreateSecret(ctx, client.NewSecret{Name: act.s.Name, Private: act.s.Private, Values: act.s.Values})
 				case "update":
 					_, err = c.UpdateSecret(ctx, act.id, client.Update{Values: act.change, IfMatch: act.version})
-				default:
-					continue
 				}
+				bar.set(i+1, len(plan))
 				if err != nil {
+					bar.finish()
 					return errcode.New(errcode.Of(err), "imported %d secrets, then %s %s failed: %s", done, act.verb, act.s.label(), errcode.Message(err))
 				}
-				done++
+				if act.verb == "create" || act.verb == "update" {
+					done++
+				}
 			}
+			bar.finish()
 			fmt.Fprintf(a.stdout, "Imported: %d created or updated, %d left as they were.\n", done, len(plan)-done)
 			return nil
 		},
@@ -320,6 +448,58 @@ changed, by key name, without values, and changes nothing.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change (key names only) and change nothing")
 	cmd.Flags().StringVar(&onConflict, "on-conflict", "fail", "when a secret exists: fail, skip or overwrite")
 	return cmd
+}
+
+// getWorkers is how many secrets getAll reads at once.
+const getWorkers = 8
+
+// getAll reads the secrets metas lists, values included, getWorkers at a
+// time, and returns them in the order of metas; a secret deleted since it
+// was listed is nil. progress, if not nil, is called with the count done
+// after each, from one goroutine at a time.
+func getAll(ctx context.Context, c *client.Client, metas []*secret.Secret, progress func(done, total int)) ([]*secret.Secret, error) {
+	out := make([]*secret.Secret, len(metas))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		done     int
+		firstErr error
+		wg       sync.WaitGroup
+		next     = make(chan int)
+	)
+	for range min(getWorkers, len(metas)) {
+		wg.Go(func() {
+			for i := range next {
+				s, err := c.GetSecret(ctx, metas[i].ID)
+				mu.Lock()
+				switch {
+				case errcode.Is(err, errcode.NotFound):
+				case err != nil:
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+				default:
+					out[i] = s
+				}
+				done++
+				if progress != nil {
+					progress(done, len(metas))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range metas {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, firstErr
 }
 
 // diffValues returns the merge patch that turns cur into want and a summary

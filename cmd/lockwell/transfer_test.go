@@ -82,7 +82,7 @@ func TestJSONNullIsNotAValue(t *testing.T) {
 	_, err := parseValues([]byte(`{"k": null}`), "-")
 	require.Error(t, err)
 	assert.Contains(t, errcode.Message(err), "value of key k is not a string")
-	_, err = parseExport([]byte(`{"format": "lockwell.secrets/v1", "secrets": [{"name": "x", "values": {"k": null}}]}`))
+	_, err = parseExport(strings.NewReader(`{"format": "lockwell.secrets/v1", "secrets": [{"name": "x", "values": {"k": null}}]}`))
 	require.Error(t, err)
 	assert.Contains(t, errcode.Message(err), "secret x: value of key k is not a string")
 }
@@ -146,7 +146,7 @@ func TestExportAllImport(t *testing.T) {
 	for _, format := range []string{"yaml", "json"} {
 		t.Run(format, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "all."+format)
-			r := ok(t, admin.run("export", "--all", "-o", file))
+			r := ok(t, admin.run("export", "--all", "-f", file))
 			assert.Contains(t, r.stderr, "Exported 3 secrets")
 			fi, err := os.Stat(file)
 			require.NoError(t, err)
@@ -209,7 +209,7 @@ func TestResolveFiles(t *testing.T) {
 
 	jsonIn := `{"url": "postgres://{{db.user}}@h/db", "n": 1, "password": "{{db.password}}"}`
 	out := filepath.Join(t.TempDir(), "out.json")
-	ok(t, admin.run("resolve", writeFile(t, "c.json", jsonIn), "-o", out))
+	ok(t, admin.run("resolve", writeFile(t, "c.json", jsonIn), "-f", out))
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	var got map[string]any
@@ -243,7 +243,7 @@ func TestResolveFiles(t *testing.T) {
 		assert.Equal(t, c.code, r.code, "%s: %s", c.level, r)
 		assert.NotContains(t, r.stdout+r.stderr, "alice")
 		if c.problems > 0 {
-			assert.Contains(t, r.stderr, "c: secret reference {{gone.k}}: the secret gone does not exist")
+			assert.Contains(t, r.stderr, "c: secret reference {{gone.k}}: no secret named gone: neither a private one of yours nor a public one")
 			assert.Contains(t, r.stderr, "failed the "+c.level+" check")
 		}
 		if c.level == "key" {

@@ -34,23 +34,41 @@ const (
 // more than one secret of one name and visibility (which its uniqueness
 // rules forbid).
 func (c *Client) FindSecret(ctx context.Context, nameOrID string) (*secret.Secret, error) {
+	return c.FindSecretIn(ctx, nameOrID, PrivateFirst)
+}
+
+// FindSecretIn is FindSecret narrowed by vis: with OnlyPrivate or
+// OnlyPublic a name selects only that secret, and an id must name a secret
+// of that visibility (not_found otherwise).
+func (c *Client) FindSecretIn(ctx context.Context, nameOrID string, vis Visibility) (*secret.Secret, error) {
 	if IsValidID(nameOrID) {
 		s, err := c.GetSecret(ctx, nameOrID)
-		if err == nil || !errcode.Is(err, errcode.NotFound) {
-			return s, err
+		if err == nil {
+			if vis == OnlyPrivate && !s.Private || vis == OnlyPublic && s.Private {
+				return nil, errcode.New(errcode.NotFound, "the secret with id %s is %s, not %s", nameOrID, visibilityWord(s.Private), visibilityWord(!s.Private))
+			}
+			return s, nil
 		}
-		if s, nerr := c.FindSecretByName(ctx, nameOrID, PrivateFirst); nerr == nil {
+		if !errcode.Is(err, errcode.NotFound) {
+			return nil, err
+		}
+		if s, nerr := c.FindSecretByName(ctx, nameOrID, vis); nerr == nil {
 			return s, nil
 		}
 		return nil, errcode.New(errcode.NotFound, "no secret has the id %s (or that name)", nameOrID)
 	}
-	return c.FindSecretByName(ctx, nameOrID, PrivateFirst)
+	return c.FindSecretByName(ctx, nameOrID, vis)
 }
 
 // GetSecretByName is FindSecret followed by GetSecret: the secret with its
 // values. Errors as FindSecret and GetSecret.
 func (c *Client) GetSecretByName(ctx context.Context, nameOrID string) (*secret.Secret, error) {
-	s, err := c.FindSecret(ctx, nameOrID)
+	return c.GetSecretIn(ctx, nameOrID, PrivateFirst)
+}
+
+// GetSecretIn is FindSecretIn followed by GetSecret. Errors as both.
+func (c *Client) GetSecretIn(ctx context.Context, nameOrID string, vis Visibility) (*secret.Secret, error) {
+	s, err := c.FindSecretIn(ctx, nameOrID, vis)
 	if err != nil || s.Values != nil {
 		return s, err
 	}
@@ -103,7 +121,13 @@ func (c *Client) FindSecretByName(ctx context.Context, name string, vis Visibili
 	case OnlyPublic:
 		return nil, errcode.New(errcode.NotFound, "there is no public secret named %s", name)
 	}
-	return nil, errcode.New(errcode.NotFound, "no secret named %s: neither a private one of yours nor a public one", name)
+	return nil, NotFoundError(name)
+}
+
+// NotFoundError is the one wording of "no secret of this name" for a
+// lookup that tries the caller's private secret, then the public one.
+func NotFoundError(name string) error {
+	return errcode.New(errcode.NotFound, "no secret named %s: neither a private one of yours nor a public one", name)
 }
 
 func visibilityWord(private bool) string {

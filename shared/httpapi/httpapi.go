@@ -15,7 +15,7 @@
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
 //	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
-//	GET    /healthz               200 without authentication (liveness: the process serves HTTP)
+//	GET    /healthz               200 without authentication (liveness: the process serves HTTP; also /api/v1/healthz)
 //	GET    /readyz                200 without authentication when the store answers (store.Ready),
 //	                              503 unavailable when it does not (readiness)
 //
@@ -156,6 +156,7 @@ var routes = []route{
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
 	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
+	{OpHealth, http.MethodGet, "/api/v1" + pathHealth, false, nil, (*API).health}, // the same check under the API prefix
 	{OpReady, http.MethodGet, pathReady, false, nil, (*API).ready},
 }
 

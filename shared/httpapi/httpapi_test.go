@@ -225,9 +225,11 @@ func (h *harness) listNames(user, query string) []string {
 
 func TestHealthzNeedsNoAuth(t *testing.T) {
 	h := newHarness(t)
-	res := h.do(request{method: "GET", path: "/healthz"})
-	assert.Equal(t, http.StatusOK, res.status)
-	assert.JSONEq(t, `{"status":"ok"}`, string(res.body))
+	for _, path := range []string{"/healthz", "/api/v1/healthz"} {
+		res := h.do(request{method: "GET", path: path})
+		assert.Equal(t, http.StatusOK, res.status, path)
+		assert.JSONEq(t, `{"status":"ok"}`, string(res.body), path)
+	}
 }
 
 func TestReadyzAnswersWhenTheStoreDoes(t *testing.T) {

@@ -368,7 +368,8 @@ type Found struct {
 }
 
 // CheckFile finds every reference in the document data and checks each at
-// level, reading no values. It returns the references found and the
+// level, reading no values. A {{name}} without a key is a problem at every
+// level (see KeylessRefs). It returns the references found and the
 // problems; the error is for a document that cannot be parsed, or a failure
 // of the Source other than not_found.
 func (r *Resolver) CheckFile(ctx context.Context, data []byte, f Format, level Level) ([]Found, []Problem, error) {
@@ -379,6 +380,10 @@ func (r *Resolver) CheckFile(ctx context.Context, data []byte, f Format, level L
 		if err != nil {
 			problems = append(problems, Problem{Path: path, Err: err})
 			return s, nil
+		}
+		for _, name := range KeylessRefs(s) {
+			problems = append(problems, Problem{Path: path, Ref: Ref{Name: name},
+				Err: errcode.New(errcode.InvalidArgument, "{{%s}} names no key; write {{%s.KEY}}", name, name)})
 		}
 		for _, ref := range t.Refs() {
 			found = append(found, Found{Path: path, Ref: ref})

@@ -181,6 +181,45 @@ func parseEmbedded(inner string) (Ref, bool) {
 	return Ref{Name: name, Key: key}, true
 }
 
+// KeylessRefs returns the names in s written as {{name}}: a secret name
+// with no key, which is no reference (ZenML leaves it as text) but almost
+// always a mistake for {{name.key}}. \{{ is a literal and is skipped.
+func KeylessRefs(s string) []string {
+	var names []string
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], `\{{`) {
+			i += 3
+			continue
+		}
+		if !strings.HasPrefix(s[i:], "{{") {
+			i++
+			continue
+		}
+		end := strings.Index(s[i+2:], "}}")
+		if end < 0 {
+			break
+		}
+		inner := strings.TrimFunc(s[i+2:i+2+end], isSpace)
+		if isKeylessName(inner) {
+			names = append(names, inner)
+		}
+		i += 2 + end + 2
+	}
+	return names
+}
+
+func isKeylessName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' && c != '@' && c != '+' && c != '=' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isAlnum(c byte) bool  { return isLetter(c) || c >= '0' && c <= '9' }
 

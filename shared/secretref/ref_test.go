@@ -116,7 +116,7 @@ func (m *memSource) LookupSecret(_ context.Context, name string, withValues bool
 		v, ok = m.public[name]
 	}
 	if !ok {
-		return nil, errcode.New(errcode.NotFound, "no secret %s", name)
+		return nil, errcode.New(errcode.NotFound, "no secret named %s: neither a private one of yours nor a public one", name)
 	}
 	s := &secret.Secret{Name: name, Keys: secret.KeysOf(v)}
 	if withValues {
@@ -152,7 +152,7 @@ func TestResolverPrivateFirstAndErrors(t *testing.T) {
 	_, err = r.Render(ctx, "{{nope.key}}")
 	require.Error(t, err)
 	assert.Equal(t, errcode.NotFound, errcode.Of(err))
-	assert.Equal(t, "secret reference {{nope.key}}: the secret nope does not exist (no private or public secret has that name)", errcode.Message(err))
+	assert.Equal(t, "secret reference {{nope.key}}: no secret named nope: neither a private one of yours nor a public one", errcode.Message(err))
 
 	_, err = r.Render(ctx, "{{db.host}}")
 	require.Error(t, err)
@@ -196,7 +196,27 @@ func TestCheckFileListsProblems(t *testing.T) {
 	require.Len(t, problems, 2)
 	assert.Equal(t, "b[0]", problems[0].Path)
 	assert.Equal(t, "b[1]", problems[1].Path)
-	assert.Contains(t, problems[1].Err.Error(), "the secret gone does not exist")
+	assert.Contains(t, problems[1].Err.Error(), "no secret named gone")
+}
+
+// {{name}} without a key is no reference, but a check reports it at every
+// level, while rendering leaves it alone as ZenML does.
+func TestCheckFileReportsKeylessReferences(t *testing.T) {
+	doc := "a: '{{db}}'\nb: 'x {{ db }} y \\{{lit}}'\nc: '{{db.user}}'\nd: '{{not a ref}}'\n"
+	assert.Equal(t, []string{"db"}, KeylessRefs("x {{ db }} y \\{{lit}}"))
+	r := NewResolver(newSource())
+	for _, level := range []Level{CheckNone, CheckSecret, CheckKey} {
+		found, problems, err := r.CheckFile(context.Background(), []byte(doc), YAML, level)
+		require.NoError(t, err)
+		assert.Len(t, found, 1, level)
+		require.Len(t, problems, 2, level)
+		assert.Equal(t, "a", problems[0].Path)
+		assert.Equal(t, "b", problems[1].Path)
+		assert.Equal(t, "{{db}} names no key; write {{db.KEY}}", problems[0].Err.Error())
+	}
+	out, err := r.RenderFile(context.Background(), []byte("a: '{{db}}'\n"), YAML)
+	require.NoError(t, err)
+	assert.Equal(t, "a: '{{db}}'\n", string(out))
 }
 
 // awkward holds values that break naive quoting in every format.

@@ -63,10 +63,7 @@ func (r *Resolver) lookup(ctx context.Context, name string, withValues bool) (*s
 	}
 	s, err := r.src.LookupSecret(ctx, name, withValues)
 	if err != nil {
-		if errcode.Is(err, errcode.NotFound) {
-			return nil, errcode.New(errcode.NotFound, "the secret %s does not exist (no private or public secret has that name)", name)
-		}
-		return nil, err
+		return nil, err // the Source words not_found (client.NotFoundError)
 	}
 	if withValues && s.Values == nil {
 		s.Values = map[string]string{}

@@ -47,8 +47,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
@@ -136,6 +138,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	// Listen first: a busy address fails before anything is created.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return listenError(cfg.Addr, err)
+	}
+	defer ln.Close() // after Serve this fails harmlessly
 	dir, err := prepareDataDir(cfg.DataDir, log)
 	if err != nil {
 		return err
@@ -174,11 +182,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer stopMetrics()
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	addr := ln.Addr().String()
 	if !isLoopback(ln.Addr()) {
 		log.Warn("listening on a non-loopback address without TLS: tokens and values cross the network in clear text; put a TLS proxy in front", "addr", addr)
@@ -402,6 +405,42 @@ func writeSynced(path string, data []byte) error {
 	}
 	return err
 }
+
+// ErrAddrInUse is what Run's error wraps when its address is taken.
+var ErrAddrInUse = errors.New("address already in use")
+
+// listenError says in one line why addr cannot be listened on. For an
+// address in use it suggests a free port near it and how to choose it, in
+// each way the server is started: make dev ADDR=, LOCKWELL_ADDR, --addr.
+func listenError(addr string, err error) error {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Err != nil {
+			err = oe.Err
+		}
+		return fmt.Errorf("cannot listen on %s: %v", addr, err)
+	}
+	try := "HOST:PORT"
+	if host, port, perr := net.SplitHostPort(addr); perr == nil {
+		if p, aerr := strconv.Atoi(port); aerr == nil {
+			for next := p + 1; next < p+50 && next < 65536; next++ {
+				candidate := net.JoinHostPort(host, strconv.Itoa(next))
+				if l, lerr := net.Listen("tcp", candidate); lerr == nil {
+					l.Close()
+					try = candidate
+					break
+				}
+			}
+		}
+	}
+	return addrInUseError(fmt.Sprintf("%s is in use by another program; use a free address such as %s (make dev ADDR=%s, or LOCKWELL_ADDR / --addr)", addr, try, try))
+}
+
+// addrInUseError is listenError's error for an address in use.
+type addrInUseError string
+
+func (e addrInUseError) Error() string { return string(e) }
+func (e addrInUseError) Unwrap() error { return ErrAddrInUse }
 
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)

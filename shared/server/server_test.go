@@ -308,13 +308,23 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	assert.NotContains(t, stderr.String(), token, "the child's log holds the token")
 }
 
-func TestRunFailsOnBusyAddress(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// An address in use fails at once, in one line that names the address and
+// a free one to use instead and how to choose it, before the data
+// directory is created.
+func TestBusyAddressSaysHowToChooseAnother(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer ln.Close()
-	err = server.Run(context.Background(), server.Config{Addr: ln.Addr().String(), DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "listen")
+	defer busy.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	err = server.Run(context.Background(), server.Config{Addr: busy.Addr().String(), DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	require.ErrorIs(t, err, server.ErrAddrInUse)
+	msg := err.Error()
+	assert.NotContains(t, msg, "\n")
+	assert.Equal(t, 1, strings.Count(msg, busy.Addr().String()), "the busy address once: %s", msg)
+	assert.Contains(t, msg, "make dev ADDR=127.0.0.1:")
+	assert.Contains(t, msg, "LOCKWELL_ADDR / --addr")
+	_, statErr := os.Stat(dir)
+	assert.True(t, os.IsNotExist(statErr), "nothing is created for a server that cannot listen")
 }
 
 // TestNonCanonicalPathsAreAnsweredNotRedirected: the local server answered
