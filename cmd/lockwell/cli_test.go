@@ -56,7 +56,7 @@ func testChild(mode string) int {
 		case s := <-sigs:
 			fmt.Printf("got %s\n", s)
 			return 42
-		case <-time.After(10 * time.Second):
+		case <-time.After(2 * time.Minute): // only so that a lost signal cannot leave the child behind
 			fmt.Println("no signal")
 			return 1
 		}

@@ -40,7 +40,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 		}
 		require.NoError(t, err)
 		return 0
-	case <-time.After(15 * time.Second):
+	case <-time.After(2 * time.Minute): // bounds the wait; a working lockwell exits at once
 		t.Fatal("lockwell did not exit")
 		return -1
 	}

@@ -81,6 +81,9 @@ type Config struct {
 	// recovering it 409), and after a recovery the secret is not yet
 	// readable (404; setting it is 409 ObjectIsBeingRecovered).
 	SettleDelay time.Duration
+	// Now is the clock of SettleDelay and of the dates the vault reports;
+	// nil means time.Now. Tests set it to move time instead of sleeping.
+	Now func() time.Time
 }
 
 // issued holds the tokens the identity endpoints of this process issued.
@@ -126,6 +129,9 @@ func Listen(vaultAddr, identityAddr string, cfg Config) (*Server, error) {
 	}
 	if cfg.RecoverableDays == 0 {
 		cfg.RecoverableDays = 90
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	for _, addr := range []string{vaultAddr, identityAddr} {
 		host, _, err := net.SplitHostPort(addr)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,7 +264,16 @@ func TestPagingAndFaults(t *testing.T) {
 }
 
 func TestSettleDelay(t *testing.T) {
-	srv, err := azurekeyvault.Start(azurekeyvault.Config{SettleDelay: 200 * time.Millisecond})
+	// The vault's clock moves only when the test moves it, so no step
+	// depends on how fast the machine runs.
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	srv, err := azurekeyvault.Start(azurekeyvault.Config{SettleDelay: 200 * time.Millisecond, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}})
 	require.NoError(t, err)
 	defer srv.Close()
 	c, err := azsecrets.NewClient(srv.URL(), anyToken{}, &azsecrets.ClientOptions{
@@ -287,7 +297,11 @@ func TestSettleDelay(t *testing.T) {
 	status, _, _ = errorCodes(t, err)
 	assert.Equal(t, 409, status, "purge while being deleted")
 
-	time.Sleep(250 * time.Millisecond)
+	advance(199 * time.Millisecond)
+	_, err = c.GetDeletedSecret(ctx, "s", nil)
+	status, _, _ = errorCodes(t, err)
+	assert.Equal(t, 404, status, "not listed as deleted before the delay has passed")
+	advance(time.Millisecond)
 	_, err = c.RecoverDeletedSecret(ctx, "s", nil)
 	require.NoError(t, err)
 	_, err = c.GetSecret(ctx, "s", "", nil)
@@ -297,7 +311,7 @@ func TestSettleDelay(t *testing.T) {
 	status, _, inner = errorCodes(t, err)
 	assert.Equal(t, []any{409, "ObjectIsBeingRecovered"}, []any{status, inner})
 
-	time.Sleep(250 * time.Millisecond)
+	advance(200 * time.Millisecond)
 	_, err = c.GetSecret(ctx, "s", "", nil)
 	require.NoError(t, err, "recovered")
 }

@@ -46,13 +46,14 @@ type deletedEntry struct {
 	readyAt     time.Time // while being deleted: invisible until then
 }
 
-func ready(at time.Time) bool { return !time.Now().Before(at) }
+// ready reports whether a change that settles at at has settled.
+func (s *Server) ready(at time.Time) bool { return !s.cfg.Now().Before(at) }
 
 // liveLocked returns the live secret named name, unless it is still being
 // recovered.
 func (s *Server) liveLocked(name string) (*secretEntry, bool) {
 	e, ok := s.secrets[strings.ToLower(name)]
-	if !ok || !ready(e.readyAt) {
+	if !ok || !s.ready(e.readyAt) {
 		return nil, false
 	}
 	return e, true
@@ -65,7 +66,7 @@ func (s *Server) deletedLocked(name string) (*deletedEntry, *apiError) {
 	if !ok {
 		return nil, errorf(http.StatusNotFound, "SecretNotFound", "", "Deleted Secret not found")
 	}
-	if !ready(d.readyAt) {
+	if !s.ready(d.readyAt) {
 		return nil, errorf(http.StatusConflict, "Conflict", "ObjectIsBeingDeleted", "Secret %s is currently being deleted.", name)
 	}
 	return d, nil
@@ -263,7 +264,7 @@ func checkTags(tags map[string]string) *apiError {
 	return nil
 }
 
-func (s *Server) now() int64 { return time.Now().Unix() }
+func (s *Server) now() int64 { return s.cfg.Now().Unix() }
 
 func (s *Server) recoveryLevel() string {
 	return "Recoverable+Purgeable"
@@ -317,14 +318,14 @@ func (s *Server) setSecret(name string, body []byte) (int, any, *apiError) {
 	defer s.mu.Unlock()
 	key := strings.ToLower(name)
 	if d, gone := s.deleted[key]; gone {
-		if !ready(d.readyAt) {
+		if !s.ready(d.readyAt) {
 			return 0, nil, errorf(http.StatusConflict, "Conflict", "ObjectIsBeingDeleted", "Secret %s is currently being deleted.", name)
 		}
 		return 0, nil, errorf(http.StatusConflict, "Conflict", "ObjectIsDeletedButRecoverable",
 			"Secret %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.", name)
 	}
 	e, ok := s.secrets[key]
-	if ok && !ready(e.readyAt) {
+	if ok && !s.ready(e.readyAt) {
 		return 0, nil, errorf(http.StatusConflict, "Conflict", "ObjectIsBeingRecovered", "Secret %s is currently being recovered.", name)
 	}
 	if !ok {
@@ -418,7 +419,7 @@ func (s *Server) deleteSecret(name string) (int, any, *apiError) {
 	}
 	delete(s.secrets, key)
 	now := s.now()
-	d := &deletedEntry{entry: e, deletedDate: now, purgeDate: now + int64(s.cfg.RecoverableDays)*86400, readyAt: time.Now().Add(s.cfg.SettleDelay)}
+	d := &deletedEntry{entry: e, deletedDate: now, purgeDate: now + int64(s.cfg.RecoverableDays)*86400, readyAt: s.cfg.Now().Add(s.cfg.SettleDelay)}
 	s.deleted[key] = d
 	return http.StatusOK, s.deletedBundle(d), nil
 }
@@ -458,7 +459,7 @@ func (s *Server) recoverDeleted(name string) (int, any, *apiError) {
 		return 0, nil, errorf(http.StatusConflict, "Conflict", "", "Secret %s already exists", name)
 	}
 	delete(s.deleted, key)
-	d.entry.readyAt = time.Now().Add(s.cfg.SettleDelay)
+	d.entry.readyAt = s.cfg.Now().Add(s.cfg.SettleDelay)
 	s.secrets[key] = d.entry
 	return http.StatusOK, s.bundle(d.entry, d.entry.latest(), false), nil
 }
@@ -511,7 +512,7 @@ func (s *Server) listSecrets(r *http.Request, _ []byte) (int, any, *apiError) {
 	s.mu.Lock()
 	items := make([]bundleJSON, 0, len(s.secrets))
 	for _, e := range s.secrets {
-		if ready(e.readyAt) {
+		if s.ready(e.readyAt) {
 			items = append(items, item(s.bundle(e, e.latest(), false), false))
 		}
 	}
@@ -540,7 +541,7 @@ func (s *Server) listDeleted(r *http.Request, _ []byte) (int, any, *apiError) {
 	s.mu.Lock()
 	items := make([]bundleJSON, 0, len(s.deleted))
 	for _, d := range s.deleted {
-		if !ready(d.readyAt) {
+		if !s.ready(d.readyAt) {
 			continue
 		}
 		b := s.deletedBundle(d)

@@ -18,31 +18,43 @@ import (
 )
 
 // start runs the built command with env on a free loopback port and returns
-// its base URL; it is stopped when the test ends.
+// its base URL; it is stopped when the test ends. It waits for the server to
+// listen for as long as the process runs (up to two minutes, however slow
+// the machine), and tries another port when the process exits first, as it
+// does when the port was taken between choosing and binding it.
 func start(t *testing.T, bin string, env ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command(bin)
-	// Blank what the host may set; env, later, wins.
-	cmd.Env = append(os.Environ(), "PORT="+port, "LOCKWELL_STORE=", "LOCKWELL_KEY=", "LOCKWELL_AUTH=", "FUNCTION_TARGET=")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	for i := 0; i < 300; i++ {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
-			c.Close()
-			return "http://127.0.0.1:" + port
+	var out *strings.Builder
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+		cmd := exec.Command(bin)
+		// Blank what the host may set; env, later, wins.
+		cmd.Env = append(os.Environ(), "PORT="+port, "LOCKWELL_STORE=", "LOCKWELL_KEY=", "LOCKWELL_AUTH=", "FUNCTION_TARGET=")
+		cmd.Env = append(cmd.Env, env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		out = &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		require.NoError(t, cmd.Start())
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		})
+		for limit := time.Now().Add(2 * time.Minute); time.Now().Before(limit); {
+			if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+				c.Close()
+				return "http://127.0.0.1:" + port
+			}
+			select {
+			case <-exited:
+				limit = time.Time{} // exited before listening: try another port
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the functions server did not listen: %s", out)
 	return ""

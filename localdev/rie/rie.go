@@ -117,6 +117,20 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 			return nil, err
 		}
 	}
+	// A free port can be taken between choosing and binding it; the
+	// emulator then exits at once, and another pair of ports is tried.
+	for try := 1; ; try++ {
+		e, err := start(ctx, cfg, emu, bootstrap)
+		if !errors.Is(err, errExitedEarly) || try == 3 {
+			return e, err
+		}
+	}
+}
+
+// errExitedEarly marks an emulator that exited before it listened.
+var errExitedEarly = errors.New("the emulator exited during start-up")
+
+func start(ctx context.Context, cfg Config, emu, bootstrap string) (*Emulator, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
@@ -254,12 +268,16 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// startLimit bounds the wait for the emulator to listen: it starts in
+// milliseconds on a quiet machine, and the wait ends at once if it exits.
+const startLimit = time.Minute
+
 func waitListening(ctx context.Context, addr string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(startLimit)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return errors.New("the emulator exited during start-up")
+			return errExitedEarly
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
@@ -270,7 +288,7 @@ func waitListening(ctx context.Context, addr string, exited <-chan struct{}) err
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return fmt.Errorf("the emulator did not listen on %s within 10s", addr)
+	return fmt.Errorf("the emulator did not listen on %s within %s", addr, startLimit)
 }
 
 func envOr(k, def string) string {

@@ -29,22 +29,35 @@ import (
 var alice = identity.Principal{Name: "alice", Role: identity.Member}
 
 // serve starts the Functions Framework on a free loopback port, serving
-// every registered function at /<Name>, and returns its base URL.
+// every registered function at /<Name>, and returns its base URL. It waits
+// until the port accepts connections (up to a minute, however slow the
+// machine) and takes another port when the framework fails to bind one
+// that was taken between choosing and binding it.
 func serve(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	go func() { _ = funcframework.StartHostPort("127.0.0.1", itoa(port)) }()
-	base := "http://127.0.0.1:" + itoa(port)
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", "127.0.0.1:"+itoa(port))
-		if err == nil {
-			c.Close()
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		failed := make(chan struct{})
+		go func() {
+			_ = funcframework.StartHostPort("127.0.0.1", itoa(port))
+			close(failed)
+		}()
+		for limit := time.Now().Add(time.Minute); time.Now().Before(limit); {
+			if c, err := net.Dial("tcp", "127.0.0.1:"+itoa(port)); err == nil {
+				c.Close()
+				return "http://127.0.0.1:" + itoa(port)
+			}
+			select {
+			case <-failed:
+				limit = time.Time{}
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-		return err == nil
-	}, 5*time.Second, 20*time.Millisecond)
-	return base
+	}
+	t.Fatal("the Functions Framework did not listen")
+	return ""
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

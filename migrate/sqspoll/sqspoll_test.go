@@ -57,12 +57,16 @@ func TestPollerDrainsTheQueueAndDeadLettersPoison(t *testing.T) {
 	alice := identity.Principal{Name: "alice", Role: identity.Member}
 	h := sqsevent.Handler{Concurrency: 2, Proc: &migrate.Processor{Jobs: jobs, MaxDeliveries: 2,
 		Target: func(*migrate.Job) migrate.Target { return migrate.StoreTarget{Store: st, Principal: alice} }}}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // bounds the wait; the run takes seconds
 	defer cancel()
 	stats, err := sqspoll.Run(ctx, sqspoll.Options{Client: client, QueueURL: queueURL, QueueARN: "arn:aws:sqs:us-east-1:000000000000:lockwell-migrate",
 		Handler: h, Consumers: 2, Until: func() bool { return depth(t, client, dlqURL) == 1 }})
 	require.NoError(t, err)
-	require.Equal(t, int64(len(secrets)), stats.Deleted)
+	// A batch that takes longer than the 1s visibility timeout (a loaded
+	// machine) is delivered again, as SQS promises at-least-once delivery;
+	// the processor makes the repeat a no-op, so the job counts below are
+	// exact while deletions may exceed the messages.
+	require.GreaterOrEqual(t, stats.Deleted, int64(len(secrets)))
 	require.Equal(t, int64(2), stats.Failed, "the poison message was received twice, then dead-lettered")
 	counts, err := jobs.Counts(ctx, "j")
 	require.NoError(t, err)

@@ -211,19 +211,33 @@ func TestTransportErrorsAreUnavailable(t *testing.T) {
 	assert.NotContains(t, err.Error(), testToken)
 }
 
+// TestContextDeadlineBoundsRetries: a server that never answers would hold
+// each of the ten attempts for a minute; the caller's 100ms deadline ends
+// the call instead. The one-minute watchdog fails a client that ignores the
+// deadline without depending on how fast the machine is.
 func TestContextDeadlineBoundsRetries(t *testing.T) {
+	var calls atomic.Int64
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
 		select {
 		case <-r.Context().Done():
-		case <-time.After(2 * time.Second):
+		case <-time.After(time.Minute):
 		}
 	}, WithRetryPolicy(retry.Policy{Attempts: 10, Base: 10 * time.Millisecond}))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, err := c.GetSecret(ctx, id1)
-	assert.Equal(t, errcode.Unavailable, errcode.Of(err))
-	assert.Less(t, time.Since(start), time.Second)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.GetSecret(ctx, id1)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.Equal(t, errcode.Unavailable, errcode.Of(err))
+		assert.LessOrEqual(t, calls.Load(), int64(1), "no attempt after the deadline")
+	case <-time.After(time.Minute):
+		t.Fatal("the call outlived its 100ms deadline by a minute")
+	}
 }
 
 func TestBadIDsNeverReachTheServer(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 	_ "github.com/lockwell/lockwell/shared/envelope/awskms"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/retry"
 	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/store/storetest"
 )
@@ -238,7 +239,8 @@ func TestCallsPerOperation(t *testing.T) {
 func TestThrottlingIsRetriedWithinTheDeadline(t *testing.T) {
 	setup(t)
 	ctx := context.Background()
-	b := open(t, newTable())
+	table := newTable()
+	b := open(t, table)
 	s := backendtest.New("throttled", "alice", false, map[string]string{"k": "v"})
 
 	stack.proxy.Reset()
@@ -251,15 +253,19 @@ func TestThrottlingIsRetriedWithinTheDeadline(t *testing.T) {
 	_, err := b.Get(ctx, s.ID)
 	require.NoError(t, err, "a 5xx is retried")
 
+	// A backend that would retry long enough to get past 100 throttles
+	// (their backoffs alone add up to about 1s, and never to 300ms) gets
+	// past them only if it ignores the caller's 300ms deadline. No
+	// assertion reads the clock, so a slow machine cannot fail it.
+	patient := openWith(t, table, dynamostore.Config{Retry: retry.Policy{Attempts: 200, Base: 20 * time.Millisecond, Max: 20 * time.Millisecond}})
+	stack.proxy.Reset()
 	stack.proxy.Inject("GetItem", dynalite.Throttled, 100)
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, err = b.Get(short, s.ID)
-	require.Error(t, err)
+	_, err = patient.Get(short, s.ID)
+	require.Error(t, err, "gave up within the deadline, before the throttling ended")
 	assert.Equal(t, errcode.Unavailable, errcode.Of(err), "lasting throttling is unavailable: %v", err)
-	assert.Less(t, time.Since(start), time.Second, "gives up within the deadline")
-	stack.proxy.Reset()
+	assert.Less(t, calls()["GetItem"], 100, "gave up within the deadline")
 }
 
 func TestAmbiguousWritesThatLandedAreAcknowledged(t *testing.T) {
@@ -446,10 +452,45 @@ func openWith(t *testing.T, table string, cfg dynamostore.Config) *dynamostore.B
 	return b
 }
 
+// fakeClock is the wall clock of claims and idempotency records for a test:
+// it moves only when the test says, so OrphanGrace passes when the test
+// decides, not when the machine gets round to it.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock(bs ...*dynamostore.Backend) *fakeClock {
+	c := &fakeClock{now: time.Now()}
+	for _, b := range bs {
+		dynamostore.SetClock(b, c.Now)
+	}
+	return c
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 func TestWritersGiveUpAfterClaimHold(t *testing.T) {
 	setup(t)
 	ctx := context.Background()
-	b := openWith(t, newTable(), dynamostore.Config{ClaimHold: 50 * time.Millisecond, OrphanGrace: 400 * time.Millisecond})
+	table := newTable()
+	// The writer holds its claim 50ms and would retry long enough to get
+	// past the throttling below (500 backoffs of about 1ms each): only the
+	// hold stops it. Others write with a hold no machine exceeds.
+	b := openWith(t, table, dynamostore.Config{ClaimHold: 50 * time.Millisecond, OrphanGrace: time.Minute,
+		Retry: retry.Policy{Attempts: 1000, Base: time.Millisecond, Max: 2 * time.Millisecond}})
+	others := openWith(t, table, dynamostore.Config{ClaimHold: 30 * time.Second, OrphanGrace: time.Minute})
+	clock := newClock(b, others)
 	stack.proxy.Reset()
 	defer stack.proxy.Reset()
 
@@ -457,16 +498,18 @@ func TestWritersGiveUpAfterClaimHold(t *testing.T) {
 	// its claim, which nobody may take before the grace period, blocks the
 	// name until then.
 	stack.proxy.Inject("PutItem", dynalite.Pass, 1)
-	stack.proxy.Inject("PutItem", dynalite.Throttled, 100)
+	stack.proxy.Inject("PutItem", dynalite.Throttled, 500)
 	s := backendtest.New("held", "alice", false, nil)
 	err := b.Create(ctx, s)
 	assert.Equal(t, errcode.Unavailable, errcode.Of(err), "%v", err)
 	stack.proxy.Reset()
-	_, err = b.Get(ctx, s.ID)
+	_, err = others.Get(ctx, s.ID)
 	assert.Equal(t, errcode.NotFound, errcode.Of(err), "nothing visible")
-	assert.Equal(t, errcode.AlreadyExists, errcode.Of(b.Create(ctx, backendtest.New("held", "bob", false, nil))))
-	time.Sleep(500 * time.Millisecond)
-	require.NoError(t, b.Create(ctx, backendtest.New("held", "bob", false, nil)), "free after the grace period")
+	assert.Equal(t, errcode.AlreadyExists, errcode.Of(others.Create(ctx, backendtest.New("held", "bob", false, nil))))
+	clock.advance(time.Minute - time.Second)
+	assert.Equal(t, errcode.AlreadyExists, errcode.Of(others.Create(ctx, backendtest.New("held", "bob", false, nil))), "still held just before the grace period ends")
+	clock.advance(time.Second)
+	require.NoError(t, others.Create(ctx, backendtest.New("held", "bob", false, nil)), "free after the grace period")
 }
 
 func TestRefusedWritesReleaseTheirClaim(t *testing.T) {
@@ -506,21 +549,6 @@ func TestWorstCaseEncodingFits(t *testing.T) {
 	backendtest.SameValues(t, values, got.Values)
 }
 
-// waitResolved polls the record until it is no longer "in progress": the
-// condition the test waits for is OrphanGrace passing, however slow the
-// machine.
-func waitResolved(t *testing.T, b *dynamostore.Backend, key string) (*secret.Idempotency, error) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		r, err := b.Idempotency(context.Background(), key)
-		if errcode.Of(err) != errcode.Unavailable || time.Now().After(deadline) {
-			return r, err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestInterruptedKeyedWritesAreResolved covers a writer that dies between
 // its secret write and finishing its idempotency record (the record stays
 // pending): a retry is told to wait while the write may be in flight, then
@@ -529,7 +557,10 @@ func waitResolved(t *testing.T, b *dynamostore.Backend, key string) (*secret.Ide
 func TestInterruptedKeyedWritesAreResolved(t *testing.T) {
 	setup(t)
 	ctx := context.Background()
-	b := openWith(t, newTable(), dynamostore.Config{ClaimHold: 50 * time.Millisecond, OrphanGrace: 400 * time.Millisecond})
+	// A hold no machine exceeds, and a grace period that passes when the
+	// test moves the clock.
+	b := openWith(t, newTable(), dynamostore.Config{ClaimHold: 30 * time.Second, OrphanGrace: time.Minute})
+	clock := newClock(b)
 	stack.proxy.Reset()
 	defer stack.proxy.Reset()
 	denied := dynalite.Fault{Status: http.StatusBadRequest, Type: "AccessDeniedException"}
@@ -549,7 +580,8 @@ func TestInterruptedKeyedWritesAreResolved(t *testing.T) {
 		next.Idempotency = nil
 		require.NoError(t, b.Update(ctx, next, 1), "an unkeyed update by someone else")
 
-		r, err := waitResolved(t, b, s.Idempotency.Key)
+		clock.advance(time.Minute)
+		r, err := b.Idempotency(ctx, s.Idempotency.Key)
 		require.NoError(t, err, "the landed write's record is finished")
 		assert.Equal(t, s.ID, r.Result.ID)
 		assert.Equal(t, int64(1), r.Result.Version, "the first result")
@@ -570,14 +602,17 @@ func TestInterruptedKeyedWritesAreResolved(t *testing.T) {
 	t.Run("never landed", func(t *testing.T) {
 		s := backendtest.New("interrupted-lost", "alice", false, nil)
 		s.Idempotency = backendtest.Record("lost-"+s.ID, "create", s, time.Hour)
-		// The record and the claim land; every try of the secret write times
-		// out without landing until the hold has passed.
+		// The record and the claim land; every try of the secret write fails
+		// without landing until the writer gives up.
 		stack.proxy.Inject("PutItem", dynalite.Pass, 2)
 		stack.proxy.Inject("PutItem", dynalite.Fault{Status: http.StatusInternalServerError, Type: "InternalServerError"}, 1000)
 		err := b.Create(ctx, s)
 		stack.proxy.Reset()
 		assert.Equal(t, errcode.Unavailable, errcode.Of(err), "%v", err)
-		_, err = waitResolved(t, b, s.Idempotency.Key)
+		_, err = b.Idempotency(ctx, s.Idempotency.Key)
+		assert.Equal(t, errcode.Unavailable, errcode.Of(err), "within the grace period the write may be in flight: %v", err)
+		clock.advance(time.Minute)
+		_, err = b.Idempotency(ctx, s.Idempotency.Key)
 		assert.Equal(t, errcode.NotFound, errcode.Of(err), "a write that never landed leaves no record: the retry runs anew: %v", err)
 		require.NoError(t, b.Create(ctx, s), "the retry runs and records itself")
 		r, err := b.Idempotency(ctx, s.Idempotency.Key)

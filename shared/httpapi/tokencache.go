@@ -31,6 +31,8 @@ type TokenCache struct {
 	// revocations counts RevokeToken calls; a lookup caches its answer
 	// only if none happened while it ran.
 	revocations uint64
+
+	now func() time.Time // the clock of expiry; tests move it
 }
 
 type cachedPrincipal struct {
@@ -53,7 +55,7 @@ func NewTokenCache(store identity.TokenStore, ttl time.Duration, maxSize int) *T
 	if maxSize <= 0 {
 		maxSize = DefaultTokenCacheSize
 	}
-	return &TokenCache{store: store, ttl: ttl, maxSize: maxSize, entries: map[string]cachedPrincipal{}}
+	return &TokenCache{store: store, ttl: ttl, maxSize: maxSize, entries: map[string]cachedPrincipal{}, now: time.Now}
 }
 
 // SaveToken implements identity.TokenStore by saving in the underlying store.
@@ -65,7 +67,7 @@ func (c *TokenCache) SaveToken(ctx context.Context, hash []byte, p identity.Prin
 // has not expired, else the underlying store's answer (with its errors).
 func (c *TokenCache) TokenPrincipal(ctx context.Context, hash []byte) (identity.Principal, error) {
 	key := string(hash)
-	now := time.Now()
+	now := c.now()
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()

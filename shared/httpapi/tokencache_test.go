@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,10 +27,34 @@ func (c *countingTokens) TokenPrincipal(ctx context.Context, hash []byte) (ident
 	return c.Store.TokenPrincipal(ctx, hash)
 }
 
+// clock is a fake clock for a TokenCache: time moves only when the test
+// says, so that no assertion depends on how fast the machine runs.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func fakeClock(c *httpapi.TokenCache) *clock {
+	fc := &clock{now: time.Unix(1_700_000_000, 0)}
+	httpapi.SetTokenCacheClock(c, func() time.Time {
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		return fc.now
+	})
+	return fc
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 func TestTokenCache(t *testing.T) {
 	ctx := context.Background()
 	under := &countingTokens{Store: memtokens.New()}
-	cache := httpapi.NewTokenCache(under, 50*time.Millisecond, 2)
+	cache := httpapi.NewTokenCache(under, time.Minute, 2)
+	clock := fakeClock(cache)
 	alice := identity.Principal{Name: "alice", Role: identity.Member}
 	_, hash, err := identity.NewToken()
 	require.NoError(t, err)
@@ -45,11 +70,15 @@ func TestTokenCache(t *testing.T) {
 	}
 	assert.Equal(t, int64(2), under.lookups.Load(), "one miss, then one lookup, then cached")
 
-	// Entries expire.
-	time.Sleep(60 * time.Millisecond)
+	// Entries expire after the TTL, not before.
+	clock.advance(time.Minute - time.Nanosecond)
 	_, err = cache.TokenPrincipal(ctx, hash)
 	require.NoError(t, err)
-	assert.Equal(t, int64(3), under.lookups.Load())
+	assert.Equal(t, int64(2), under.lookups.Load(), "cached until the TTL has passed")
+	clock.advance(time.Nanosecond)
+	_, err = cache.TokenPrincipal(ctx, hash)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), under.lookups.Load(), "looked up again once the TTL has passed")
 
 	// A full cache starts over rather than growing.
 	for range 3 {
@@ -70,7 +99,8 @@ func TestTokenCache(t *testing.T) {
 func TestTokenCacheRevocation(t *testing.T) {
 	ctx := context.Background()
 	under := memtokens.New()
-	cache := httpapi.NewTokenCache(under, 100*time.Millisecond, 0)
+	cache := httpapi.NewTokenCache(under, time.Minute, 0)
+	clock := fakeClock(cache)
 	alice := identity.Principal{Name: "alice", Role: identity.Member}
 	mint := func() []byte {
 		_, hash, err := identity.NewToken()
@@ -91,7 +121,7 @@ func TestTokenCacheRevocation(t *testing.T) {
 	require.NoError(t, under.RevokeToken(ctx, identity.TokenID(elsewhere)))
 	_, err = cache.TokenPrincipal(ctx, elsewhere)
 	assert.NoError(t, err, "revoked elsewhere: still cached within the TTL")
-	time.Sleep(120 * time.Millisecond)
+	clock.advance(time.Minute)
 	_, err = cache.TokenPrincipal(ctx, elsewhere)
 	assert.Equal(t, errcode.Unauthenticated, errcode.Of(err), "refused after the TTL")
 

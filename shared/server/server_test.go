@@ -158,8 +158,10 @@ func TestFirstStartCreatesKeyAndTokenAndRestartReusesThem(t *testing.T) {
 }
 
 // TestShutdownDrainsInFlightRequests starts a request, ends the server's
-// context while the request's body is still arriving, and requires the
-// request to finish with 201 before Run returns.
+// context while the handler is reading the request's body, and requires the
+// request to finish with 201 before Run returns. It waits on events, not on
+// time: the request asks for "100 Continue", which the server sends when the
+// handler starts reading the body, and Run logs when it starts to drain.
 func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	dir := t.TempDir()
 	srv := start(t, dir)
@@ -167,13 +169,25 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	conn, err := net.Dial("tcp", srv.Addr)
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "POST /api/v1/secrets HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		srv.Addr, srv.token, len(body), body[:10])
+	require.NoError(t, conn.SetDeadline(time.Now().Add(time.Minute))) // only so that a hang fails
+	_, err = fmt.Fprintf(conn, "POST /api/v1/secrets HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		srv.Addr, srv.token, len(body))
 	require.NoError(t, err)
-	time.Sleep(200 * time.Millisecond) // the handler is now reading the body
+	responses := bufio.NewReader(conn)
+	interim, err := http.ReadResponse(responses, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusContinue, interim.StatusCode, "the handler is now reading the body")
+	_, err = io.WriteString(conn, body[:10])
+	require.NoError(t, err)
 
 	srv.Cancel()
-	time.Sleep(200 * time.Millisecond) // Shutdown is now waiting for the request
+	for !strings.Contains(srv.logs.String(), "shutting down: draining in-flight requests") {
+		select {
+		case <-srv.Done():
+			t.Fatalf("Run returned before the in-flight request finished: %v", srv.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	select {
 	case <-srv.Done():
 		t.Fatalf("Run returned before the in-flight request finished: %v", srv.Err())
@@ -181,7 +195,7 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	}
 	_, err = io.WriteString(conn, body[10:])
 	require.NoError(t, err)
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	res, err := http.ReadResponse(responses, nil)
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusCreated, res.StatusCode)
@@ -259,12 +273,14 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 			}
 		}()
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	// Kill once 60 writes are acknowledged, or after 10s when at least one
+	// is: a slow machine writes fewer but still tests every acknowledged one.
+	enough, limit := time.Now().Add(10*time.Second), time.Now().Add(2*time.Minute)
 	for {
 		mu.Lock()
 		n := len(acked)
 		mu.Unlock()
-		if n >= 60 || time.Now().After(deadline) {
+		if n >= 60 || n > 0 && time.Now().After(enough) || time.Now().After(limit) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -128,23 +128,43 @@ func TestSweepRemovesOnlyOrphans(t *testing.T) {
 	backendtest.SameValues(t, map[string]string{"k": "v"}, got.Values)
 }
 
+// landsAfterFirstLook is an index whose Get of id, the first time, answers
+// as the index stood and then runs land: a create's index write landing
+// right after Sweep first saw its values orphaned.
+type landsAfterFirstLook struct {
+	backend.Backend
+	id   string
+	land func()
+}
+
+func (l *landsAfterFirstLook) Get(ctx context.Context, id string) (*secret.Secret, error) {
+	s, err := l.Backend.Get(ctx, id)
+	if id == l.id && l.land != nil {
+		l.land()
+		l.land = nil
+	}
+	return s, err
+}
+
+// TestSweepSparesACreateThatFinishesDuringTheGrace: the create's second
+// write lands after Sweep's first look and before its look after the
+// grace, by construction rather than by timing.
 func TestSweepSparesACreateThatFinishesDuringTheGrace(t *testing.T) {
 	ctx := context.Background()
-	index, values := memstore.New(), fileValues(t)
+	mem, values := memstore.New(), fileValues(t)
 	s := backendtest.New("slow", "alice", false, map[string]string{"k": "v"})
 	ref, err := values.Put(ctx, s.ID, s.Values) // the create's first write
 	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		time.Sleep(20 * time.Millisecond)
+	landed := false
+	index := &landsAfterFirstLook{Backend: mem, id: s.ID, land: func() {
 		entry := s.Clone()
 		entry.Values, entry.ValuesRef = nil, ref
-		assert.NoError(t, index.Create(ctx, entry)) // its second write lands within the grace
-	}()
-	n, err := valuestore.Sweep(ctx, index, values, valuestore.SweepOptions{Grace: 200 * time.Millisecond})
-	<-done
+		require.NoError(t, mem.Create(ctx, entry)) // its second write lands within the grace
+		landed = true
+	}}
+	n, err := valuestore.Sweep(ctx, index, values, valuestore.SweepOptions{Grace: time.Millisecond})
 	require.NoError(t, err)
+	require.True(t, landed, "Sweep looked at the entry")
 	assert.Zero(t, n)
 	_, err = values.Get(ctx, s.ID, ref)
 	require.NoError(t, err)
