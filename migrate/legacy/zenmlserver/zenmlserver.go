@@ -71,29 +71,14 @@ type credentials struct {
 	apiKey, username, password string
 }
 
-func fromEnvOrFile(name string) (string, error) {
-	if v := os.Getenv(name); v != "" {
-		return v, nil
-	}
-	path := os.Getenv(name + "_FILE")
-	if path == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", errcode.New(errcode.InvalidArgument, "cannot read %s_FILE %s", name, path)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
 func credentialsFromEnv() (credentials, error) {
 	var c credentials
 	var err error
-	if c.apiKey, err = fromEnvOrFile("ZENML_STORE_API_KEY"); err != nil || c.apiKey != "" {
+	if c.apiKey, err = legacy.EnvOrFile("ZENML_STORE_API_KEY"); err != nil || c.apiKey != "" {
 		return c, err
 	}
 	c.username = os.Getenv("ZENML_STORE_USERNAME")
-	if c.password, err = fromEnvOrFile("ZENML_STORE_PASSWORD"); err != nil {
+	if c.password, err = legacy.EnvOrFile("ZENML_STORE_PASSWORD"); err != nil {
 		return c, err
 	}
 	if c.username == "" {

@@ -63,26 +63,11 @@ const (
 	tagBytes = 16
 )
 
-func fromEnvOrFile(name string) (string, error) {
-	if v := os.Getenv(name); v != "" {
-		return v, nil
-	}
-	path := os.Getenv(name + "_FILE")
-	if path == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", errcode.New(errcode.InvalidArgument, "cannot read %s_FILE %s", name, path)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
 func open(ctx context.Context, u *url.URL, d legacy.Descriptor) (legacy.Source, error) {
 	if u.User != nil {
 		return nil, errcode.New(errcode.InvalidArgument, "zenml-sql URLs never hold credentials; set MYSQL_USER and MYSQL_PWD (or MYSQL_PWD_FILE)")
 	}
-	key, err := fromEnvOrFile("ZENML_SECRETS_STORE_ENCRYPTION_KEY")
+	key, err := legacy.EnvOrFile("ZENML_SECRETS_STORE_ENCRYPTION_KEY")
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +124,7 @@ func (s *source) openMySQL(u *url.URL) error {
 		cfg.Addr = u.Host + ":3306"
 	}
 	cfg.User = os.Getenv("MYSQL_USER")
-	pwd, err := fromEnvOrFile("MYSQL_PWD")
+	pwd, err := legacy.EnvOrFile("MYSQL_PWD")
 	if err != nil {
 		return err
 	}
