@@ -401,6 +401,22 @@ func (a *app) apiContext(cmd *cobra.Command) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, a.flagTimeout)
 }
 
+// bulkContext is apiContext for commands that make one request per secret
+// (export --all, import): their total time grows with the number of
+// secrets, so --timeout bounds the whole command only when it is given;
+// otherwise each request is bounded by the client's own per-request
+// timeout and the command runs as long as requests keep being answered.
+func (a *app) bulkContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	if f := cmd.Flag("timeout"); f != nil && f.Changed {
+		return a.apiContext(cmd)
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return context.WithCancel(ctx)
+}
+
 // readLine reads one line from standard input (for --token-stdin).
 func (a *app) readLine() (string, error) {
 	if a.stdinLines == nil {

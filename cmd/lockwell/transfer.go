@@ -63,7 +63,7 @@ terminal it shows its progress on standard error.`,
 			if format != "yaml" && format != "json" {
 				return usagef(cmd, "-o is the output format (yaml or json), got %q; write to a file with -f/--output-file", shortArg(format))
 			}
-			ctx, cancel := a.apiContext(cmd)
+			ctx, cancel := a.bulkContext(cmd)
 			defer cancel()
 			c, err := a.client(ctx)
 			if err != nil {
@@ -339,7 +339,7 @@ import shows its progress on standard error.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := a.apiContext(cmd)
+			ctx, cancel := a.bulkContext(cmd)
 			defer cancel()
 			c, err := a.client(ctx)
 			if err != nil {

@@ -62,13 +62,22 @@ var pageHeaders = http.Header{
 	"Cache-Control": {"no-cache"},
 }
 
+// apiAtRoot are the paths outside /api/ that belong to the API, never to a
+// page: the probes, and /metrics, which the API port does not serve (it is
+// on its own address) and so answers 404 rather than the dashboard's page.
+var apiAtRoot = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
 // Handler returns the dashboard and the API in one handler: requests for
 // /api/ and /healthz go to api behind Sessions, every other path to Assets.
 func Handler(api http.Handler) http.Handler {
 	apiWithSessions := Sessions(api)
 	pages := Assets()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" {
+		// Paths that are not canonical (//x, /./, /a/../b, escaped forms) go
+		// to the API too, which refuses them in its own error format: no
+		// page is ever served, nor a redirect made, for such a path.
+		p := r.URL.Path
+		if apiAtRoot[p] || strings.HasPrefix(p, "/api/") || p == "/api" || path.Clean(p) != p || r.URL.RawPath != "" {
 			apiWithSessions.ServeHTTP(w, r)
 			return
 		}

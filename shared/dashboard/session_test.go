@@ -57,9 +57,16 @@ func TestPagesCarryTheSecurityHeaders(t *testing.T) {
 			require.NotContains(t, body, "style=", "no inline style")
 		}
 	}
-	for _, path := range []string{"/assets/nope.js", "/favicon.ico", "/assets/../dashboard.go", "/assets/"} {
+	for _, path := range []string{"/assets/nope.js", "/favicon.ico", "/assets/"} {
 		res, _ := srv.rawRequest(t, http.MethodGet, path, "", nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode, path)
+	}
+	// A path that is not canonical is refused by the API, in its format:
+	// never a page, a file or a redirect.
+	for _, path := range []string{"/assets/../dashboard.go", "//assets/app.js", "/./"} {
+		res, body := srv.rawRequest(t, http.MethodGet, path, "", nil)
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, path)
+		require.Contains(t, body, `"code":"invalid_argument"`, path)
 	}
 	res, _ := srv.rawRequest(t, http.MethodPost, "/", "x", nil)
 	require.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)

@@ -33,7 +33,7 @@ var fixedLabels = map[string]map[string]bool{
 		httpapi.OpDelete, httpapi.OpCreateToken, httpapi.OpListTokens, httpapi.OpRevokeToken, httpapi.OpRevokeOwn,
 		httpapi.OpWhoAmI, httpapi.OpHealth, "unknown"),
 	"backend": set("memstore"),
-	"call": set(instrumented.CallCreate, instrumented.CallGet, instrumented.CallGetMetadata, instrumented.CallList,
+	"call": set(instrumented.CallCreate, instrumented.CallGet, instrumented.CallGetMetadata, instrumented.CallList, instrumented.CallModify, instrumented.CallIdempotency,
 		instrumented.CallUpdate, instrumented.CallDelete),
 	"result": set(metrics.ResultOK, "not_found", "invalid_argument", "already_exists", "failed_precondition",
 		"hit", "miss"),

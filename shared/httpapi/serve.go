@@ -126,8 +126,8 @@ func (a *API) authenticateAndHandle(rt route, w http.ResponseWriter, r *http.Req
 // parameter the route does not take (route.params): a misspelt or
 // unsupported parameter is an error, never silently ignored.
 func checkParams(r *http.Request, rt route) error {
-	if r.URL.RawQuery == "" {
-		return nil
+	if r.URL.RawQuery == "" || rt.path == "" {
+		return nil // no query, or no route: the handler answers (404, 405)
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
