@@ -29,6 +29,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -260,24 +261,29 @@ func migrateEntry(ctx context.Context, src legacy.Source, tgt Target, opts Optio
 	origin = d.OriginOf(ref, entry)
 	place := opts.Place(ref, entry)
 	name := place.Name
+	res.Target = name // also for an entry that fails below, as Plan shows it
 	if tgt, err = targetFor(ctx, tgt, place); err != nil {
 		return permanentOrRetry(res, err)
 	}
-	if err := secret.ValidateName(name); err != nil {
+	if err := checkEntry(name, entry.Values); err != nil {
 		return failed(res, errcode.Message(err)), nil
-	}
-	if err := secret.ValidateValues(entry.Values); err != nil {
-		return failed(res, errcode.Message(err)), nil
-	}
-	policy := opts.OnConflict
-	if policy == "" {
-		policy = Fail
 	}
 	target := name
 	for range maxDecisions {
 		res.Target = target
 		existing, err := tgt.Find(ctx, target, place.Private)
 		if errcode.Is(err, errcode.NotFound) {
+			existing, err = nil, nil
+		}
+		if err != nil {
+			return permanentOrRetry(res, err)
+		}
+		d := decide(existing, entry.Values, origin, opts.OnConflict, name, target)
+		if existing != nil {
+			res.TargetID = existing.ID
+		}
+		switch d.action {
+		case actionCreate:
 			created, err := tgt.Create(ctx, target, place.Private, entry.Values, origin)
 			if errcode.Is(err, errcode.AlreadyExists) {
 				continue // another writer got there first: decide again
@@ -285,19 +291,9 @@ func migrateEntry(ctx context.Context, src legacy.Source, tgt Target, opts Optio
 			if err != nil {
 				return permanentOrRetry(res, err)
 			}
-			res.Outcome, res.TargetID, res.Reason = Migrated, created.ID, "created"
+			res.Outcome, res.TargetID, res.Reason = Migrated, created.ID, d.reason
 			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
-		}
-		if err != nil {
-			return permanentOrRetry(res, err)
-		}
-		same := sameValues(existing.Values, entry.Values)
-		res.TargetID = existing.ID
-		switch {
-		case existing.Origin == origin && same:
-			res.Outcome, res.Reason = Migrated, "already migrated"
-			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
-		case existing.Origin == origin, !same && policy == Overwrite:
+		case actionReplace:
 			// Our own earlier copy (the legacy entry changed since), or
 			// overwrite: replace exactly, only if nobody changed it meanwhile.
 			updated, err := tgt.Replace(ctx, existing.ID, existing.Version, entry.Values, origin)
@@ -307,25 +303,87 @@ func migrateEntry(ctx context.Context, src legacy.Source, tgt Target, opts Optio
 			if err != nil {
 				return permanentOrRetry(res, err)
 			}
-			res.Outcome, res.TargetID, res.Reason = Migrated, updated.ID, "overwrote existing secret"
-			if existing.Origin == origin {
-				res.Reason = "updated earlier copy"
-			}
+			res.Outcome, res.TargetID, res.Reason = Migrated, updated.ID, d.reason
 			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
-		case same:
-			res.Outcome, res.Reason = Skipped, "a secret with the same name and the same values already exists"
-			return verifyAndDelete(ctx, src, tgt, opts, entry, res)
-		case policy == Skip:
-			res.Outcome, res.Reason = Skipped, "a secret with the same name and different values exists (on-conflict skip)"
-			return res, nil
-		case policy == Rename && target == name:
-			target = RenamedName(name, origin)
+		case actionRename:
+			target = d.target
 			continue
-		default: // fail, or rename whose new name is taken too
-			return failed(res, "a secret named "+target+" already exists with different values; rerun with --on-conflict skip, overwrite or rename"), nil
 		}
+		res.Outcome, res.Reason = d.outcome, d.reason
+		if d.outcome == Failed || d.reason == reasonSkipConflict {
+			return res, nil
+		}
+		return verifyAndDelete(ctx, src, tgt, opts, entry, res)
 	}
 	return res, errcode.New(errcode.Unavailable, "secret %s kept changing while migrating; retry", target)
+}
+
+// checkEntry is what Migrate checks of a legacy entry before it looks at
+// the target: the name and values must be valid in the central store. Plan
+// checks the same, so that it fails the entries a run would fail.
+func checkEntry(name string, values map[string]string) error {
+	if err := secret.ValidateName(name); err != nil {
+		return err
+	}
+	return secret.ValidateValues(values)
+}
+
+// The writes a decision asks for.
+const (
+	actionNone    = ""
+	actionCreate  = "create"
+	actionReplace = "replace"
+	actionRename  = "rename" // decide again for decision.target
+)
+
+// Reasons a plan and a run share word for word.
+const (
+	reasonCreated       = "created"
+	reasonAlready       = "already migrated"
+	reasonUpdatedCopy   = "updated earlier copy"
+	reasonOverwrote     = "overwrote existing secret"
+	reasonSameValues    = "a secret with the same name and the same values already exists"
+	reasonSkipConflict  = "a secret with the same name and different values exists (on-conflict skip)"
+	reasonFailConflictF = "a secret named %s already exists with different values; rerun with --on-conflict skip, overwrite or rename"
+)
+
+// decision is what to do with a legacy entry given what the target name
+// holds.
+type decision struct {
+	action  string
+	outcome Outcome // the outcome once the action is done
+	reason  string
+	target  string // for actionRename: the name to decide again for
+}
+
+// decide is the one place that says what a legacy entry becomes, given the
+// secret existing at target (nil when there is none), for Migrate and Plan
+// alike. name is the entry's Lockwell name (Placement.Name); target is name
+// or its renamed form.
+func decide(existing *secret.Secret, values map[string]string, origin string, policy ConflictPolicy, name, target string) decision {
+	if policy == "" {
+		policy = Fail
+	}
+	if existing == nil {
+		return decision{action: actionCreate, outcome: Migrated, reason: reasonCreated}
+	}
+	same := sameValues(existing.Values, values)
+	switch {
+	case existing.Origin == origin && same:
+		return decision{outcome: Migrated, reason: reasonAlready}
+	case existing.Origin == origin:
+		return decision{action: actionReplace, outcome: Migrated, reason: reasonUpdatedCopy}
+	case !same && policy == Overwrite:
+		return decision{action: actionReplace, outcome: Migrated, reason: reasonOverwrote}
+	case same:
+		return decision{outcome: Skipped, reason: reasonSameValues}
+	case policy == Skip:
+		return decision{outcome: Skipped, reason: reasonSkipConflict}
+	case policy == Rename && target == name:
+		return decision{action: actionRename, target: RenamedName(name, origin)}
+	}
+	// fail, or rename whose new name is taken too
+	return decision{outcome: Failed, reason: fmt.Sprintf(reasonFailConflictF, target)}
 }
 
 // alreadyMoved handles a legacy entry that is gone: with delete-source, a

@@ -177,3 +177,40 @@ func TestPlanShowsUpdateOfEarlierCopy(t *testing.T) {
 	require.Equal(t, migrate.Migrated, res.Outcome, res.Reason)
 	require.Equal(t, 1, f.count(t), "updated in place, no second copy")
 }
+
+// Plan and Run agree entry by entry, under every conflict policy: the
+// outcome, reason and target a plan shows are what the run then reports,
+// including entries a run fails (a bad name, a bad key, a conflict), which
+// must not abort the plan.
+func TestPlanAgreesWithRunEntryByEntry(t *testing.T) {
+	ctx := context.Background()
+	secrets := append(legacytest.Reference(),
+		legacytest.Secret{Name: "bad key", Schema: "arbitrary", Values: map[string]any{"k": "v"}},
+		legacytest.Secret{Name: "badkeys", Schema: "arbitrary", Values: map[string]any{"has space": "v"}},
+		legacytest.Secret{Name: "huge", Schema: "arbitrary", Values: map[string]any{"blob": strings.Repeat("x", 70*1024)}})
+	for _, policy := range []migrate.ConflictPolicy{migrate.Fail, migrate.Skip, migrate.Overwrite, migrate.Rename} {
+		t.Run(string(policy), func(t *testing.T) {
+			f := newFixture(t, secrets)
+			f.create(t, "openai", map[string]string{"api_key": "someone else's"})
+			f.create(t, "aws_creds", legacytest.Reference()[1].Want())
+			opts := migrate.Options{OnConflict: policy}
+			plan, err := migrate.Plan(ctx, f.src, f.target, opts, nil)
+			require.NoError(t, err, "one bad entry fails that entry, not the plan")
+			results, err := migrate.Run(ctx, f.src, f.target, opts, nil, 2, nil)
+			require.NoError(t, err)
+			require.Len(t, plan, len(results))
+			failed := 0
+			for i, r := range results {
+				p := plan[i]
+				require.Equal(t, r.Name, p.Name)
+				require.Equal(t, r.Outcome, p.Outcome, "%s: plan %q, run %q", r.Name, p.Reason, r.Reason)
+				require.Equal(t, r.Reason, p.Reason, r.Name)
+				require.Equal(t, r.Target, p.Target, r.Name)
+				if r.Outcome == migrate.Failed {
+					failed++
+				}
+			}
+			require.GreaterOrEqual(t, failed, 3, "bad key, badkeys and huge fail under every policy")
+		})
+	}
+}

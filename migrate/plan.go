@@ -10,6 +10,9 @@ import (
 )
 
 // PlanItem is what would happen to one legacy entry. It never holds values.
+// Outcome and Reason are what a run would report for the entry, in the same
+// words (Plan and Migrate share one decision, see decide); Action is the
+// write the run would make.
 type PlanItem struct {
 	Name     string        `json:"name"`
 	Location string        `json:"location"`
@@ -18,10 +21,10 @@ type PlanItem struct {
 	Keys     []string      `json:"keys"`
 	Status   legacy.Status `json:"status"`
 	Target   string        `json:"target,omitempty"`
-	// Action is create, none (already migrated or same values), update (the
-	// legacy entry changed since it was migrated: its earlier copy is
-	// updated whatever the conflict policy), conflict, skip or
-	// not_migratable.
+	Outcome  Outcome       `json:"outcome"`
+	// Action is create, update (the legacy entry changed since it was
+	// migrated: its earlier copy is updated whatever the conflict policy),
+	// overwrite (--on-conflict overwrite) or none.
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
 	// For entries of ZenML's centralized store: the secret id (the entry's
@@ -43,13 +46,10 @@ func (p PlanItem) Ref() string {
 
 // The plan actions.
 const (
-	ActionCreate        = "create"
-	ActionNone          = "none"
-	ActionUpdate        = "update"
-	ActionConflict      = "conflict"
-	ActionSkip          = "skip"
-	ActionNotMigratable = "not_migratable"
-	ActionFail          = "fail" // the run would fail the entry; Reason says why
+	ActionCreate    = "create"
+	ActionUpdate    = "update"
+	ActionOverwrite = "overwrite"
+	ActionNone      = "none"
 )
 
 // Select returns the listed items, or only those named (in the given order)
@@ -92,9 +92,13 @@ func Select(items []legacy.Item, names []string) ([]legacy.Item, error) {
 	return out, nil
 }
 
-// Plan says, for each selected entry, what a run with opts would do,
-// without writing anything. It reads legacy values to compare them with
-// existing secrets but never returns them.
+// Plan says, for each selected entry, what a run with opts would do and
+// report, without writing anything: an entry a run would fail is a failed
+// item, never an error of the whole plan. It reads legacy values to compare
+// them with existing secrets but never returns them. Items are sorted by
+// reference, as Run sorts its results. The error is for a source that
+// cannot be listed, or a transient failure (unavailable, internal) that a
+// run would retry.
 func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, names []string) ([]PlanItem, error) {
 	listed, err := src.List(ctx)
 	if err != nil {
@@ -107,7 +111,7 @@ func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, name
 	d := src.Describe()
 	out := make([]PlanItem, len(items))
 	for i, it := range items {
-		p := PlanItem{Name: it.Name, Location: it.Location, Scope: string(d.Scope), Schema: it.Schema, Keys: it.Keys, Status: it.Status, Reason: it.Reason}
+		p := PlanItem{Name: it.Name, Location: it.Location, Scope: string(d.Scope), Schema: it.Schema, Keys: it.Keys, Status: it.Status, Reason: it.Reason, Action: ActionNone}
 		if o := it.Owned; o != nil {
 			p.ID, p.Private, p.ZenMLUser = o.ID, o.Private, first(o.UserName, o.UserID)
 		}
@@ -116,9 +120,9 @@ func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, name
 		}
 		switch it.Status {
 		case legacy.Skipped:
-			p.Action = ActionSkip
+			p.Outcome = Skipped
 		case legacy.NotMigratable:
-			p.Action = ActionNotMigratable
+			p.Outcome = NotMigratable
 		default:
 			if err := planOne(ctx, src, tgt, opts, &p); err != nil {
 				return nil, err
@@ -126,53 +130,86 @@ func Plan(ctx context.Context, src legacy.Source, tgt Target, opts Options, name
 		}
 		out[i] = p
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref() < out[j].Ref() })
 	return out, nil
 }
 
+// planOne is Migrate without the writes, step for step.
 func planOne(ctx context.Context, src legacy.Source, tgt Target, opts Options, p *PlanItem) error {
-	ref := p.Ref()
-	entry, err := src.Read(ctx, ref)
-	if err != nil {
-		if errcode.Is(err, errcode.Unavailable) || errcode.Is(err, errcode.Internal) {
+	fail := func(reason string) { p.Outcome, p.Reason = Failed, reason }
+	// failOrRetry fails the item for a permanent error, as a run would,
+	// and returns a transient one.
+	failOrRetry := func(err error) error {
+		res, err := permanentOrRetry(Result{}, err)
+		if err != nil {
 			return err
 		}
-		p.Action, p.Reason = ActionSkip, errcode.Message(err)
+		fail(res.Reason)
 		return nil
 	}
-	origin := src.Describe().OriginOf(ref, entry)
+	ref := p.Ref()
+	d := src.Describe()
+	entry, err := src.Read(ctx, ref)
+	switch {
+	case errcode.Is(err, errcode.NotFound):
+		res, err := alreadyMoved(ctx, tgt, opts, ref, d.Origin(ref))
+		if err != nil {
+			return err
+		}
+		p.Outcome, p.Reason, p.Target = res.Outcome, res.Reason, res.Target
+		return nil
+	case errcode.Is(err, errcode.FailedPrecondition):
+		p.Outcome, p.Reason = Skipped, errcode.Message(err)
+		if d.Flavor == "github" {
+			p.Outcome = NotMigratable
+		}
+		return nil
+	case errcode.Is(err, errcode.InvalidArgument):
+		fail("cannot read legacy entry: " + errcode.Message(err))
+		return nil
+	case err != nil:
+		return err
+	}
+	origin := d.OriginOf(ref, entry)
 	place := opts.Place(ref, entry)
 	p.Target, p.Owner = place.Name, place.Owner
 	if len(p.Keys) == 0 { // sources that list without keys (ZenML's REST API)
 		p.Keys = legacy.SortedKeys(entry.Values)
 	}
 	if tgt, err = targetFor(ctx, tgt, place); err != nil {
-		if errcode.Is(err, errcode.Unavailable) || errcode.Is(err, errcode.Internal) {
-			return err
-		}
-		p.Action, p.Reason = ActionFail, errcode.Message(err)
+		return failOrRetry(err)
+	}
+	if err := checkEntry(place.Name, entry.Values); err != nil {
+		fail(errcode.Message(err))
 		return nil
 	}
-	existing, err := tgt.Find(ctx, place.Name, place.Private)
-	switch {
-	case errcode.Is(err, errcode.NotFound):
-		p.Action = ActionCreate
-	case err != nil:
-		return err
-	case existing.Origin == origin && sameValues(existing.Values, entry.Values):
-		p.Action, p.Reason = ActionNone, "already migrated"
-	case existing.Origin == origin:
-		// As Migrate does: its own earlier copy is no conflict.
-		p.Action, p.Reason = ActionUpdate, "the legacy entry changed since it was migrated; its earlier copy will be updated"
-	case sameValues(existing.Values, entry.Values):
-		p.Action, p.Reason = ActionNone, "a secret with the same name and the same values exists"
-	default:
-		p.Action, p.Reason = ActionConflict, "a secret with the same name and different values exists"
-		if opts.OnConflict == Rename {
-			p.Target = RenamedName(place.Name, origin)
-			p.Reason += "; it will be created as " + p.Target
+	target := place.Name
+	for range 2 { // at most one rename
+		p.Target = target
+		existing, err := tgt.Find(ctx, target, place.Private)
+		if errcode.Is(err, errcode.NotFound) {
+			existing, err = nil, nil
 		}
+		if err != nil {
+			return failOrRetry(err)
+		}
+		dec := decide(existing, entry.Values, origin, opts.OnConflict, place.Name, target)
+		if dec.action == actionRename {
+			target = dec.target
+			continue
+		}
+		p.Outcome, p.Reason = dec.outcome, dec.reason
+		switch {
+		case dec.action == actionCreate:
+			p.Action = ActionCreate
+		case dec.action == actionReplace && dec.reason == reasonUpdatedCopy:
+			p.Action = ActionUpdate
+		case dec.action == actionReplace:
+			p.Action = ActionOverwrite
+		}
+		return nil
 	}
-	return nil
+	return errcode.New(errcode.Internal, "planning %s: the renamed name was renamed again", ref)
 }
 
 // Run migrates the selected migratable entries in process, at most

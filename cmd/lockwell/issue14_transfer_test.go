@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/migrate/legacy/legacytest"
 )
 
 // exportDocument writes an export document of n secrets, every third one
@@ -203,4 +206,43 @@ func TestBinaryServeQuickStart(t *testing.T) {
 
 	require.NoError(t, serve.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, serve.Wait(), "a clean stop")
+}
+
+// migrate plan says which file it read and fails on a missing one unless
+// --allow-missing; plan and run use the same words and summary.
+func TestBinaryMigratePlan(t *testing.T) {
+	srv := startServer(t)
+	lw := srv.binaryFor(t, srv.adminToken)
+	missing := filepath.Join(t.TempDir(), "nope", "secrets.yaml")
+	source := (&url.URL{Scheme: "zenml-local", Path: missing}).String()
+	fails(t, lw.run(t, "migrate", "plan", "--source", source), exitNotFound, "the local secrets file "+missing+" does not exist")
+	r := ok(t, lw.run(t, "migrate", "plan", "--source", source, "--allow-missing"))
+	assert.Contains(t, r.stderr, "it does not exist, so it is read as empty (--allow-missing)")
+	assert.Contains(t, r.stdout, "If run now: 0 migrated, 0 skipped, 0 failed")
+
+	// the local flavor without ZENML_CONFIG_PATH: its default file is named
+	configDir := t.TempDir()
+	id := "7c9b1c4e-3f1a-4a57-9c55-2b3a5d1e0f11"
+	r = fails(t, lw.with("ZENML_CONFIG_PATH", configDir).run(t, "migrate", "plan", "--component-flavor", "local", "--component-id", id), exitNotFound,
+		filepath.Join(configDir, "local_stores", id, "secrets.yaml")+" does not exist")
+
+	// one bad legacy name fails that entry in plan and in run alike
+	path := filepath.Join(t.TempDir(), "secrets.yaml")
+	legacytest.WriteLocal(t, path, append(legacytest.Reference(), legacytest.Secret{Name: "bad name", Schema: "arbitrary", Values: map[string]any{"k": "v"}}), nil)
+	source = (&url.URL{Scheme: "zenml-local", Path: path}).String()
+	plan := lw.run(t, "migrate", "plan", "--source", source, "-o", "json")
+	require.Equal(t, exitError, plan.code, "%s", plan)
+	assert.Contains(t, plan.stderr, "Reading the local secrets file "+path+".")
+	var items []struct{ Name, Outcome, Reason string }
+	require.NoError(t, json.Unmarshal([]byte(plan.stdout), &items))
+	table := lw.run(t, "migrate", "plan", "--source", source)
+	assert.Contains(t, table.stdout, "If run now: 3 migrated, 0 skipped, 1 failed, 0 not migratable, 0 pending (of 4)")
+	run := lw.run(t, "migrate", "run", "--source", source, "-o", "json")
+	require.Equal(t, exitError, run.code, "%s", run)
+	var results []struct{ Name, Outcome, Reason string }
+	require.NoError(t, json.Unmarshal([]byte(run.stdout), &results))
+	assert.Equal(t, results, items, "plan and run agree entry by entry")
+	fails(t, lw.run(t, "migrate", "plan", "--source", source, "-o", "xml"), exitError, "-o is the output format: table or json")
+	r = ok(t, lw.run(t, "migrate", "plan", "--source", source, "mlflow_basic"))
+	assert.Regexp(t, `mlflow_basic .* migrated +none +already migrated`, r.stdout, "a re-plan after the run")
 }

@@ -1,3 +1,5 @@
+//go:build !nocloud
+
 package main
 
 import (
@@ -30,6 +32,16 @@ func requireNoLegacyValues(t *testing.T, output string, secrets []legacytest.Sec
 	}
 }
 
+// afterReading checks that a migrate command said which file it read, on
+// its first line of stderr, and returns r without that line.
+func afterReading(t *testing.T, r result, path string) result {
+	t.Helper()
+	first, rest, _ := strings.Cut(r.stderr, "\n")
+	require.Equal(t, "Reading the local secrets file "+path+".", first)
+	r.stderr = rest
+	return r
+}
+
 // TestMigrateThroughTheCLI runs "lockwell migrate" end to end against the
 // real local server, with the root command's connection settings: plan
 // writes nothing and prints no value; run migrates as the caller.
@@ -53,22 +65,23 @@ func TestMigrateThroughTheCLI(t *testing.T) {
 	}
 	assert.Contains(t, ok(t, inv.run("--help")).stdout, "migrate", "the root lists the group")
 
-	r = ok(t, inv.run("migrate", "plan", "--source", source))
+	r = inv.run("migrate", "plan", "--source", source)
+	oneLineError(t, afterReading(t, r, path), "1 of 4 entries would fail")
 	requireNoLegacyValues(t, r.stdout+r.stderr, secrets)
 	assert.Contains(t, r.stdout, "LEGACY NAME")
 	for _, name := range []string{"mlflow_basic", "aws_creds", "openai", "not_zenml"} {
 		assert.Contains(t, r.stdout, name)
 	}
-	r = ok(t, inv.run("migrate", "plan", "--source", source, "-o", "json"))
+	r = inv.run("migrate", "plan", "--source", source, "-o", "json")
 	requireNoLegacyValues(t, r.stdout+r.stderr, secrets)
 	var plan []migrate.PlanItem
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &plan))
-	actions := map[string]string{}
+	outcomes := map[string]string{}
 	for _, p := range plan {
-		actions[p.Name] = p.Action
+		outcomes[p.Name] = string(p.Outcome) + "/" + p.Action
 	}
-	assert.Equal(t, map[string]string{"mlflow_basic": migrate.ActionCreate, "aws_creds": migrate.ActionCreate,
-		"openai": migrate.ActionConflict, "not_zenml": migrate.ActionSkip}, actions)
+	assert.Equal(t, map[string]string{"mlflow_basic": "migrated/create", "aws_creds": "migrated/create",
+		"openai": "failed/none", "not_zenml": "skipped/none"}, outcomes)
 	page, err := c.ListSecrets(ctx, client.ListOptions{}, "")
 	require.NoError(t, err)
 	assert.Len(t, page.Items, 1, "plan writes nothing")
@@ -76,7 +89,7 @@ func TestMigrateThroughTheCLI(t *testing.T) {
 	// run: the conflict fails (exit 1, one line), the rest is migrated with
 	// its origin, owned by the caller; a re-run changes nothing.
 	r = inv.run("migrate", "run", "--source", source)
-	oneLineError(t, r, "1 of 4 entries failed")
+	oneLineError(t, afterReading(t, r, path), "1 of 4 entries failed")
 	requireNoLegacyValues(t, r.stdout+r.stderr, secrets)
 	me, err := c.WhoAmI(ctx)
 	require.NoError(t, err)

@@ -88,7 +88,7 @@ func RequireMigrates(t *testing.T, src legacy.Source, want []Secret, owners map[
 	planned := map[string]migrate.PlanItem{}
 	for _, p := range plan {
 		if isSkipped[p.Name] {
-			require.Equal(t, migrate.ActionSkip, p.Action, "%s", p.Name)
+			require.Equal(t, migrate.Skipped, p.Outcome, "%s", p.Name)
 		} else {
 			require.NotEmpty(t, p.ID, "%s: a centralized entry is referenced by its id", p.Name)
 			require.Equal(t, migrate.ActionCreate, p.Action, "%s: %s", p.Name, p.Reason)
@@ -102,7 +102,7 @@ func RequireMigrates(t *testing.T, src legacy.Source, want []Secret, owners map[
 	for _, r := range results {
 		p, ok := planned[r.Name]
 		require.True(t, ok, "run migrated %s, which the plan did not list", r.Name)
-		if p.Action == migrate.ActionSkip {
+		if p.Outcome == migrate.Skipped {
 			require.Equal(t, migrate.Skipped, r.Outcome, "%s: %s", p.Name, r.Reason)
 			require.Equal(t, p.Reason, r.Reason, "plan and run give the same reason for skipping %s", p.Name)
 			continue

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -118,6 +119,7 @@ ZenML stored it: --component-flavor, --component-config, --component-id.`,
 // sourceFlags name a legacy source.
 type sourceFlags struct {
 	url, flavor, config, componentID string
+	allowMissing                     bool
 }
 
 func (f *sourceFlags) bind(cmd *cobra.Command) {
@@ -126,6 +128,7 @@ func (f *sourceFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.flavor, "component-flavor", "", "the legacy component's flavor (instead of --source)")
 	fl.StringVar(&f.config, "component-config", "", "the component's configuration JSON (plain or base64, as ZenML stored it), or @FILE")
 	fl.StringVar(&f.componentID, "component-id", "", "the component's id (needed for component scope and the local flavor's default file)")
+	fl.BoolVar(&f.allowMissing, "allow-missing", false, "treat a local secrets file that does not exist as empty instead of failing")
 }
 
 // resolve returns the source URL. A configuration given inline that holds a
@@ -174,10 +177,27 @@ func holdsCredential(configuration []byte) bool {
 	return tok != ""
 }
 
+// open resolves and opens the source and says on warn what it reads: the
+// local flavor's file (which must exist unless --allow-missing: ZenML reads
+// a missing file as an empty manager, which hides a wrong path), or the
+// source URL, which never holds credentials.
 func (f *sourceFlags) open(ctx context.Context, warn io.Writer) (legacy.Source, string, error) {
 	u, err := f.resolve(warn)
 	if err != nil {
 		return nil, "", err
+	}
+	if pu, perr := url.Parse(u); perr == nil && pu.Scheme == "zenml-local" && pu.Path != "" {
+		_, serr := os.Stat(pu.Path)
+		switch {
+		case os.IsNotExist(serr) && !f.allowMissing:
+			return nil, "", errcode.New(errcode.NotFound, "the local secrets file %s does not exist; check the path (or ZENML_CONFIG_PATH, ZENML_LOCAL_STORES_PATH and --component-id), or pass --allow-missing to read it as empty", pu.Path)
+		case os.IsNotExist(serr):
+			fmt.Fprintf(warn, "Reading the local secrets file %s: it does not exist, so it is read as empty (--allow-missing).\n", pu.Path)
+		default:
+			fmt.Fprintf(warn, "Reading the local secrets file %s.\n", pu.Path)
+		}
+	} else {
+		fmt.Fprintf(warn, "Reading %s.\n", u)
 	}
 	src, err := legacy.Open(ctx, u)
 	return src, u, err
@@ -248,7 +268,16 @@ func planCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan --source SRC [NAME ...]",
 		Short: "Show what would move, without values and without writing",
+		Long: `Show, entry by entry, what "migrate run" with the same options would do and
+report, in the same words (OUTCOME migrated, skipped, failed or
+not_migratable, and the REASON run would give), and a summary line. Nothing
+is written and no value is printed. It says which source it reads; a local
+secrets file that does not exist is an error unless --allow-missing. It exits
+non-zero when an entry would fail.`,
 		RunE: func(cmd *cobra.Command, names []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			src, target, opts, err := e.openInProcess(ctx, &sf, &of, cmd.ErrOrStderr())
 			if err != nil {
@@ -260,18 +289,33 @@ func planCommand(e *env) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if output == "json" {
-				return writeJSON(out, items)
-			}
-			if centralized(items) {
-				return printCentralizedPlan(out, items)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "LEGACY NAME\tSCOPE\tSCHEMA\tKEYS\tTARGET\tACTION\tREASON")
+			counts := migrate.Counts{}
 			for _, it := range items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Name, it.Scope, dash(it.Schema), dash(strings.Join(it.Keys, ",")), dash(it.Target), it.Action, it.Reason)
+				counts[it.Outcome]++
 			}
-			return tw.Flush()
+			switch {
+			case output == "json":
+				if err := writeJSON(out, items); err != nil {
+					return err
+				}
+			case centralized(items):
+				if err := printCentralizedPlan(out, items); err != nil {
+					return err
+				}
+				fmt.Fprintln(out, "If run now: "+summaryLine(counts))
+			default:
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "LEGACY NAME\tSCOPE\tSCHEMA\tKEYS\tTARGET\tOUTCOME\tACTION\tREASON")
+				for _, it := range items {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.Name, it.Scope, dash(it.Schema), dash(strings.Join(it.Keys, ",")), dash(it.Target), it.Outcome, it.Action, dash(it.Reason))
+				}
+				tw.Flush()
+				fmt.Fprintln(out, "If run now: "+summaryLine(counts))
+			}
+			if n := counts[migrate.Failed]; n > 0 {
+				return fmt.Errorf("%d of %d entries would fail", n, len(items)) // as run's "failed"
+			}
+			return nil
 		},
 	}
 	sf.bind(cmd)
@@ -289,6 +333,9 @@ func runCommand(e *env) *cobra.Command {
 		Use:   "run --source SRC [--private] [--on-conflict fail|skip|overwrite|rename] [--delete-source] [NAME ...]",
 		Short: "Migrate in process, without a queue, as the calling principal",
 		RunE: func(cmd *cobra.Command, names []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			src, target, opts, err := e.openInProcess(ctx, &sf, &of, cmd.ErrOrStderr())
 			if err != nil {
@@ -336,7 +383,7 @@ func centralized(items []migrate.PlanItem) bool {
 // values), and says which stack-configuration references keep working.
 func printCentralizedPlan(out io.Writer, items []migrate.PlanItem) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tZENML ID\tVISIBILITY\tZENML USER\tOWNER\tKEYS\tTARGET\tACTION\tREASON")
+	fmt.Fprintln(tw, "NAME\tZENML ID\tVISIBILITY\tZENML USER\tOWNER\tKEYS\tTARGET\tOUTCOME\tACTION\tREASON")
 	var renamed []string
 	for _, it := range items {
 		vis, owner := "public", "(you)"
@@ -352,7 +399,7 @@ func printCentralizedPlan(out io.Writer, items []migrate.PlanItem) error {
 		if it.Target != "" && it.Target != it.Name {
 			renamed = append(renamed, it.Name)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", it.Name, dash(it.ID), vis, dash(it.ZenMLUser), owner, len(it.Keys), dash(it.Target), it.Action, it.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", it.Name, dash(it.ID), vis, dash(it.ZenMLUser), owner, len(it.Keys), dash(it.Target), it.Outcome, it.Action, dash(it.Reason))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -381,6 +428,14 @@ func printResults(out io.Writer, results []migrate.Result) {
 func summaryLine(c migrate.Counts) string {
 	return fmt.Sprintf("%d migrated, %d skipped, %d failed, %d not migratable, %d pending (of %d)",
 		c[migrate.Migrated], c[migrate.Skipped], c[migrate.Failed], c[migrate.NotMigratable], c[migrate.Pending], c.Total())
+}
+
+// checkOutput accepts the formats of -o: table and json.
+func checkOutput(output string) error {
+	if output != "table" && output != "json" {
+		return errcode.New(errcode.InvalidArgument, "-o is the output format: table or json, got %q", output)
+	}
+	return nil
 }
 
 func dash(s string) string {

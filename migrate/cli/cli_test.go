@@ -61,6 +61,7 @@ func newWorld(t *testing.T, secrets []legacytest.Secret) *world {
 
 func (w *world) run(args ...string) (stdout, stderr string, err error) {
 	cmd := cli.Command(cli.WithGetenv(func(k string) string { return w.env[k] }))
+	cmd.SilenceUsage = true // as the lockwell root does
 	var out, errb bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
@@ -96,20 +97,26 @@ func TestPlanAndRun(t *testing.T) {
 	require.NoError(t, err)
 
 	out, _, err := w.run("plan", "--source", w.source, "-o", "json")
-	require.NoError(t, err)
+	require.Error(t, err, "openai would fail (a conflict with on-conflict fail)")
 	requireNoValues(t, out, secrets)
 	var plan []migrate.PlanItem
 	require.NoError(t, json.Unmarshal([]byte(out), &plan))
 	actions := map[string]string{}
+	outcomes := map[string]migrate.Outcome{}
 	for _, p := range plan {
 		actions[p.Name] = p.Action
+		outcomes[p.Name] = p.Outcome
 	}
-	require.Equal(t, migrate.ActionConflict, actions["openai"])
+	require.Equal(t, migrate.Failed, outcomes["openai"])
+	require.Equal(t, migrate.ActionNone, actions["openai"])
+	require.Equal(t, migrate.Skipped, outcomes["aws_creds"])
 	require.Equal(t, migrate.ActionNone, actions["aws_creds"])
 	require.Equal(t, migrate.ActionCreate, actions["db.main@prod+v2=x"])
-	require.Equal(t, migrate.ActionSkip, actions["not_zenml"])
+	require.Equal(t, migrate.Migrated, outcomes["db.main@prod+v2=x"])
+	require.Equal(t, migrate.Skipped, outcomes["not_zenml"])
 	table, _, err := w.run("plan", "--source", w.source)
-	require.NoError(t, err)
+	require.Error(t, err)
+	require.Contains(t, table, "If run now: ")
 	require.Contains(t, table, "LEGACY NAME")
 	requireNoValues(t, table, secrets)
 	before, err := w.store.List(ctx, alice, store.ListRequest{})
@@ -397,8 +404,8 @@ func TestZenMLServerPlanAndRun(t *testing.T) {
 	require.NoError(t, err)
 	noValues(table)
 	require.Contains(t, table, "VISIBILITY")
-	require.Regexp(t, `personal\s+\S+\s+private\s+alice-zen\s+alice\s+2\s+personal\s+create`, table)
-	require.Regexp(t, `openai\s+\S+\s+public\s+alice-zen\s+\(you\)\s+1\s+openai\s+create`, table)
+	require.Regexp(t, `personal\s+\S+\s+private\s+alice-zen\s+alice\s+2\s+personal\s+migrated\s+create`, table)
+	require.Regexp(t, `openai\s+\S+\s+public\s+alice-zen\s+\(you\)\s+1\s+openai\s+migrated\s+create`, table)
 	require.NotContains(t, table, "hidden", "another user's private secret is not visible")
 	require.Contains(t, table, "{{name.key}}")
 
@@ -440,8 +447,10 @@ func TestZenMLServerPlanAndRun(t *testing.T) {
 
 	// Mapped to carol: through the API alice cannot create carol's secrets.
 	table, _, err = w.run("plan", "--source", source, "--owner-map", "alice-zen=carol")
-	require.NoError(t, err)
-	require.Regexp(t, `personal\s+\S+\s+private\s+alice-zen\s+carol\s+2\s+personal\s+fail\s+.*migrate start`, table)
+	require.Error(t, err, "plan exits non-zero when an entry would fail, as run does")
+	require.Contains(t, err.Error(), "1 of 2 entries would fail")
+	require.Regexp(t, `personal\s+\S+\s+private\s+alice-zen\s+carol\s+2\s+personal\s+failed\s+none\s+.*migrate start`, table)
+	require.Contains(t, table, "If run now: 1 migrated, 0 skipped, 1 failed")
 	_, _, err = w.run("run", "--source", source, "--owner-map", "alice-zen=carol")
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "1 of 2 entries failed")

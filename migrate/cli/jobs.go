@@ -214,6 +214,9 @@ func statusCommand(e *env) *cobra.Command {
 		Short: "Show a job's counts and each failure with its reason",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			jobs, err := qf.openJobs(ctx, e)
 			if err != nil {
