@@ -64,7 +64,7 @@ func newApp() *app {
 func (a *app) bindGlobalFlags(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVar(&a.flagURL, "url", "", "server URL (default: $LOCKWELL_URL, then the login configuration)")
-	f.StringVar(&a.flagTokenFile, "token-file", "", "read the API token from this file (default: $LOCKWELL_TOKEN, then the login configuration)")
+	f.StringVar(&a.flagTokenFile, "token-file", "", "read the API token from this file (without it: the token itself in $LOCKWELL_TOKEN, then the login configuration)")
 	f.StringVar(&a.flagAuth, "auth", "", "how to authenticate: token, aws-sigv4 or google-idtoken (default: $LOCKWELL_AUTH, the login configuration, then token)")
 	f.StringVar(&a.flagRegion, "aws-region", "", "AWS region to sign for with --auth aws-sigv4 (default: $AWS_REGION)")
 	f.StringVar(&a.flagAudience, "audience", "", "audience of Google ID tokens with --auth google-idtoken (default: the server URL)")
