@@ -48,7 +48,7 @@ else
 	@$(GO) run ./localdev/stack --store $(STORE) --values $(or $(VALUES),none) --addr $(ADDR) --data-dir $(DATA_DIR)
 endif
 
-## test: every test, with the race detector. PostgreSQL and MariaDB are started on loopback when they
+## test: every test, run afresh (-count=1: never a cached result), with the race detector. PostgreSQL and MariaDB are started on loopback when they
 ## are installed (CI installs them); outside CI, tests whose database or emulator is missing skip and say
 ## why. Then the Helm chart's tests, in their own module (infra/helm/chartcheck) so helm stays out of the
 ## main build.
@@ -61,8 +61,8 @@ test: deps
 	  eval "$$(localdev/scripts/mariadb.sh start)"; \
 	  export MYSQL_USER MYSQL_PWD_FILE LOCKWELL_TEST_MYSQL_URL; \
 	fi; \
-	$(GO) test -race -timeout 20m ./...
-	cd infra/helm/chartcheck && $(GO) test -timeout 10m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+	cd infra/helm/chartcheck && $(GO) test -count=1 -timeout 10m ./...
 
 ## bench: performance figures (never asserted by tests): the local server against a bare net/http
 ## handler, SQL list cost at 1k vs 100k secrets, DynamoDB and KMS calls per operation, Lambda bootstrap
