@@ -28,11 +28,12 @@ import (
 // Backends never put a value into an error, a log line or a panic.
 type Backend interface {
 	// Create stores s, which the caller has validated and completed (ID,
-	// Owner, Keys, Version 1, Created, Updated). Values may be nil for an
-	// index whose values live elsewhere (then ValuesRef is set).
+	// Owner, Keys, Version 1, Created, Updated, Change). Values may be nil
+	// for an index whose values live elsewhere (then ValuesRef is set).
 	//
-	// Uniqueness: at most one public secret per Name, and at most one private
-	// secret per (Owner, Name). A private and a public secret may share a
+	// Uniqueness: at most one live public secret per Name, and at most one
+	// live private secret per (Owner, Name). A private and a public secret
+	// may share a name; a deleted secret (in the recovery window) holds no
 	// name. A clash returns already_exists and stores nothing; of two
 	// concurrent creates of the same name exactly one succeeds.
 	//
@@ -44,23 +45,55 @@ type Backend interface {
 	// holds for Update.
 	Create(ctx context.Context, s *secret.Secret) error
 
-	// Get returns the secret with the id, values included (nil for an index
-	// whose values live elsewhere). Errors: not_found.
+	// Get returns the current version of the secret with the id, values
+	// included (nil for an index whose values live elsewhere), Change set.
+	// A deleted secret is returned too, with Deleted set: hiding it is the
+	// store's business. Errors: not_found (never created, or purged).
 	Get(ctx context.Context, id string) (*secret.Secret, error)
 
 	// List returns up to q.Limit secrets that match q, in q.Sort order (ties
 	// broken by ID in the same direction), starting strictly after q.After.
 	// It never returns values: Values is nil in every item, Keys is set.
+	// Only live secrets match, or with q.Deleted only deleted ones.
 	List(ctx context.Context, q Query) ([]*secret.Secret, error)
 
 	// Update replaces the stored secret s.ID with s, if and only if the
 	// stored version is expectedVersion; s.Version is expectedVersion+1. Of
 	// two updates with the same expected version exactly one succeeds.
 	// Errors: not_found; failed_precondition when the stored version differs;
-	// already_exists when a changed name or visibility clashes (as in Create).
-	// Owner, ID and Created never change. s.Idempotency is stored as in
-	// Create.
+	// already_exists when the new version would hold a name that another
+	// live secret holds (as in Create): a changed name or visibility, or a
+	// deleted secret made live again (restore). Owner, ID and Created never
+	// change. s.Idempotency is stored as in Create.
+	//
+	// Deleting and restoring are updates: setting Deleted (and PurgeAfter)
+	// moves the secret into the recovery window and frees its name at once;
+	// clearing Deleted makes it live again.
+	//
+	// History: when s.Keep is set, the version being replaced is kept as a
+	// past version, with its values (or ValuesRef) sealed as they were and
+	// its Change, and the past versions s.Keep does not keep are removed, in
+	// the same write: when the update succeeds, GetVersion returns exactly
+	// the versions s.Keep keeps. Without s.Keep no past version is kept and
+	// past versions already stored are left alone. A failed update changes
+	// no history.
 	Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error
+
+	// Versions returns the metadata (Values nil, Change set) of every stored
+	// version of the secret id, the current one included, newest first.
+	// Errors: not_found when the secret does not exist.
+	Versions(ctx context.Context, id string) ([]*secret.Secret, error)
+
+	// GetVersion returns the given version of the secret id with its values
+	// (or ValuesRef), as Get returns the current one; the current version
+	// too. Errors: not_found when the secret or that version does not exist
+	// (never made, or pruned).
+	GetVersion(ctx context.Context, id string, version int64) (*secret.Secret, error)
+
+	// Expired returns the metadata of up to limit deleted secrets of any
+	// owner whose PurgeAfter is before t, in no particular order, for the
+	// purge of expired secrets.
+	Expired(ctx context.Context, t time.Time, limit int) ([]*secret.Secret, error)
 
 	// Idempotency returns the record stored under key by a Create or Update
 	// while it has not expired, whatever happened to the secret since.
@@ -69,9 +102,10 @@ type Backend interface {
 	// caller retries later).
 	Idempotency(ctx context.Context, key string) (*secret.Idempotency, error)
 
-	// Delete removes the secret with the id. When expectedVersion is not 0 it
-	// deletes only if the stored version matches (failed_precondition
-	// otherwise). Errors: not_found.
+	// Delete destroys the secret with the id, with all its past versions,
+	// live or deleted (this is the purge; a recoverable delete is an
+	// Update). When expectedVersion is not 0 it deletes only if the stored
+	// version matches (failed_precondition otherwise). Errors: not_found.
 	Delete(ctx context.Context, id string, expectedVersion int64) error
 
 	// Close releases the backend's resources.
@@ -90,6 +124,9 @@ type Query struct {
 	NameContains string // case-sensitive substring of the name
 	Private      *bool  // only private (true) or only public (false) secrets
 	Owner        string // only secrets this principal owns
+	// Deleted lists the secrets in the recovery window instead of the live
+	// ones (the same visibility rules apply).
+	Deleted bool
 
 	Sort  Sort
 	After *Cursor // resume after this position; nil starts at the beginning

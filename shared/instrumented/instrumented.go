@@ -45,6 +45,9 @@ const (
 	CallEntries     = "entries"
 	CallIdempotency = "idempotency"
 	CallModify      = "modify"
+	CallVersions    = "versions"
+	CallGetVersion  = "get_version"
+	CallExpired     = "expired"
 )
 
 func init() {
@@ -184,6 +187,24 @@ func (x *instrumentedBackend) Idempotency(ctx context.Context, key string) (_ *s
 	ctx, end := observe(ctx, "backend", x.label, CallIdempotency)
 	defer func() { end(err) }()
 	return x.b.Idempotency(ctx, key)
+}
+
+func (x *instrumentedBackend) Versions(ctx context.Context, id string) (_ []*secret.Secret, err error) {
+	ctx, end := observe(ctx, "backend", x.label, CallVersions)
+	defer func() { end(err) }()
+	return x.b.Versions(ctx, id)
+}
+
+func (x *instrumentedBackend) GetVersion(ctx context.Context, id string, version int64) (_ *secret.Secret, err error) {
+	ctx, end := observe(ctx, "backend", x.label, CallGetVersion)
+	defer func() { end(err) }()
+	return x.b.GetVersion(ctx, id, version)
+}
+
+func (x *instrumentedBackend) Expired(ctx context.Context, t time.Time, limit int) (_ []*secret.Secret, err error) {
+	ctx, end := observe(ctx, "backend", x.label, CallExpired)
+	defer func() { end(err) }()
+	return x.b.Expired(ctx, t, limit)
 }
 
 func (x *instrumentedBackend) Close() error { return x.b.Close() }

@@ -27,6 +27,15 @@ type Secret struct {
 	// created it, for example "zenml-aws://eu-west-1#global/db". Empty for
 	// secrets created by users.
 	Origin string `json:"origin,omitempty"`
+	// Deleted is when the secret was moved into the recovery window; zero
+	// for a live secret. A deleted secret keeps its versions and values, but
+	// holds no name: get and list do not show it, and its name may be taken
+	// by another secret. PurgeAfter is when it may be destroyed.
+	Deleted    time.Time `json:"deleted,omitzero"`
+	PurgeAfter time.Time `json:"purge_after,omitzero"`
+	// Change says who made this version and how (key names only). Shown
+	// by the versions API, not with the secret itself.
+	Change Change `json:"-"`
 
 	// ValuesRef names the version of the values in an external value store;
 	// backends that keep values themselves leave it empty. Never sent to
@@ -41,6 +50,12 @@ type Secret struct {
 	// backend stores it atomically with the write (see Idempotency). Backends
 	// never return it from Get or List.
 	Idempotency *Idempotency `json:"-"`
+	// Keep, when set on a secret passed to a backend's Update, makes the
+	// backend keep the version it replaces as a past version (values and
+	// all) and prune past versions Keep does not keep, in the same write.
+	// Nil keeps no history: the replaced version is gone, as before
+	// versions were kept. Backends never return it.
+	Keep *Retention `json:"-"`
 }
 
 // Idempotency is the record of a write made with an Idempotency-Key: which
@@ -87,12 +102,14 @@ func KeysOf(values map[string]string) []string {
 	return keys
 }
 
+func sortStrings(l []string) { sort.Strings(l) }
+
 // Metadata returns a copy of s without its values: what lists and write
 // responses show.
 func (s *Secret) Metadata() *Secret {
 	c := *s
 	c.Values = nil
-	c.Idempotency = nil
+	c.Idempotency, c.Keep = nil, nil
 	if c.Keys == nil {
 		c.Keys = []string{}
 	}
@@ -109,8 +126,14 @@ func (s *Secret) Clone() *Secret {
 		}
 	}
 	c.Keys = append([]string(nil), s.Keys...)
+	c.Change.Added = append([]string(nil), s.Change.Added...)
+	c.Change.Removed = append([]string(nil), s.Change.Removed...)
+	c.Change.Changed = append([]string(nil), s.Change.Changed...)
 	return &c
 }
+
+// IsDeleted reports whether s is in the recovery window.
+func (s *Secret) IsDeleted() bool { return !s.Deleted.IsZero() }
 
 // VisibleTo reports whether principal may see s: public secrets are visible
 // to everyone, private ones only to their owner.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -20,12 +21,13 @@ import (
 type Backend struct {
 	mu      sync.RWMutex
 	byID    map[string]*secret.Secret
+	past    map[string][]*secret.Secret // past versions by secret id, oldest first
 	records map[string]*secret.Idempotency
 }
 
 // New returns an empty Backend.
 func New() *Backend {
-	return &Backend{byID: map[string]*secret.Secret{}, records: map[string]*secret.Idempotency{}}
+	return &Backend{byID: map[string]*secret.Secret{}, past: map[string][]*secret.Secret{}, records: map[string]*secret.Idempotency{}}
 }
 
 var (
@@ -48,7 +50,7 @@ func (b *Backend) recordTaken(s *secret.Secret) error {
 // store keeps s and its record; the caller holds mu and checked both.
 func (b *Backend) store(s *secret.Secret) {
 	next := s.Clone()
-	next.Idempotency = nil
+	next.Idempotency, next.Keep = nil, nil
 	b.byID[s.ID] = next
 	if s.Idempotency != nil {
 		b.records[s.Idempotency.Key] = s.Idempotency
@@ -82,10 +84,13 @@ func (b *Backend) Modify(ctx context.Context, id string, change func(*secret.Sec
 }
 
 // clash reports whether s would break a uniqueness rule, ignoring the secret
-// with id except.
+// with id except. Deleted secrets hold no name.
 func (b *Backend) clash(s *secret.Secret, except string) bool {
+	if s.IsDeleted() {
+		return false
+	}
 	for id, o := range b.byID {
-		if id != except && o.Name == s.Name && o.Private == s.Private && (!s.Private || o.Owner == s.Owner) {
+		if id != except && !o.IsDeleted() && o.Name == s.Name && o.Private == s.Private && (!s.Private || o.Owner == s.Owner) {
 			return true
 		}
 	}
@@ -149,8 +154,65 @@ func (b *Backend) update(s *secret.Secret, expectedVersion int64) error {
 	}
 	next := s.Clone()
 	next.Owner, next.Created = cur.Owner, cur.Created
+	if s.Keep != nil {
+		kept := []*secret.Secret{}
+		for _, p := range append(b.past[s.ID], cur) {
+			if s.Keep.Keeps(next.Version, p.Version, p.Updated) {
+				kept = append(kept, p)
+			}
+		}
+		b.past[s.ID] = kept
+	}
 	b.store(next)
 	return nil
+}
+
+// Versions implements backend.Backend.
+func (b *Backend) Versions(_ context.Context, id string) ([]*secret.Secret, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	cur, ok := b.byID[id]
+	if !ok {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	out := []*secret.Secret{cur.Metadata()}
+	past := b.past[id]
+	for i := len(past) - 1; i >= 0; i-- {
+		out = append(out, past[i].Metadata())
+	}
+	return out, nil
+}
+
+// GetVersion implements backend.Backend.
+func (b *Backend) GetVersion(_ context.Context, id string, version int64) (*secret.Secret, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	cur, ok := b.byID[id]
+	if !ok {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	if cur.Version == version {
+		return cur.Clone(), nil
+	}
+	for _, p := range b.past[id] {
+		if p.Version == version {
+			return p.Clone(), nil
+		}
+	}
+	return nil, errcode.New(errcode.NotFound, "secret %s has no version %d", id, version)
+}
+
+// Expired implements backend.Backend.
+func (b *Backend) Expired(_ context.Context, t time.Time, limit int) ([]*secret.Secret, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []*secret.Secret
+	for _, s := range b.byID {
+		if len(out) < limit && s.IsDeleted() && s.PurgeAfter.Before(t) {
+			out = append(out, s.Metadata())
+		}
+	}
+	return out, nil
 }
 
 // Delete implements backend.Backend.
@@ -165,6 +227,7 @@ func (b *Backend) Delete(_ context.Context, id string, expectedVersion int64) er
 		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, cur.Version, expectedVersion)
 	}
 	delete(b.byID, id)
+	delete(b.past, id)
 	return nil
 }
 
@@ -191,7 +254,7 @@ func (b *Backend) List(_ context.Context, q backend.Query) ([]*secret.Secret, er
 }
 
 func matches(s *secret.Secret, q backend.Query) bool {
-	return s.VisibleTo(q.Viewer) &&
+	return s.VisibleTo(q.Viewer) && s.IsDeleted() == q.Deleted &&
 		(q.Name == "" || s.Name == q.Name) &&
 		strings.HasPrefix(s.Name, q.NamePrefix) &&
 		strings.Contains(s.Name, q.NameContains) &&
