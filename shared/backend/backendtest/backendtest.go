@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExpiredIdempotencyRecordIsReplaced", testRecordExpired},
 		{"ConcurrentWritesWithOneKeyOneWins", testRecordRace},
 	}
+	tests = append(tests, historyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -85,6 +86,14 @@ func RunIndex(t *testing.T, open Opener) {
 		require.NoError(t, err)
 		assert.Equal(t, "ref-2", got.ValuesRef)
 		assert.Equal(t, []string{"user"}, got.Keys)
+
+		next = Next(got, func(n *secret.Secret) { n.ValuesRef = "ref-3" })
+		next.Keep = keepN(5)
+		require.NoError(t, b.Update(ctx, next, 2))
+		old, err := b.GetVersion(ctx, s.ID, 2)
+		require.NoError(t, err)
+		assert.Equal(t, "ref-2", old.ValuesRef, "a past version keeps its values ref")
+		assert.Nil(t, old.Values)
 	})
 }
 
@@ -712,6 +721,17 @@ func testModify(t *testing.T, b backend.Backend, m backend.Modifier) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(n+1), got.Version, "every modify made a version")
 	assert.Len(t, got.Keys, n, "every modify's key is there")
+
+	// History through Modify: the replaced version is kept.
+	require.NoError(t, m.Modify(ctx, s.ID, func(cur *secret.Secret) (*secret.Secret, error) {
+		return WithHistory(cur, keepN(3), secret.OpUpdate, func(x *secret.Secret) { x.Values["last"] = "v" }), nil
+	}))
+	old, err := b.GetVersion(ctx, s.ID, int64(n+1))
+	require.NoError(t, err, "the version Modify replaced is kept")
+	assert.Len(t, old.Keys, n)
+	vs, err := b.Versions(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Len(t, vs, 2, "Modify prunes as Update does")
 
 	refused := errors.New("refused by change")
 	err = m.Modify(ctx, s.ID, func(*secret.Secret) (*secret.Secret, error) { return nil, refused })
