@@ -142,7 +142,7 @@ func testHistoryPrunesByCount(t *testing.T, b backend.Backend) {
 func testHistoryPrunesByAge(t *testing.T, b backend.Backend) {
 	ctx := context.Background()
 	all := chain(t, b, "aged", 4, keepN(10)) // versions made 1 ms apart
-	cutoff := all[2].Updated                  // keep versions made at or after version 3
+	cutoff := all[2].Updated                 // keep versions made at or after version 3
 	next := WithHistory(all[3], &secret.Retention{Versions: 10, Since: cutoff}, secret.OpUpdate, func(x *secret.Secret) { x.Values["v"] = "5" })
 	require.NoError(t, b.Update(ctx, next, 4))
 	assert.Equal(t, []int64{5, 4, 3}, versionNumbers(t, b, all[0].ID), "versions made before Since are pruned")
