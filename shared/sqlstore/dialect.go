@@ -50,6 +50,18 @@ type dialect struct {
 	// cacheStatements keeps prepared statements in the store (pgx keeps
 	// its own cache, SQLite's driver none).
 	cacheStatements bool
+	// ignoreDuplicate ends an INSERT whose row is skipped when its key is
+	// taken (rather than failing).
+	ignoreDuplicate string
+}
+
+// nullTime converts a time that may be zero (stored as NULL) to the
+// column's representation.
+func (d *dialect) nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.timeArg(t)
 }
 
 var sqliteDialect = &dialect{
@@ -61,17 +73,21 @@ var sqliteDialect = &dialect{
 	explain:         "EXPLAIN QUERY PLAN ",
 	cacheStatements: true,
 	groupCommit:     true,
+	// After an INSERT ... SELECT, SQLite needs the SELECT to have a WHERE
+	// (ours do) to tell ON CONFLICT from a join's ON.
+	ignoreDuplicate: " ON CONFLICT DO NOTHING",
 }
 
 var postgresDialect = &dialect{
-	name:           "postgres",
-	numbered:       true,
-	timeArg:        func(t time.Time) any { return t.UTC() },
-	hasPrefix:      func(col, ph string) string { return "starts_with(" + col + ", " + ph + ")" },
-	contains:       func(col, ph string) string { return "strpos(" + col + ", " + ph + ") > 0" },
-	lockMigrations: "SELECT pg_advisory_xact_lock(7284115073531)", // any constant: "lockwell migrations"
-	explain:        "EXPLAIN ",
-	lockRow:        " FOR UPDATE",
+	name:            "postgres",
+	numbered:        true,
+	timeArg:         func(t time.Time) any { return t.UTC() },
+	hasPrefix:       func(col, ph string) string { return "starts_with(" + col + ", " + ph + ")" },
+	contains:        func(col, ph string) string { return "strpos(" + col + ", " + ph + ") > 0" },
+	lockMigrations:  "SELECT pg_advisory_xact_lock(7284115073531)", // any constant: "lockwell migrations"
+	explain:         "EXPLAIN ",
+	lockRow:         " FOR UPDATE",
+	ignoreDuplicate: " ON CONFLICT DO NOTHING",
 }
 
 var mysqlDialect = &dialect{
@@ -93,6 +109,9 @@ var mysqlDialect = &dialect{
 	// Without interpolation, the driver prepares, runs and closes a
 	// statement for every query with arguments: three round trips.
 	cacheStatements: true,
+	// A no-op update of the existing row: INSERT IGNORE would also turn
+	// other errors into warnings.
+	ignoreDuplicate: " ON DUPLICATE KEY UPDATE secret_versions.version = secret_versions.version",
 }
 
 // rebind rewrites ? placeholders as $1, $2, ... for dialects that number

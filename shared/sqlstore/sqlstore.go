@@ -207,18 +207,29 @@ type statements struct {
 	getLocked                 string
 	pruneRecords, saveRecord  string
 	getRecord                 string
+	// History: keepVersion copies the current row into secret_versions;
+	// pruneVersions and pruneVersionsSince delete the past versions a
+	// retention does not keep; purgeVersions deletes them all.
+	keepVersion, purgeVersions        string
+	pruneVersions, pruneVersionsSince string
+	versions, getVersion, expired     string
 }
 
-// secretColumns quotes "keys", a reserved word in MySQL.
-const secretColumns = `id, name, private, owner, "keys", values_ref, version, created, updated, origin, change_key`
+// listColumns are what List reads (no change record, no sealed values);
+// "keys" and "change" are quoted, reserved words in MySQL.
+const listColumns = `id, name, private, owner, "keys", values_ref, version, created, updated, origin, change_key, deleted, purge_after`
+
+// secretColumns are the metadata columns of a version, as secrets and
+// secret_versions both hold them.
+const secretColumns = listColumns + `, "change"`
 
 func (d *dialect) statements() statements {
 	return statements{
-		insert:      d.rebind(`INSERT INTO secrets (` + secretColumns + `, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		insert:      d.rebind(`INSERT INTO secrets (` + secretColumns + `, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		get:         d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ?`),
 		getMetadata: d.rebind(`SELECT ` + secretColumns + ` FROM secrets WHERE id = ?`),
 		update: d.rebind(`UPDATE secrets SET name = ?, private = ?, "keys" = ?, values_ref = ?, version = ?, updated = ?,
-			origin = ?, change_key = ?, sealed = ? WHERE id = ? AND version = ?`),
+			origin = ?, change_key = ?, deleted = ?, purge_after = ?, "change" = ?, sealed = ? WHERE id = ? AND version = ?`),
 		version:        d.rebind(`SELECT version FROM secrets WHERE id = ?`),
 		delete:         d.rebind(`DELETE FROM secrets WHERE id = ?`),
 		deleteVersion:  d.rebind(`DELETE FROM secrets WHERE id = ? AND version = ?`),
@@ -231,6 +242,24 @@ func (d *dialect) statements() statements {
 		// "key" is quoted: a reserved word in MySQL.
 		saveRecord: d.rebind(`INSERT INTO idempotency ("key", request, operation, result, created, expires) VALUES (?, ?, ?, ?, ?, ?)`),
 		getRecord:  d.rebind(`SELECT request, operation, result, created, expires FROM idempotency WHERE "key" = ? AND expires > ?`),
+		// The copy of a version that a concurrent update kept already is
+		// skipped rather than a duplicate-key error: that update moved the
+		// version on, so this one fails its compare-and-set instead.
+		keepVersion: d.rebind(`INSERT INTO secret_versions (` + secretColumns + `, sealed)
+			SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ? AND version = ?` + d.ignoreDuplicate),
+		pruneVersions:      d.rebind(`DELETE FROM secret_versions WHERE id = ? AND version <= ?`),
+		pruneVersionsSince: d.rebind(`DELETE FROM secret_versions WHERE id = ? AND (version <= ? OR updated < ?)`),
+		purgeVersions:      d.rebind(`DELETE FROM secret_versions WHERE id = ?`),
+		// One statement, so one snapshot of both tables.
+		versions: d.rebind(`SELECT ` + secretColumns + ` FROM secrets WHERE id = ?
+			UNION ALL SELECT ` + secretColumns + ` FROM secret_versions WHERE id = ? ORDER BY version DESC`),
+		getVersion: d.rebind(`SELECT ` + secretColumns + `, sealed FROM secrets WHERE id = ? AND version = ?
+			UNION ALL SELECT ` + secretColumns + `, sealed FROM secret_versions WHERE id = ? AND version = ?`),
+		// The deleted rows are few (secrets_deleted holds only them); a
+		// deleted secret without a purge time is expired at once, as a
+		// zero PurgeAfter is before any time.
+		expired: d.rebind(`SELECT ` + secretColumns + ` FROM secrets
+			WHERE deleted IS NOT NULL AND (purge_after IS NULL OR purge_after < ?) LIMIT ?`),
 	}
 }
 
@@ -245,6 +274,26 @@ func (s *Store) seal(ctx context.Context, sec *secret.Secret) (any, error) {
 		return nil, err
 	}
 	return blob, nil
+}
+
+// encodeChange encodes a version's change record as JSON (key names only).
+func encodeChange(c secret.Change) (string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", errcode.Wrap(errcode.Internal, err, "encode change record")
+	}
+	return string(b), nil
+}
+
+// decodeChange decodes what encodeChange wrote; ” (rows from before
+// versions were kept) is the empty change.
+func decodeChange(s string) (secret.Change, error) {
+	var c secret.Change
+	if s == "" {
+		return c, nil
+	}
+	err := json.Unmarshal([]byte(s), &c)
+	return c, err
 }
 
 func encodeKeys(keys []string) (string, error) {
@@ -270,10 +319,15 @@ func (s *Store) Create(ctx context.Context, sec *secret.Secret) error {
 	if err != nil {
 		return err
 	}
+	change, err := encodeChange(sec.Change)
+	if err != nil {
+		return err
+	}
 	insert := func(x execer) error {
 		_, err := x.exec(ctx, s.stmt.insert,
 			sec.ID, sec.Name, sec.Private, sec.Owner, keys, sec.ValuesRef, sec.Version,
-			s.d.timeArg(sec.Created), s.d.timeArg(sec.Updated), sec.Origin, sec.ChangeKey, sealed)
+			s.d.timeArg(sec.Created), s.d.timeArg(sec.Updated), sec.Origin, sec.ChangeKey,
+			s.d.nullTime(sec.Deleted), s.d.nullTime(sec.PurgeAfter), change, sealed)
 		if err != nil {
 			return nameClash(classify(err, "create secret"), sec.Name)
 		}
@@ -341,16 +395,25 @@ func nameClash(err error, name string) error {
 	return err
 }
 
-// row scans the secret columns (and optionally sealed) from one row.
+// row scans listColumns, optionally the change record (secretColumns) and
+// optionally sealed from one row.
 type row struct {
 	sec    secret.Secret
 	keys   string
+	change *string // nil: not read
 	sealed []byte
 }
 
-func (r *row) dest(withSealed bool) []any {
+// dest returns the scan destinations of listColumns, then of "change" when
+// withChange, then of sealed when withSealed.
+func (r *row) dest(withChange, withSealed bool) []any {
 	d := []any{&r.sec.ID, &r.sec.Name, &r.sec.Private, &r.sec.Owner, &r.keys, &r.sec.ValuesRef, &r.sec.Version,
-		timeColumn{&r.sec.Created}, timeColumn{&r.sec.Updated}, &r.sec.Origin, &r.sec.ChangeKey}
+		timeColumn{&r.sec.Created}, timeColumn{&r.sec.Updated}, &r.sec.Origin, &r.sec.ChangeKey,
+		nullTimeColumn{&r.sec.Deleted}, nullTimeColumn{&r.sec.PurgeAfter}}
+	if withChange {
+		r.change = new(string)
+		d = append(d, r.change)
+	}
 	if withSealed {
 		d = append(d, &r.sealed)
 	}
@@ -364,7 +427,23 @@ func (r *row) secret() (*secret.Secret, error) {
 		return nil, errcode.Wrap(errcode.Internal, err, "stored key names of secret %s do not decode", sec.ID)
 	}
 	sec.Keys = keys
+	if r.change != nil {
+		if sec.Change, err = decodeChange(*r.change); err != nil {
+			return nil, errcode.Wrap(errcode.Internal, err, "stored change record of secret %s version %d does not decode", sec.ID, sec.Version)
+		}
+	}
 	return &sec, nil
+}
+
+// open opens the row's sealed values for its id and version (the seal's
+// additional data), when it has any.
+func (r *row) open(ctx context.Context, sealer *envelope.Sealer, sec *secret.Secret) error {
+	if r.sealed == nil {
+		return nil
+	}
+	var err error
+	sec.Values, err = sealer.Open(ctx, r.sealed, sec.ID, sec.Version)
+	return err
 }
 
 // decodeKeys decodes the JSON array encodeKeys wrote (or PostgreSQL's jsonb
@@ -415,11 +494,22 @@ func (c timeColumn) Scan(src any) error {
 	return nil
 }
 
+// nullTimeColumn is a timeColumn that may be NULL (the zero time).
+type nullTimeColumn struct{ t *time.Time }
+
+func (c nullTimeColumn) Scan(src any) error {
+	if src == nil {
+		*c.t = time.Time{}
+		return nil
+	}
+	return timeColumn(c).Scan(src)
+}
+
 // Get implements backend.Backend. Errors: not_found, unavailable, internal
 // (also when the stored values fail authentication).
 func (s *Store) Get(ctx context.Context, id string) (*secret.Secret, error) {
 	var r row
-	err := s.r.queryRow(ctx, s.stmt.get, id).Scan(r.dest(true)...)
+	err := s.r.queryRow(ctx, s.stmt.get, id).Scan(r.dest(true, true)...)
 	if err == sql.ErrNoRows {
 		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
 	}
@@ -430,10 +520,8 @@ func (s *Store) Get(ctx context.Context, id string) (*secret.Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.sealed != nil {
-		if sec.Values, err = s.sealer.Open(ctx, r.sealed, sec.ID, sec.Version); err != nil {
-			return nil, err
-		}
+	if err := r.open(ctx, s.sealer, sec); err != nil {
+		return nil, err
 	}
 	return sec, nil
 }
@@ -442,7 +530,7 @@ func (s *Store) Get(ctx context.Context, id string) (*secret.Secret, error) {
 // values, so nothing is decrypted. Errors: not_found, unavailable, internal.
 func (s *Store) GetMetadata(ctx context.Context, id string) (*secret.Secret, error) {
 	var r row
-	err := s.r.queryRow(ctx, s.stmt.getMetadata, id).Scan(r.dest(false)...)
+	err := s.r.queryRow(ctx, s.stmt.getMetadata, id).Scan(r.dest(true, false)...)
 	if err == sql.ErrNoRows {
 		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
 	}
@@ -453,14 +541,15 @@ func (s *Store) GetMetadata(ctx context.Context, id string) (*secret.Secret, err
 }
 
 // Update implements backend.Backend: a compare-and-set on the version, in
-// one transaction with its idempotency record when there is one. Errors:
-// not_found, failed_precondition, already_exists, unavailable, internal.
+// one transaction with its idempotency record when there is one and with
+// the history it keeps (see update). Errors: not_found,
+// failed_precondition, already_exists, unavailable, internal.
 func (s *Store) Update(ctx context.Context, sec *secret.Secret, expectedVersion int64) error {
 	sealed, err := s.seal(ctx, sec)
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, sec.Idempotency == nil, func(x execer) error {
+	return s.write(ctx, sec.Idempotency == nil && sec.Keep == nil, func(x execer) error {
 		if sec.Idempotency != nil {
 			if err := s.saveRecord(ctx, x, sec.Idempotency); err != nil {
 				return err
@@ -470,18 +559,51 @@ func (s *Store) Update(ctx context.Context, sec *secret.Secret, expectedVersion 
 	})
 }
 
+// update runs the statements of an update in x, a transaction when sec.Keep
+// is set: the copy of the replaced row into secret_versions (its sealed
+// blob as it is: the seal's additional data binds id and version, so it
+// still opens as that version), the compare-and-set, then the pruning of
+// the past versions sec.Keep does not keep. A failed compare-and-set fails
+// the transaction, copy included.
 func (s *Store) update(ctx context.Context, x execer, sec *secret.Secret, sealed any, expectedVersion int64) error {
 	keys, err := encodeKeys(sec.Keys)
 	if err != nil {
 		return err
 	}
+	change, err := encodeChange(sec.Change)
+	if err != nil {
+		return err
+	}
+	if sec.Keep != nil && sec.Keep.Versions > 1 {
+		if _, err := x.exec(ctx, s.stmt.keepVersion, sec.ID, expectedVersion); err != nil {
+			return classify(err, "keep past version")
+		}
+	}
 	res, err := x.exec(ctx, s.stmt.update,
 		sec.Name, sec.Private, keys, sec.ValuesRef, sec.Version, s.d.timeArg(sec.Updated),
-		sec.Origin, sec.ChangeKey, sealed, sec.ID, expectedVersion)
+		sec.Origin, sec.ChangeKey, s.d.nullTime(sec.Deleted), s.d.nullTime(sec.PurgeAfter), change,
+		sealed, sec.ID, expectedVersion)
 	if err != nil {
 		return nameClash(classify(err, "update secret"), sec.Name)
 	}
-	return s.checkChanged(ctx, x, res, sec.ID, expectedVersion)
+	if err := s.checkChanged(ctx, x, res, sec.ID, expectedVersion); err != nil {
+		return err
+	}
+	if sec.Keep == nil {
+		return nil
+	}
+	// secret.Retention.Keeps, as one DELETE: past versions at least
+	// Keep.Versions behind the new one, or made before Keep.Since.
+	below := sec.Version - int64(max(sec.Keep.Versions, 0))
+	if sec.Keep.Since.IsZero() {
+		_, err = x.exec(ctx, s.stmt.pruneVersions, sec.ID, below)
+	} else {
+		_, err = x.exec(ctx, s.stmt.pruneVersionsSince, sec.ID, below, s.d.timeArg(sec.Keep.Since))
+	}
+	if err != nil {
+		return classify(err, "prune past versions")
+	}
+	return nil
 }
 
 // Modify implements backend.Modifier: the read, change and write run in one
@@ -493,7 +615,7 @@ func (s *Store) update(ctx context.Context, x execer, sec *secret.Secret, sealed
 func (s *Store) Modify(ctx context.Context, id string, change func(*secret.Secret) (*secret.Secret, error)) error {
 	return s.write(ctx, false, func(tx execer) error {
 		var r row
-		err := tx.queryRow(ctx, s.stmt.getLocked, id).Scan(r.dest(true)...)
+		err := tx.queryRow(ctx, s.stmt.getLocked, id).Scan(r.dest(true, true)...)
 		if err == sql.ErrNoRows {
 			return errcode.New(errcode.NotFound, "secret %s not found", id)
 		}
@@ -504,10 +626,8 @@ func (s *Store) Modify(ctx context.Context, id string, change func(*secret.Secre
 		if err != nil {
 			return err
 		}
-		if r.sealed != nil {
-			if current.Values, err = s.sealer.Open(ctx, r.sealed, current.ID, current.Version); err != nil {
-				return err
-			}
+		if err := r.open(ctx, s.sealer, current); err != nil {
+			return err
 		}
 		next, err := change(current)
 		if err != nil {
@@ -546,25 +666,116 @@ func (s *Store) checkChanged(ctx context.Context, x execer, res sql.Result, id s
 	return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, stored, expectedVersion)
 }
 
-// Delete implements backend.Backend. Errors: not_found, failed_precondition,
-// unavailable, internal.
+// Delete implements backend.Backend: the secret and its past versions in
+// one transaction. Errors: not_found, failed_precondition, unavailable,
+// internal.
 func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) error {
 	query, args := s.stmt.delete, []any{id}
 	if expectedVersion != 0 {
 		query, args = s.stmt.deleteVersion, []any{id, expectedVersion}
 	}
-	return s.write(ctx, true, func(x execer) error {
+	return s.write(ctx, false, func(x execer) error {
 		res, err := x.exec(ctx, query, args...)
 		if err != nil {
 			return classify(err, "delete secret")
 		}
-		return s.checkChanged(ctx, x, res, id, expectedVersion)
+		if err := s.checkChanged(ctx, x, res, id, expectedVersion); err != nil {
+			return err
+		}
+		if _, err := x.exec(ctx, s.stmt.purgeVersions, id); err != nil {
+			return classify(err, "delete past versions")
+		}
+		return nil
 	})
+}
+
+// Versions implements backend.Backend: the current row and the past ones in
+// one query, newest first. Errors: not_found, unavailable, internal.
+func (s *Store) Versions(ctx context.Context, id string) ([]*secret.Secret, error) {
+	rows, err := s.r.query(ctx, s.stmt.versions, id, id)
+	if err != nil {
+		return nil, classify(err, "list versions")
+	}
+	defer rows.Close()
+	var out []*secret.Secret
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(r.dest(true, false)...); err != nil {
+			return nil, classify(err, "list versions")
+		}
+		sec, err := r.secret()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "list versions")
+	}
+	if len(out) == 0 {
+		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
+	}
+	return out, nil
+}
+
+// GetVersion implements backend.Backend: the version from secrets (the
+// current one) or secret_versions, its values opened for its id and
+// version as Get opens them. Errors: not_found, unavailable, internal.
+func (s *Store) GetVersion(ctx context.Context, id string, version int64) (*secret.Secret, error) {
+	var r row
+	err := s.r.queryRow(ctx, s.stmt.getVersion, id, version, id, version).Scan(r.dest(true, true)...)
+	if err == sql.ErrNoRows {
+		return nil, errcode.New(errcode.NotFound, "secret %s has no version %d", id, version)
+	}
+	if err != nil {
+		return nil, classify(err, "get version")
+	}
+	sec, err := r.secret()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.open(ctx, s.sealer, sec); err != nil {
+		return nil, err
+	}
+	return sec, nil
+}
+
+// Expired implements backend.Backend: one query on the index of deleted
+// rows. Errors: invalid_argument for a limit below 1, unavailable,
+// internal.
+func (s *Store) Expired(ctx context.Context, t time.Time, limit int) ([]*secret.Secret, error) {
+	if limit < 1 {
+		return nil, errcode.New(errcode.InvalidArgument, "expired limit must be at least 1, got %d", limit)
+	}
+	rows, err := s.r.query(ctx, s.stmt.expired, s.d.timeArg(t), limit)
+	if err != nil {
+		return nil, classify(err, "list expired secrets")
+	}
+	defer rows.Close()
+	out := []*secret.Secret{}
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(r.dest(true, false)...); err != nil {
+			return nil, classify(err, "list expired secrets")
+		}
+		sec, err := r.secret()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "list expired secrets")
+	}
+	return out, nil
 }
 
 // List implements backend.Backend: one keyset query on the index of the sort
 // field, so a deep page costs what the first one does. It never reads the
-// sealed values. Errors: invalid_argument for a bad query, unavailable,
+// sealed values nor the change record (Change is zero in every item); the
+// deleted filter (deleted IS NULL, or IS NOT NULL with q.Deleted) is checked
+// on the rows the sort index yields, or, for deleted ones, found through
+// the index of deleted rows. Errors: invalid_argument for a bad query, unavailable,
 // internal.
 func (s *Store) List(ctx context.Context, q backend.Query) ([]*secret.Secret, error) {
 	query, args, err := s.d.listQuery(q)
@@ -579,7 +790,7 @@ func (s *Store) List(ctx context.Context, q backend.Query) ([]*secret.Secret, er
 	out := make([]*secret.Secret, 0, min(q.Limit, 64))
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(r.dest(false)...); err != nil {
+		if err := rows.Scan(r.dest(false, false)...); err != nil {
 			return nil, classify(err, "list secrets")
 		}
 		sec, err := r.secret()
@@ -623,7 +834,12 @@ func (d *dialect) listQuery(q backend.Query) (string, []any, error) {
 		}
 		return "?"
 	}
-	b.WriteString("SELECT " + secretColumns + " FROM secrets WHERE (private = FALSE OR owner = " + arg(q.Viewer) + ")")
+	b.WriteString("SELECT " + listColumns + " FROM secrets WHERE (private = FALSE OR owner = " + arg(q.Viewer) + ")")
+	if q.Deleted {
+		b.WriteString(" AND deleted IS NOT NULL")
+	} else {
+		b.WriteString(" AND deleted IS NULL")
+	}
 	if q.Name != "" {
 		b.WriteString(" AND name = " + arg(q.Name))
 	}
