@@ -1,0 +1,130 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lockwell/lockwell/localdev/testenv"
+	"github.com/lockwell/lockwell/shared/backend"
+	"github.com/lockwell/lockwell/shared/backend/backendtest"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/sqlstore"
+)
+
+// oldDatabase is an empty database for a store, with a raw connection to
+// it outside the store, and the time representation its columns take.
+type oldDatabase struct {
+	raw      *sql.DB
+	storeURL string
+	timeArg  func(time.Time) any
+}
+
+func oldDatabases() map[string]func(t *testing.T) oldDatabase {
+	return map[string]func(t *testing.T) oldDatabase{
+		"sqlite": func(t *testing.T) oldDatabase {
+			path := filepath.Join(t.TempDir(), "lockwell.db")
+			return oldDatabase{rawSQLite(t, path), "sqlite://" + path, func(t time.Time) any { return t.UnixMicro() }}
+		},
+		"postgres": func(t *testing.T) oldDatabase {
+			storeURL, schema := freshSchema(t)
+			u, err := url.Parse(testenv.PostgresURL(t))
+			require.NoError(t, err)
+			q := u.Query()
+			q.Set("search_path", schema)
+			u.RawQuery = q.Encode()
+			raw, err := sql.Open("pgx", u.String())
+			require.NoError(t, err)
+			t.Cleanup(func() { raw.Close() })
+			return oldDatabase{raw, storeURL, func(t time.Time) any { return t }}
+		},
+		"mysql": func(t *testing.T) oldDatabase {
+			storeURL, _ := freshMySQLDatabase(t)
+			return oldDatabase{mysqlDB(t, storeURL), storeURL, func(t time.Time) any { return t }}
+		},
+	}
+}
+
+// TestHistoryMigrationKeepsRows upgrades a database that an older binary
+// left at schema version 3, with secrets in it, to version 4: the secrets
+// read as before (live, with an empty change and their values), keep their
+// names, and take part in history from their next update on.
+func TestHistoryMigrationKeepsRows(t *testing.T) {
+	ctx := context.Background()
+	for name, target := range oldDatabases() {
+		t.Run(name, func(t *testing.T) {
+			db := target(t)
+			require.NoError(t, sqlstore.ApplyMigrationsThrough(ctx, db.raw, name, 3))
+			sealer := testSealer(t)
+			created := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
+			old := []*secret.Secret{
+				{ID: secret.NewID(), Name: "db", Owner: "alice", Version: 3, Keys: []string{"password"},
+					Values: map[string]string{"password": "pw3"}, Created: created, Updated: created.Add(time.Hour)},
+				{ID: secret.NewID(), Name: "db", Owner: "bob", Private: true, Version: 1, Keys: []string{"token"},
+					Values: map[string]string{"token": "t1"}, Created: created, Updated: created},
+			}
+			insert := `INSERT INTO secrets (id, name, private, owner, "keys", sealed, version, created, updated)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			if name == "postgres" {
+				insert = `INSERT INTO secrets (id, name, private, owner, "keys", sealed, version, created, updated)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+			}
+			for _, o := range old {
+				blob, err := sealer.Seal(ctx, o.Values, o.ID, o.Version)
+				require.NoError(t, err)
+				_, err = db.raw.Exec(insert, o.ID, o.Name, o.Private, o.Owner, `["`+o.Keys[0]+`"]`, blob, o.Version,
+					db.timeArg(o.Created), db.timeArg(o.Updated))
+				require.NoError(t, err)
+			}
+
+			s, err := sqlstore.Open(ctx, db.storeURL, backend.Options{Sealer: sealer})
+			require.NoError(t, err)
+			defer s.Close()
+			for _, o := range old {
+				got, err := s.Get(ctx, o.ID)
+				require.NoError(t, err)
+				assert.Equal(t, o.Name, got.Name)
+				assert.Equal(t, o.Version, got.Version)
+				assert.True(t, o.Updated.Equal(got.Updated), "updated: want %v, got %v", o.Updated, got.Updated)
+				assert.False(t, got.IsDeleted(), "an old secret is live")
+				assert.True(t, got.PurgeAfter.IsZero())
+				assert.Equal(t, secret.Change{}, got.Change, "an old secret has an empty change")
+				backendtest.SameValues(t, o.Values, got.Values)
+				vs, err := s.Versions(ctx, o.ID)
+				require.NoError(t, err)
+				require.Len(t, vs, 1, "an old secret has no past versions")
+			}
+			listed, err := s.List(ctx, backend.Query{Viewer: "bob", Sort: backend.Sort{Field: backend.ByName}, Limit: 10})
+			require.NoError(t, err)
+			assert.Len(t, listed, 2, "old secrets are listed as live")
+			err = s.Create(ctx, backendtest.New("db", "carol", false, nil))
+			assert.Equal(t, errcode.AlreadyExists, errcode.Of(err), "an old secret holds its name: %v", err)
+
+			// The first kept update keeps the old row, whose seal opens as
+			// the version it was made for.
+			pub := old[0]
+			next := backendtest.WithHistory(pub, &secret.Retention{Versions: 5}, secret.OpUpdate,
+				func(x *secret.Secret) { x.Values["password"] = "pw4" })
+			require.NoError(t, s.Update(ctx, next, 3))
+			past, err := s.GetVersion(ctx, pub.ID, 3)
+			require.NoError(t, err)
+			backendtest.SameValues(t, map[string]string{"password": "pw3"}, past.Values, "the pre-migration version keeps its values")
+			assert.Equal(t, secret.Change{}, past.Change)
+			cur, err := s.Get(ctx, pub.ID)
+			require.NoError(t, err)
+			assert.Equal(t, next.Change, cur.Change)
+
+			// Deleting it frees the name the migration rebuilt the index for.
+			require.NoError(t, s.Update(ctx, backendtest.WithHistory(next, &secret.Retention{Versions: 5}, secret.OpDelete,
+				func(x *secret.Secret) { x.Deleted, x.PurgeAfter = x.Updated, x.Updated.Add(time.Hour) }), 4))
+			require.NoError(t, s.Create(ctx, backendtest.New("db", "carol", false, nil)), "a deleted secret holds no name")
+		})
+	}
+}
