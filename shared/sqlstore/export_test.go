@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
 )
@@ -16,6 +17,15 @@ func (s *Store) ExplainList(ctx context.Context, q backend.Query) (string, error
 	if err != nil {
 		return "", err
 	}
+	return s.explain(ctx, query, args...)
+}
+
+// ExplainExpired returns the database's plan for the query Expired runs.
+func (s *Store) ExplainExpired(ctx context.Context, t time.Time, limit int) (string, error) {
+	return s.explain(ctx, s.stmt.expired, s.d.timeArg(t), limit)
+}
+
+func (s *Store) explain(ctx context.Context, query string, args ...any) (string, error) {
 	rows, err := s.readDB.QueryContext(ctx, s.d.explain+query, args...)
 	if err != nil {
 		return "", err
