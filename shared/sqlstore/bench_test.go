@@ -59,7 +59,9 @@ func BenchmarkListPage(b *testing.B) {
 }
 
 // BenchmarkOperations measures Create, Get (which opens sealed values),
-// Update and a first List page on a store holding 1,000 secrets.
+// Update without history and keeping 20 versions (UpdateKeep20: copy the
+// replaced row, prune the 21st), GetVersion of a past version and a first
+// List page on a store holding 1,000 secrets.
 func BenchmarkOperations(b *testing.B) {
 	type target struct {
 		name string
@@ -130,6 +132,23 @@ func BenchmarkOperations(b *testing.B) {
 						b.Fatal(err)
 					}
 					cur = next
+				}
+			})
+			kept := ids[2]
+			b.Run("UpdateKeep20", func(b *testing.B) {
+				for b.Loop() {
+					next := backendtest.Next(kept, func(x *secret.Secret) { x.Keep = &secret.Retention{Versions: 20} })
+					if err := s.Update(ctx, next, kept.Version); err != nil {
+						b.Fatal(err)
+					}
+					kept = next
+				}
+			})
+			b.Run("GetVersion", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.GetVersion(ctx, kept.ID, kept.Version-1); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 			b.Run("ListFirstPage", func(b *testing.B) {

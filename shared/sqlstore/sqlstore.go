@@ -62,6 +62,26 @@
 // starts_with/strpos in PostgreSQL; never LIKE). Driver errors are
 // classified in one place (classify).
 //
+// History (migration 0004): the current version of a secret is its row in
+// secrets; an Update with secret.Keep first copies that row, sealed blob
+// unchanged, into secret_versions (primary key (id, version)), then
+// compare-and-sets the new version, then deletes the past versions the
+// retention drops, all in one transaction (a group commit's savepoint in
+// SQLite), so a failed update keeps and prunes nothing. The old blob stays
+// valid because the seal's additional data has always bound the id and the
+// version it was made for. A copy that a concurrent update already made is
+// skipped (ON CONFLICT DO NOTHING; ON DUPLICATE KEY UPDATE in MySQL), so the
+// loser of the race fails its compare-and-set as before. A deleted secret
+// (in the recovery window) has deleted and purge_after set and holds no
+// name: the uniqueness indexes cover only rows with deleted NULL (in MySQL
+// the generated columns are NULL for deleted rows). Listings filter on
+// deleted as they walk the sort index; deleted listings and Expired read
+// the index secrets_deleted, which holds only the (few) deleted rows
+// (SQLite and PostgreSQL: a partial index; MySQL: live rows are NULL in it).
+// Delete (the purge) removes the row and its past versions in one
+// transaction. The change record (secret.Change) is JSON text in "change";
+// rows from before 0004 have '' there, read as an empty change.
+//
 // Store also implements identity.TokenStore in the same database, so that a
 // server with a SQL store needs no second place for API tokens.
 package sqlstore
