@@ -80,7 +80,7 @@
 // (SQLite and PostgreSQL: a partial index; MySQL: live rows are NULL in it).
 // Delete (the purge) removes the row and its past versions in one
 // transaction. The change record (secret.Change) is JSON text in "change";
-// rows from before 0004 have ” there, read as an empty change.
+// rows from before 0004 hold the empty string there, an empty change.
 //
 // Store also implements identity.TokenStore in the same database, so that a
 // server with a SQL store needs no second place for API tokens.
