@@ -32,7 +32,8 @@ func canaryValues(i int) map[string]string {
 // were stored in plaintext, whole or in part.
 var canaryNeedles = [][]byte{[]byte("CANARY-PLAINTEXT-"), []byte("CANARY-LONG-"), []byte("CANARY-ключ")}
 
-// writeCanaries creates, updates and deletes secrets holding canary values
+// writeCanaries creates, updates (keeping the replaced version, so past
+// versions hold canaries too) and deletes secrets holding canary values
 // and returns the names of those left (names are metadata, stored in
 // plaintext: the scans look for one to prove they can see the data).
 func writeCanaries(t *testing.T, s backend.Backend) []string {
@@ -44,7 +45,8 @@ func writeCanaries(t *testing.T, s backend.Backend) []string {
 		require.NoError(t, s.Create(ctx, sec))
 		switch i % 4 {
 		case 1:
-			require.NoError(t, s.Update(ctx, backendtest.Next(sec, func(n *secret.Secret) { n.Values = canaryValues(100 + i) }), 1))
+			require.NoError(t, s.Update(ctx, backendtest.WithHistory(sec, &secret.Retention{Versions: 5}, secret.OpUpdate,
+				func(n *secret.Secret) { n.Values = canaryValues(100 + i) }), 1))
 		case 3:
 			require.NoError(t, s.Delete(ctx, sec.ID, 0))
 			continue
@@ -84,7 +86,8 @@ func TestSQLiteFilesHoldNoPlaintextValues(t *testing.T) {
 func TestPostgresColumnsHoldNoPlaintextValues(t *testing.T) {
 	s, schema := openPostgres(t, testSealer(t))
 	names := writeCanaries(t, s)
-	rows, err := adminDB(t).Query("SELECT t::text, t.sealed FROM " + schema + ".secrets t")
+	rows, err := adminDB(t).Query("SELECT t::text, t.sealed FROM " + schema + ".secrets t" +
+		" UNION ALL SELECT v::text, v.sealed FROM " + schema + ".secret_versions v")
 	require.NoError(t, err)
 	defer rows.Close()
 	all := []byte{}
@@ -126,13 +129,31 @@ func TestSealedValuesAreBoundToTheirRow(t *testing.T) {
 	require.Error(t, err, "values sealed for another secret must not open")
 	_, err = s2.Get(ctx, a.ID)
 	require.NoError(t, err)
+
+	// A past version's values are bound to that version: moved onto the
+	// current row, they do not open as the current version.
+	a2 := backendtest.WithHistory(a, &secret.Retention{Versions: 5}, secret.OpUpdate, func(x *secret.Secret) { x.Values["k"] = "A2" })
+	require.NoError(t, s2.Update(ctx, a2, 1))
+	require.NoError(t, s2.Close())
+	raw = rawSQLite(t, path)
+	_, err = raw.Exec("UPDATE secrets SET sealed = (SELECT sealed FROM secret_versions WHERE id = ? AND version = 1) WHERE id = ?", a.ID, a.ID)
+	require.NoError(t, err)
+	raw.Close()
+	s3 := openSQLiteAt(t, path, sealer)
+	_, err = s3.Get(ctx, a.ID)
+	require.Error(t, err, "values sealed for another version must not open")
+	old, err := s3.GetVersion(ctx, a.ID, 1)
+	require.NoError(t, err, "the past version still opens as itself")
+	backendtest.SameValues(t, a.Values, old.Values)
 }
 
 func TestMySQLColumnsHoldNoPlaintextValues(t *testing.T) {
 	s, storeURL := openMySQL(t, testSealer(t))
 	names := writeCanaries(t, s)
 	rows, err := mysqlDB(t, storeURL).Query(`SELECT CONCAT_WS('|', id, name, private, owner, "keys", values_ref, version,
-		created, updated, origin, change_key, COALESCE(public_name, ''), COALESCE(private_owner, '')), sealed FROM secrets`)
+		created, updated, origin, change_key, "change", COALESCE(public_name, ''), COALESCE(private_owner, '')), sealed FROM secrets
+		UNION ALL SELECT CONCAT_WS('|', id, name, private, owner, "keys", values_ref, version,
+		created, updated, origin, change_key, "change"), sealed FROM secret_versions`)
 	require.NoError(t, err)
 	defer rows.Close()
 	all := []byte{}

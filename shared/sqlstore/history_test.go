@@ -3,8 +3,10 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,5 +128,67 @@ func TestHistoryMigrationKeepsRows(t *testing.T) {
 				func(x *secret.Secret) { x.Deleted, x.PurgeAfter = x.Updated, x.Updated.Add(time.Hour) }), 4))
 			require.NoError(t, s.Create(ctx, backendtest.New("db", "carol", false, nil)), "a deleted secret holds no name")
 		})
+	}
+}
+
+// TestGroupCommitKeepsHistoryPerWrite sends concurrent kept updates through
+// SQLite's group commit, half of them failing (a rename onto a taken name):
+// each failing write's savepoint takes its copy of the replaced version
+// with it, and each succeeding write keeps exactly its own.
+func TestGroupCommitKeepsHistoryPerWrite(t *testing.T) {
+	s, _ := openSQLite(t)
+	ctx := context.Background()
+	require.NoError(t, s.Create(ctx, backendtest.New("taken", "alice", false, nil)))
+	const writers = 16
+	own := make([]*secret.Secret, writers)
+	for i := range own {
+		own[i] = backendtest.New(fmt.Sprintf("own-%02d", i), "alice", false, map[string]string{"v": "1"})
+		require.NoError(t, s.Create(ctx, own[i]))
+	}
+	const rounds = 5
+	var wg sync.WaitGroup
+	errs := make([][]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cur := own[i]
+			for r := range rounds {
+				next := backendtest.WithHistory(cur, &secret.Retention{Versions: 3}, secret.OpUpdate,
+					func(x *secret.Secret) { x.Values["v"] = fmt.Sprint(r + 2) })
+				if i%2 == 1 && r == rounds-1 {
+					next.Name = "taken" // the last round of odd writers fails
+				}
+				err := s.Update(ctx, next, cur.Version)
+				errs[i] = append(errs[i], err)
+				if err == nil {
+					cur = next
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range writers {
+		for r, err := range errs[i] {
+			if i%2 == 1 && r == rounds-1 {
+				assert.Equal(t, errcode.AlreadyExists, errcode.Of(err), "writer %d round %d: %v", i, r, err)
+			} else {
+				assert.NoError(t, err, "writer %d round %d", i, r)
+			}
+		}
+		last := int64(rounds + 1)
+		if i%2 == 1 {
+			last = rounds
+		}
+		vs, err := s.Versions(ctx, own[i].ID)
+		require.NoError(t, err)
+		var got []int64
+		for _, v := range vs {
+			got = append(got, v.Version)
+		}
+		assert.Equal(t, []int64{last, last - 1, last - 2}, got, "writer %d: the current version and the two kept", i)
+		past, err := s.GetVersion(ctx, own[i].ID, last-1)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint(last-1), past.Values["v"], "writer %d: the kept version holds its own values", i)
 	}
 }
