@@ -311,13 +311,27 @@ func TestSecretLifecycle(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Equal(t, "db2", decodeSecret(t, res).Name)
 
-	// delete: 204, then 404
+	// delete: 200 with the recovery window, then 404
 	res = h.do(request{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + created.ID})
-	assert.Equal(t, http.StatusNoContent, res.status)
-	assert.Empty(t, res.body)
+	require.Equal(t, http.StatusOK, res.status)
+	var deleted struct {
+		Version    int64     `json:"version"`
+		Deleted    time.Time `json:"deleted"`
+		PurgeAfter time.Time `json:"purge_after"`
+	}
+	require.NoError(t, json.Unmarshal(res.body, &deleted))
+	assert.Equal(t, int64(4), deleted.Version, "the delete made a version")
+	assert.Equal(t, store.DefaultRecoveryWindow, deleted.PurgeAfter.Sub(deleted.Deleted), "restorable for the recovery window")
 	res = h.do(request{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + created.ID})
 	assert.Equal(t, http.StatusNotFound, res.status)
 	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + created.ID})
+	assert.Equal(t, http.StatusNotFound, res.status)
+
+	// purge: 204, and nothing is left to restore
+	res = h.do(request{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + created.ID + "?purge=true"})
+	assert.Equal(t, http.StatusNoContent, res.status)
+	assert.Empty(t, res.body)
+	res = h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets/" + created.ID + "/restore"})
 	assert.Equal(t, http.StatusNotFound, res.status)
 	h.assertNoValues("p4ss-VALUE-1")
 }
@@ -630,7 +644,7 @@ func TestIfMatchAndETag(t *testing.T) {
 	assert.Equal(t, "failed_precondition", code)
 	assert.Equal(t, `"2"`, get(), "the stale update changed nothing")
 	res = h.do(request{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + sec.ID, headers: map[string]string{"If-Match": `"2"`}})
-	assert.Equal(t, http.StatusNoContent, res.status)
+	assert.Equal(t, http.StatusOK, res.status, "moved into the recovery window")
 }
 
 func TestIdempotencyKey(t *testing.T) {
@@ -1041,7 +1055,8 @@ func TestWhoAmI(t *testing.T) {
 
 // TestEveryRouteRefusesUnknownQueryParameters: a parameter a route does not
 // take is a 400 naming it, before anything is read or changed; it used to be
-// ignored (GET /secrets/{id}?version=1 answered the current version).
+// ignored (GET /secrets/{id}?version=1 answered the current version before
+// versions were kept).
 func TestEveryRouteRefusesUnknownQueryParameters(t *testing.T) {
 	h := newHarness(t)
 	sec := h.create("alice", "kept", false, map[string]string{"k": "VALUE-query-1"})
@@ -1049,7 +1064,7 @@ func TestEveryRouteRefusesUnknownQueryParameters(t *testing.T) {
 	cases := []request{
 		{user: "alice", method: "POST", path: "/api/v1/secrets?bogus=1", body: `{"name":"new"}`},
 		{user: "alice", method: "GET", path: "/api/v1/secrets?bogus=1"},
-		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?version=1"},
+		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "/versions?bogus=1"},
 		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus=1"},
 		{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?bogus"},
 		{user: "alice", method: "PATCH", path: "/api/v1/secrets/" + sec.ID + "?bogus=1", body: `{"name":"renamed"}`},
