@@ -373,3 +373,39 @@ func deleteErr(st *store.Store, ctx context.Context, p identity.Principal, id st
 	_, err := st.Delete(ctx, p, id, store.DeleteRequest{IfMatch: ifMatch})
 	return err
 }
+
+func TestHistoryOptions(t *testing.T) {
+	st := store.New(memstore.New(), store.WithKeepVersions(3), store.WithRecoveryWindow(0))
+	id := mustCreate(t, st, alice, "opts", false, map[string]string{"n": "0"})
+	for i := 1; i <= 5; i++ {
+		_, err := st.Update(ctx, alice, id, store.UpdateRequest{Values: map[string]*string{"n": ptr(fmt.Sprint(i))}})
+		require.NoError(t, err)
+	}
+	vs, err := st.Versions(ctx, alice, id)
+	require.NoError(t, err)
+	assert.Len(t, vs, 3, "WithKeepVersions(3)")
+	gone, err := st.Delete(ctx, alice, id, store.DeleteRequest{})
+	require.NoError(t, err)
+	assert.Nil(t, gone, "without a recovery window a delete destroys")
+	_, err = st.Restore(ctx, alice, id, store.RestoreRequest{})
+	assert.Equal(t, errcode.NotFound, errcode.Of(err))
+}
+
+func TestPurgeExpired(t *testing.T) {
+	mem := memstore.New()
+	st := store.New(mem, store.WithRecoveryWindow(time.Microsecond))
+	id := mustCreate(t, st, alice, "expiring", true, nil)
+	keepID := mustCreate(t, st, bob, "kept", false, nil)
+	deleted, err := st.Delete(ctx, alice, id, store.DeleteRequest{})
+	require.NoError(t, err)
+	// Wait on the clock, not for a time: the window ends a microsecond on.
+	require.Eventually(t, func() bool { return secret.Now().After(deleted.PurgeAfter) }, time.Minute, time.Millisecond)
+	// The store may have purged it in the background already; either way
+	// an explicit purge leaves it destroyed.
+	_, err = store.New(mem).PurgeExpired(ctx)
+	require.NoError(t, err)
+	_, err = mem.Get(ctx, id)
+	assert.Equal(t, errcode.NotFound, errcode.Of(err), "the expired secret is destroyed")
+	_, err = st.Get(ctx, bob, keepID)
+	require.NoError(t, err, "live secrets are untouched")
+}
