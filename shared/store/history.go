@@ -384,7 +384,8 @@ const expiredBatch = 100
 // PurgeExpired destroys every deleted secret whose recovery window ended
 // before now, of every owner, and returns how many it destroyed. It is what
 // `lockwell admin purge` and the scheduled functions run; the store also
-// runs it in the background after deletes, at most once a minute.
+// runs it in the background after creates, updates and deletes, at most
+// once a minute per Store.
 func (s *Store) PurgeExpired(ctx context.Context) (n int, err error) {
 	for {
 		batch, err := s.b.Expired(ctx, s.now(), expiredBatch)

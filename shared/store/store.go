@@ -150,6 +150,7 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 	if err != nil {
 		return nil, err
 	}
+	s.purgeExpiredSoon()
 	return sec.Metadata(), nil
 }
 
@@ -385,6 +386,7 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 	if err != nil {
 		return nil, err
 	}
+	s.purgeExpiredSoon()
 	return result.Metadata(), nil
 }
 
