@@ -69,7 +69,11 @@ With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
 			}
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			cfg := server.Config{Addr: addr, DataDir: dataDir, AdminTokenFile: a.getenv("LOCKWELL_ADMIN_TOKEN_FILE")}
+			history, err := deployconfig.HistoryFromEnv(a.getenv)
+			if err != nil {
+				return err
+			}
+			cfg := server.Config{Addr: addr, DataDir: dataDir, AdminTokenFile: a.getenv("LOCKWELL_ADMIN_TOKEN_FILE"), History: history}
 			if storeURL := a.getenv("LOCKWELL_STORE"); storeURL != "" {
 				dep := deployconfig.Config{
 					StoreURL:   storeURL,

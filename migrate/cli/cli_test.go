@@ -229,7 +229,8 @@ func TestStartStatusRetry(t *testing.T) {
 
 	s, err := w.store.Lookup(ctx, alice, "openai") // the conflict is resolved by hand
 	require.NoError(t, err)
-	require.NoError(t, w.store.Delete(ctx, alice, s.ID, 0))
+	_, err = w.store.Delete(ctx, alice, s.ID, store.DeleteRequest{})
+	require.NoError(t, err)
 	out, _, err = w.run("retry", jobID)
 	require.NoError(t, err)
 	require.Contains(t, out, "1 entries re-enqueued")

@@ -19,6 +19,9 @@
 //	LOCKWELL_ADMINS      comma-separated principals with the admin role (for platform identities)
 //	LOCKWELL_AUTH        how callers authenticate to functions: "platform" (the API Gateway authorizer or the
 //	                     verified Google identity; default) or "bearer" (Lockwell API tokens)
+//	LOCKWELL_KEEP_VERSIONS  versions kept per secret, the current one counted (default 20, 1 to 1000)
+//	LOCKWELL_KEEP_DAYS   optionally, prune past versions older than this many days
+//	LOCKWELL_RECOVERY_DAYS  days a deleted secret can be restored (default 7; 0 destroys at once)
 //
 // Credentials never appear in these URLs; they come from the platform's
 // credential chain or the variables each backend documents.
@@ -29,7 +32,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/envelope"
@@ -54,11 +59,71 @@ type Config struct {
 	KeyURL     string
 	Admins     []string
 	Auth       string
+	History    History
+}
+
+// History is how much history the store keeps (package store's history
+// options). The zero value is the store's defaults.
+type History struct {
+	KeepVersions int // 0: store.DefaultKeepVersions
+	KeepDays     int // 0: no age limit
+	// RecoveryDays is how long a deleted secret can be restored; nil:
+	// store.DefaultRecoveryWindow; 0 destroys at once.
+	RecoveryDays *int
+}
+
+// HistoryFromEnv reads LOCKWELL_KEEP_VERSIONS, LOCKWELL_KEEP_DAYS and
+// LOCKWELL_RECOVERY_DAYS through getenv (os.Getenv when nil).
+func HistoryFromEnv(getenv func(string) string) (History, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var h History
+	for _, v := range []struct {
+		name     string
+		min, max int
+		set      func(int)
+	}{
+		{"LOCKWELL_KEEP_VERSIONS", 1, store.MaxKeepVersions, func(n int) { h.KeepVersions = n }},
+		{"LOCKWELL_KEEP_DAYS", 1, 36500, func(n int) { h.KeepDays = n }},
+		{"LOCKWELL_RECOVERY_DAYS", 0, 3650, func(n int) { h.RecoveryDays = &n }},
+	} {
+		raw := getenv(v.name)
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil || n < v.min || n > v.max {
+			return h, errcode.New(errcode.InvalidArgument, "%s must be a whole number from %d to %d", v.name, v.min, v.max)
+		}
+		v.set(n)
+	}
+	return h, nil
+}
+
+// Options returns the store options h stands for.
+func (h History) Options() []store.Option {
+	var opts []store.Option
+	if h.KeepVersions > 0 {
+		opts = append(opts, store.WithKeepVersions(h.KeepVersions))
+	}
+	if h.KeepDays > 0 {
+		opts = append(opts, store.WithKeepFor(time.Duration(h.KeepDays)*24*time.Hour))
+	}
+	if h.RecoveryDays != nil {
+		opts = append(opts, store.WithRecoveryWindow(time.Duration(*h.RecoveryDays)*24*time.Hour))
+	}
+	return opts
 }
 
 // FromEnv reads the configuration from LOCKWELL_* variables and checks it.
 func FromEnv() (Config, error) {
+	history, err := HistoryFromEnv(nil)
+	if err != nil {
+		return Config{}, err
+	}
 	c := Config{
+		History:    history,
 		StoreURL:   os.Getenv("LOCKWELL_STORE"),
 		ValuesURL:  os.Getenv("LOCKWELL_VALUES"),
 		Deployment: os.Getenv("LOCKWELL_DEPLOYMENT"),
@@ -144,9 +209,9 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 	// Metrics and spans per backend call (package instrumented); they cost
 	// next to nothing until an exporter or tracer is installed.
 	b = instrumented.Backend(b, instrumented.Label(c.StoreURL, c.ValuesURL))
-	var sopts []store.Option
+	sopts := c.History.Options()
 	if logger != nil {
-		sopts = append(sopts, store.WithAudit(logger))
+		sopts = append(sopts, store.WithAudit(logger), store.WithLogger(logger))
 	}
 	d.Store = store.New(b, sopts...)
 	return d, nil

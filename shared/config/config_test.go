@@ -85,3 +85,29 @@ func TestValuesGoToTheExternalStore(t *testing.T) {
 	}))
 	assert.Equal(t, 1, n)
 }
+
+func TestHistoryFromEnv(t *testing.T) {
+	env := map[string]string{"LOCKWELL_KEEP_VERSIONS": "5", "LOCKWELL_KEEP_DAYS": "30", "LOCKWELL_RECOVERY_DAYS": "0"}
+	h, err := config.HistoryFromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, 5, h.KeepVersions)
+	assert.Equal(t, 30, h.KeepDays)
+	require.NotNil(t, h.RecoveryDays)
+	assert.Equal(t, 0, *h.RecoveryDays, "0 is a setting (destroy at once), not the default")
+
+	h, err = config.HistoryFromEnv(func(string) string { return "" })
+	require.NoError(t, err)
+	assert.Nil(t, h.RecoveryDays, "unset keeps the store's default")
+	assert.Empty(t, h.Options())
+
+	for name, bad := range map[string]string{"LOCKWELL_KEEP_VERSIONS": "0", "LOCKWELL_KEEP_DAYS": "x", "LOCKWELL_RECOVERY_DAYS": "-1"} {
+		_, err := config.HistoryFromEnv(func(k string) string {
+			if k == name {
+				return bad
+			}
+			return ""
+		})
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), name)
+	}
+}

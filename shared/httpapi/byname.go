@@ -26,9 +26,15 @@ const OpGetByName = "get_by_name"
 const pathByName = "/api/v1/secrets/by-name/{name}"
 
 // servedWith maps an operation to the per-operation function that serves it
-// besides its own (Operation): reading by name is a get, deployed with it
-// and needing the same permissions plus a name query.
-var servedWith = map[string]string{OpGetByName: OpGet}
+// besides its own (Operation): reading by name and the history are gets,
+// rollback and restore are updates, deployed with them and needing the same
+// permissions.
+var servedWith = map[string]string{
+	OpGetByName: OpGet,
+	OpVersions:  OpGet,
+	OpRollback:  OpUpdate,
+	OpRestore:   OpUpdate,
+}
 
 // getByName serves GET /api/v1/secrets/by-name/{name}.
 func (a *API) getByName(w http.ResponseWriter, r *http.Request, rec *record) error {

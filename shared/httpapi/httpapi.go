@@ -5,11 +5,19 @@
 //
 //	POST   /api/v1/secrets        create: 201 with metadata and keys, no values
 //	GET    /api/v1/secrets        list:   200 {"items": [...], "next_page_token": "..."}
-//	GET    /api/v1/secrets/{id}   get:    200 with values, ETag "<version>"
+//	GET    /api/v1/secrets/{id}   get:    200 with values, ETag "<version>"; ?version=N reads a kept version
+//	GET    /api/v1/secrets/{id}/versions  versions: 200 {"items": [...]}, the kept versions, newest
+//	                              first: who made each, how, which keys changed; never values
+//	POST   /api/v1/secrets/{id}/rollback  rollback: 200 with metadata; body {"version": N}; If-Match
+//	POST   /api/v1/secrets/{id}/restore   restore: 200 with metadata; body {"name"?}; If-Match;
+//	                              409 when its name is taken (restore under a new name)
 //	GET    /api/v1/secrets/by-name/{name}  get_by_name: 200 as get, for the secret the caller
 //	                              sees under name (private first, then public; see byname.go)
 //	PATCH  /api/v1/secrets/{id}   update: 200 with metadata; If-Match, merge of values
-//	DELETE /api/v1/secrets/{id}   delete: 204; If-Match
+//	DELETE /api/v1/secrets/{id}   delete: 200 with metadata (deleted, purge_after): moved into the
+//	                              recovery window; ?purge=true (owner or admin) destroys: 204; If-Match
+//	POST   /api/v1/admin/purge    purge_expired (admins): 200 {"purged": n}, destroys the deleted
+//	                              secrets whose recovery window has ended (Cloud Scheduler calls it)
 //	POST   /api/v1/tokens         create_token (admins): 201 {"token": "..."}
 //	GET    /api/v1/tokens         list_tokens (admins): 200 {"items": [{"id", "user", "role", "created"}]}
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
@@ -38,8 +46,8 @@
 // HTTP itself has a status beyond the table, with code invalid_argument: 405
 // (with Allow) for a method the path does not serve.
 //
-// Each route takes only the query parameters its line in routes lists (only
-// list takes any); any other parameter, on any route, is invalid_argument
+// Each route takes only the query parameters its line in routes lists;
+// any other parameter, on any route, is invalid_argument
 // naming it.
 //
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
@@ -106,6 +114,10 @@ const (
 	OpList        = "list"
 	OpUpdate      = "update"
 	OpDelete      = "delete"
+	OpVersions    = "versions"
+	OpRollback    = "rollback"
+	OpRestore     = "restore"
+	OpPurge       = "purge_expired"
 	OpCreateToken = "create_token"
 	OpListTokens  = "list_tokens"
 	OpRevokeToken = "revoke_token"
@@ -130,14 +142,18 @@ type route struct {
 
 // paths of the API.
 const (
-	pathSecrets = "/api/v1/secrets"
-	pathSecret  = "/api/v1/secrets/{id}"
-	pathTokens  = "/api/v1/tokens"
-	pathToken   = "/api/v1/tokens/{id}"
-	pathOwn     = "/api/v1/tokens/self"
-	pathWhoAmI  = "/api/v1/whoami"
-	pathHealth  = "/healthz"
-	pathReady   = "/readyz"
+	pathSecrets  = "/api/v1/secrets"
+	pathSecret   = "/api/v1/secrets/{id}"
+	pathVersions = "/api/v1/secrets/{id}/versions"
+	pathRollback = "/api/v1/secrets/{id}/rollback"
+	pathRestore  = "/api/v1/secrets/{id}/restore"
+	pathPurge    = "/api/v1/admin/purge"
+	pathTokens   = "/api/v1/tokens"
+	pathToken    = "/api/v1/tokens/{id}"
+	pathOwn      = "/api/v1/tokens/self"
+	pathWhoAmI   = "/api/v1/whoami"
+	pathHealth   = "/healthz"
+	pathReady    = "/readyz"
 )
 
 // routes is the API, one line per route: its operation, method, path,
@@ -146,10 +162,14 @@ const (
 var routes = []route{
 	{OpCreate, http.MethodPost, pathSecrets, true, nil, (*API).create},
 	{OpList, http.MethodGet, pathSecrets, true, listParams, (*API).list},
-	{OpGet, http.MethodGet, pathSecret, true, nil, (*API).get},
+	{OpGet, http.MethodGet, pathSecret, true, getParams, (*API).get},
+	{OpVersions, http.MethodGet, pathVersions, true, nil, (*API).versions},
+	{OpRollback, http.MethodPost, pathRollback, true, nil, (*API).rollback},
+	{OpRestore, http.MethodPost, pathRestore, true, nil, (*API).restore},
 	{OpGetByName, http.MethodGet, pathByName, true, nil, (*API).getByName},
 	{OpUpdate, http.MethodPatch, pathSecret, true, nil, (*API).update},
-	{OpDelete, http.MethodDelete, pathSecret, true, nil, (*API).delete},
+	{OpDelete, http.MethodDelete, pathSecret, true, deleteParams, (*API).delete},
+	{OpPurge, http.MethodPost, pathPurge, true, nil, (*API).purgeExpired},
 	{OpCreateToken, http.MethodPost, pathTokens, true, nil, (*API).createToken},
 	{OpListTokens, http.MethodGet, pathTokens, true, nil, (*API).listTokens},
 	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},
@@ -186,13 +206,23 @@ func (a *API) Operation(name string) http.Handler {
 }
 
 func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {
-	mux := http.NewServeMux()
+	// A secret's sub-resources (/api/v1/secrets/{id}/versions) and reading
+	// by name (/api/v1/secrets/by-name/{name}) overlap in ServeMux's eyes
+	// (a secret named "versions"), so sub-resources get a mux of their own
+	// and a path goes there only when its third segment is not "by-name".
+	main, sub := http.NewServeMux(), http.NewServeMux()
 	allowed := map[string][]string{}
+	muxOf := func(path string) *http.ServeMux {
+		if strings.HasPrefix(path, pathSecret+"/") {
+			return sub
+		}
+		return main
+	}
 	for _, rt := range routes {
 		if !include(rt) {
 			continue
 		}
-		mux.Handle(rt.method+" "+rt.path, a.serve(rt))
+		muxOf(rt.path).Handle(rt.method+" "+rt.path, a.serve(rt))
 		allowed[rt.path] = append(allowed[rt.path], rt.method)
 	}
 	if allowHeaders {
@@ -202,12 +232,14 @@ func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {
 				// answers for it (a second one would conflict in the mux).
 				continue
 			}
-			mux.Handle(path, a.serve(methodNotAllowed(methods)))
+			muxOf(path).Handle(path, a.serve(methodNotAllowed(methods)))
 		}
 	}
-	mux.Handle("/", a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
+	noRoute := a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
 		return errNoRoute
-	}}))
+	}})
+	main.Handle("/", noRoute)
+	sub.Handle("/", noRoute)
 	notCanonical := a.serve(route{op: "unknown", handler: func(_ *API, _ http.ResponseWriter, _ *http.Request, _ *record) error {
 		return errNotCanonical
 	}})
@@ -218,8 +250,23 @@ func (a *API) mux(include func(route) bool, allowHeaders bool) http.Handler {
 			notCanonical.ServeHTTP(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		if isSubresource(r.URL.Path) {
+			sub.ServeHTTP(w, r)
+			return
+		}
+		main.ServeHTTP(w, r)
 	})
+}
+
+// isSubresource reports whether path names a sub-resource of one secret:
+// /api/v1/secrets/{id}/{what}, where id is not "by-name".
+func isSubresource(path string) bool {
+	rest, ok := strings.CutPrefix(path, pathSecrets+"/")
+	if !ok {
+		return false
+	}
+	id, what, ok := strings.Cut(rest, "/")
+	return ok && id != "by-name" && what != "" && !strings.Contains(what, "/")
 }
 
 var errNotCanonical = errcode.New(errcode.InvalidArgument, `the request path is not canonical: it has an empty, "." or ".." segment`)

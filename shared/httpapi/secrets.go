@@ -26,6 +26,10 @@ type metadataJSON struct {
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 	Origin  string    `json:"origin,omitempty"`
+	// Deleted and PurgeAfter are set on a secret in the recovery window
+	// (a delete's answer and GET /api/v1/secrets?deleted=true).
+	Deleted    *time.Time `json:"deleted,omitempty"`
+	PurgeAfter *time.Time `json:"purge_after,omitempty"`
 }
 
 // secretJSON is a secret as GET returns it: metadata and values.
@@ -44,10 +48,15 @@ func metadataOf(s *secret.Secret) metadataJSON {
 	if keys == nil {
 		keys = []string{}
 	}
-	return metadataJSON{
+	m := metadataJSON{
 		ID: s.ID, Name: s.Name, Private: s.Private, Owner: s.Owner, Keys: keys,
 		Version: s.Version, Created: s.Created, Updated: s.Updated, Origin: s.Origin,
 	}
+	if s.IsDeleted() {
+		deleted, purge := s.Deleted, s.PurgeAfter
+		m.Deleted, m.PurgeAfter = &deleted, &purge
+	}
+	return m
 }
 
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
@@ -102,9 +111,22 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, rec *record) error 
 	return nil
 }
 
-// get serves GET /api/v1/secrets/{id}.
+// getParams are the query parameters of GET /api/v1/secrets/{id}.
+var getParams = []string{"version"}
+
+// get serves GET /api/v1/secrets/{id}, and with ?version=N that kept
+// version (its ETag is still the version's number).
 func (a *API) get(w http.ResponseWriter, r *http.Request, rec *record) error {
-	sec, err := a.st.Get(r.Context(), rec.principal, r.PathValue("id"))
+	version, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var sec *secret.Secret
+	if version != 0 {
+		sec, err = a.st.GetVersion(r.Context(), rec.principal, r.PathValue("id"), version)
+	} else {
+		sec, err = a.st.Get(r.Context(), rec.principal, r.PathValue("id"))
+	}
 	if err != nil {
 		return err
 	}
@@ -119,7 +141,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, rec *record) error {
 
 // listParams are the query parameters of GET /api/v1/secrets (its line in
 // routes).
-var listParams = []string{"name", "name_prefix", "name_contains", "private", "owner", "sort", "page_size", "page_token"}
+var listParams = []string{"name", "name_prefix", "name_contains", "private", "owner", "sort", "page_size", "page_token", "deleted"}
 
 // list serves GET /api/v1/secrets.
 func (a *API) list(w http.ResponseWriter, r *http.Request, rec *record) error {
@@ -169,12 +191,14 @@ func parseList(rawQuery string) (store.ListRequest, error) {
 		case "page_token":
 			req.PageToken = v
 		case "private":
-			switch v {
-			case "true", "false":
-				b := v == "true"
-				req.Private = &b
-			default:
-				return req, errcode.New(errcode.InvalidArgument, "private must be true or false")
+			b, err := boolParam("private", v)
+			if err != nil {
+				return req, err
+			}
+			req.Private = &b
+		case "deleted":
+			if req.Deleted, err = boolParam("deleted", v); err != nil {
+				return req, err
 			}
 		case "page_size":
 			n, err := strconv.Atoi(v)
@@ -277,16 +301,32 @@ func (a *API) whoami(w http.ResponseWriter, _ *http.Request, rec *record) error 
 	return nil
 }
 
-// delete serves DELETE /api/v1/secrets/{id}.
+// deleteParams are the query parameters of DELETE /api/v1/secrets/{id}.
+var deleteParams = []string{"purge"}
+
+// delete serves DELETE /api/v1/secrets/{id}: 200 with the metadata of the
+// secret moved into the recovery window (deleted, purge_after), or 204 when
+// it was destroyed (?purge=true, or a deployment without a recovery window).
 func (a *API) delete(w http.ResponseWriter, r *http.Request, rec *record) error {
 	version, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	if err := a.st.Delete(r.Context(), rec.principal, r.PathValue("id"), version); err != nil {
+	req := store.DeleteRequest{IfMatch: version}
+	if v := r.URL.Query(); v.Has("purge") {
+		if req.Purge, err = boolParam("purge", v.Get("purge")); err != nil {
+			return err
+		}
+	}
+	sec, err := a.st.Delete(r.Context(), rec.principal, r.PathValue("id"), req)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if sec == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, metadataOf(sec))
 	return nil
 }
 

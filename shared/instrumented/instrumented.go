@@ -52,7 +52,7 @@ const (
 
 func init() {
 	metrics.Allow(metrics.Call, CallCreate, CallGet, CallGetMetadata, CallList, CallUpdate, CallDelete,
-		CallPut, CallRetire, CallEntries, CallIdempotency, CallModify)
+		CallPut, CallRetire, CallEntries, CallIdempotency, CallModify, CallVersions, CallGetVersion, CallExpired)
 }
 
 const tracerName = "github.com/lockwell/lockwell/shared/instrumented"

@@ -120,6 +120,10 @@ type Config struct {
 	// MetricsReady, if set, is called once with the address /metrics is
 	// served on.
 	MetricsReady func(addr string)
+	// History is how much history the store keeps (versions, recovery
+	// window); the zero value is the store's defaults. It applies to
+	// Deployment's store too.
+	History config.History
 }
 
 // Run opens the data directory and the store (the SQLite store in it, or
@@ -148,7 +152,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	st, stored, closer, err := openStore(ctx, cfg.Deployment, dir, log)
+	st, stored, closer, err := openStore(ctx, cfg.Deployment, cfg.History, dir, log)
 	if err != nil {
 		return err
 	}
@@ -224,10 +228,10 @@ func Run(ctx context.Context, cfg Config) error {
 // openStore opens the deployment d, or the SQLite store in dir when d is
 // nil, and returns the store to serve, where API tokens are kept and how to
 // close both.
-func openStore(ctx context.Context, d *config.Config, dir string, log *slog.Logger) (*store.Store, identity.TokenStore, func() error, error) {
+func openStore(ctx context.Context, d *config.Config, history config.History, dir string, log *slog.Logger) (*store.Store, identity.TokenStore, func() error, error) {
 	if d != nil {
 		c := *d
-		c.Auth, c.Admins = config.AuthBearer, nil
+		c.Auth, c.Admins, c.History = config.AuthBearer, nil, history
 		// A nil audit logger: the request log's one line per request names
 		// operation, principal, secret id and outcome already.
 		dep, err := c.Open(ctx, nil)
@@ -255,7 +259,7 @@ func openStore(ctx context.Context, d *config.Config, dir string, log *slog.Logg
 	}
 	// The request log's one line per request names operation, principal,
 	// secret id and outcome, so the store's own audit line would say it twice.
-	st := store.New(instrumented.Backend(b, "sqlite"))
+	st := store.New(instrumented.Backend(b, "sqlite"), append(history.Options(), store.WithLogger(log))...)
 	return st, tokens, st.Close, nil
 }
 

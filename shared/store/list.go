@@ -30,7 +30,10 @@ type ListRequest struct {
 	Owner        string
 	// Sort is name, -name, created, -created, updated or -updated; default
 	// name.
-	Sort      string
+	Sort string
+	// Deleted lists the secrets in the recovery window (that p may
+	// restore) instead of the live ones.
+	Deleted   bool
 	PageSize  int    // default DefaultPageSize, at most MaxPageSize
 	PageToken string // from the previous page's NextPageToken
 }
@@ -72,7 +75,7 @@ func (s *Store) List(ctx context.Context, p identity.Principal, req ListRequest)
 func buildQuery(p identity.Principal, req ListRequest) (backend.Query, error) {
 	q := backend.Query{
 		Viewer: p.Name, Name: req.Name, NamePrefix: req.NamePrefix, NameContains: req.NameContains,
-		Private: req.Private, Owner: req.Owner, Limit: req.PageSize,
+		Private: req.Private, Owner: req.Owner, Limit: req.PageSize, Deleted: req.Deleted,
 	}
 	for what, v := range map[string]string{"name": req.Name, "name_prefix": req.NamePrefix, "name_contains": req.NameContains, "owner": req.Owner} {
 		if len(v) > secret.MaxNameLength {

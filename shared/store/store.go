@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
@@ -41,8 +42,15 @@ import (
 type Store struct {
 	b         backend.Backend
 	audit     *slog.Logger
+	log       *slog.Logger
 	now       func() time.Time
 	retention time.Duration
+
+	// History (history.go).
+	keepVersions int
+	keepFor      time.Duration
+	recovery     time.Duration
+	lastPurge    atomic.Int64 // unix nanoseconds of the last background purge
 }
 
 // Option configures a Store.
@@ -66,7 +74,10 @@ func WithIdempotencyRetention(d time.Duration) Option {
 
 // New returns a Store over b.
 func New(b backend.Backend, opts ...Option) *Store {
-	s := &Store{b: b, now: secret.Now, retention: DefaultIdempotencyRetention}
+	s := &Store{
+		b: b, now: secret.Now, retention: DefaultIdempotencyRetention,
+		keepVersions: DefaultKeepVersions, recovery: DefaultRecoveryWindow,
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -125,6 +136,10 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 		ID: secret.NewID(), Name: req.Name, Private: req.Private, Owner: p.Name,
 		Values: values, Keys: secret.KeysOf(values), Version: 1,
 		Created: now, Updated: now, Origin: req.Origin,
+		Change: secret.Change{Operation: secret.OpCreate, Principal: p.Name, Added: secret.KeysOf(values)},
+	}
+	if req.Origin != "" {
+		sec.Change.Operation = secret.OpMigrate
 	}
 	id = sec.ID
 	sec.ChangeKey, sec.Idempotency = rec.attach(sec)
@@ -135,6 +150,7 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 	if err != nil {
 		return nil, err
 	}
+	s.purgeExpiredSoon()
 	return sec.Metadata(), nil
 }
 
@@ -239,7 +255,7 @@ func (s *Store) visible(ctx context.Context, p identity.Principal, id string) (*
 	if err != nil {
 		return nil, err
 	}
-	if !sec.VisibleTo(p.Name) {
+	if sec.IsDeleted() || !sec.VisibleTo(p.Name) {
 		return nil, notFound(id)
 	}
 	return sec, nil
@@ -256,7 +272,7 @@ func (s *Store) visibleMetadata(ctx context.Context, p identity.Principal, id st
 	if err != nil {
 		return nil, err
 	}
-	if !sec.VisibleTo(p.Name) {
+	if sec.IsDeleted() || !sec.VisibleTo(p.Name) {
 		return nil, notFound(id)
 	}
 	return sec, nil
@@ -348,11 +364,8 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 		return first, err
 	}
 	change := func(current *secret.Secret) (*secret.Secret, error) {
-		if !current.VisibleTo(p.Name) {
-			return nil, notFound(id)
-		}
-		if req.IfMatch != 0 && current.Version != req.IfMatch {
-			return nil, errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, current.Version, req.IfMatch)
+		if err := s.changeable(p, current, req.IfMatch); err != nil {
+			return nil, err
 		}
 		next, err := s.apply(p, current, req)
 		if err != nil {
@@ -373,6 +386,7 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 	if err != nil {
 		return nil, err
 	}
+	s.purgeExpiredSoon()
 	return result.Metadata(), nil
 }
 
@@ -470,50 +484,12 @@ func (s *Store) apply(p identity.Principal, current *secret.Secret, req UpdateRe
 		}
 		next.Keys = secret.KeysOf(next.Values)
 	}
-	next.Version = current.Version + 1
-	next.Updated = s.now()
-	if !next.Updated.After(current.Updated) { // clocks may step back; keep updated monotonic
-		next.Updated = current.Updated.Add(time.Microsecond)
+	op := secret.OpUpdate
+	if req.Origin != nil {
+		op = secret.OpMigrate
 	}
+	s.stamp(p, current, next, op)
 	return next, nil
-}
-
-// Delete removes a secret. When ifMatch is not 0 it deletes only that
-// version. Errors: invalid_argument, not_found, failed_precondition (ifMatch
-// is stale), unavailable (without ifMatch, the deadline passed while other
-// writers kept changing the secret).
-func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifMatch int64) (err error) {
-	defer s.record(ctx, "delete", p, &id, &err)
-	if err := secret.ValidateID(id); err != nil {
-		return err
-	}
-	if ifMatch < 0 {
-		return errcode.New(errcode.InvalidArgument, "If-Match version must be positive")
-	}
-	if _, ok := ctx.Deadline(); !ok && ifMatch == 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, unconditionalBudget)
-		defer cancel()
-	}
-	for attempt := 1; ; attempt++ {
-		current, err := s.visibleMetadata(ctx, p, id)
-		if err != nil {
-			return err
-		}
-		if ifMatch != 0 && current.Version != ifMatch {
-			return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, current.Version, ifMatch)
-		}
-		// Delete exactly the version whose visibility was checked, so a
-		// concurrent change (say, made private by its owner) is not deleted
-		// on the strength of a stale check.
-		err = s.b.Delete(ctx, id, current.Version)
-		if !errcode.Is(err, errcode.FailedPrecondition) || ifMatch != 0 {
-			return err
-		}
-		if werr := raceBackoff.Wait(ctx, attempt); werr != nil {
-			return tooManyWriters(id, err)
-		}
-	}
 }
 
 // tooManyWriters is what an unconditional change gets when the deadline

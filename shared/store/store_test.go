@@ -96,7 +96,7 @@ func TestPrivateSecretsExistOnlyForTheirOwner(t *testing.T) {
 		assert.Equal(t, errcode.NotFound, errcode.Of(err), "%s must not see alice's private secret", p.Name)
 		_, err = st.Update(ctx, p, id, store.UpdateRequest{Values: map[string]*string{"k": ptr("x")}})
 		assert.Equal(t, errcode.NotFound, errcode.Of(err))
-		assert.Equal(t, errcode.NotFound, errcode.Of(st.Delete(ctx, p, id, 0)))
+		assert.Equal(t, errcode.NotFound, errcode.Of(deleteErr(st, ctx, p, id, 0)))
 		_, err = st.Lookup(ctx, p, "mine")
 		assert.Equal(t, errcode.NotFound, errcode.Of(err))
 		page, err := st.List(ctx, p, store.ListRequest{})
@@ -223,11 +223,11 @@ func TestUnconditionalChangesThatKeepLosingAreUnavailable(t *testing.T) {
 	defer cancel()
 	_, err := st.Update(short, alice, id, store.UpdateRequest{Values: map[string]*string{"k": ptr("v")}})
 	assert.Equal(t, errcode.Unavailable, errcode.Of(err), "unconditional update: %v", err)
-	assert.Equal(t, errcode.Unavailable, errcode.Of(st.Delete(short, alice, id, 0)), "unconditional delete")
+	assert.Equal(t, errcode.Unavailable, errcode.Of(deleteErr(st, short, alice, id, 0)), "unconditional delete")
 
 	_, err = st.Update(ctx, alice, id, store.UpdateRequest{IfMatch: 1, Values: map[string]*string{"k": ptr("v")}})
 	assert.Equal(t, errcode.FailedPrecondition, errcode.Of(err), "conditional update")
-	assert.Equal(t, errcode.FailedPrecondition, errcode.Of(st.Delete(ctx, alice, id, 1)), "conditional delete")
+	assert.Equal(t, errcode.FailedPrecondition, errcode.Of(deleteErr(st, ctx, alice, id, 1)), "conditional delete")
 }
 
 func TestConditionalUpdatesWithTheSameVersionOneWins(t *testing.T) {
@@ -295,9 +295,9 @@ func TestIdempotentUpdate(t *testing.T) {
 func TestDelete(t *testing.T) {
 	st := newStore(t)
 	id := mustCreate(t, st, alice, "gone", false, nil)
-	assert.Equal(t, errcode.FailedPrecondition, errcode.Of(st.Delete(ctx, bob, id, 3)))
-	require.NoError(t, st.Delete(ctx, bob, id, 0), "members delete public secrets")
-	assert.Equal(t, errcode.NotFound, errcode.Of(st.Delete(ctx, bob, id, 0)))
+	assert.Equal(t, errcode.FailedPrecondition, errcode.Of(deleteErr(st, ctx, bob, id, 3)))
+	require.NoError(t, deleteErr(st, ctx, bob, id, 0), "members delete public secrets")
+	assert.Equal(t, errcode.NotFound, errcode.Of(deleteErr(st, ctx, bob, id, 0)))
 }
 
 func TestListPagesAndTokens(t *testing.T) {
@@ -365,4 +365,47 @@ func TestIdempotencyRecordDoesNotHashValuesInTheClear(t *testing.T) {
 	require.NotEmpty(t, stored.ChangeKey)
 	assert.NotContains(t, stored.ChangeKey, hex.EncodeToString(plain[:16]), "an unkeyed body hash lets a reader brute-force values")
 	assert.NotContains(t, stored.ChangeKey, "k-3f9a", "the raw key is never stored")
+}
+
+// deleteErr deletes as the API does without a purge and returns only the
+// error.
+func deleteErr(st *store.Store, ctx context.Context, p identity.Principal, id string, ifMatch int64) error {
+	_, err := st.Delete(ctx, p, id, store.DeleteRequest{IfMatch: ifMatch})
+	return err
+}
+
+func TestHistoryOptions(t *testing.T) {
+	st := store.New(memstore.New(), store.WithKeepVersions(3), store.WithRecoveryWindow(0))
+	id := mustCreate(t, st, alice, "opts", false, map[string]string{"n": "0"})
+	for i := 1; i <= 5; i++ {
+		_, err := st.Update(ctx, alice, id, store.UpdateRequest{Values: map[string]*string{"n": ptr(fmt.Sprint(i))}})
+		require.NoError(t, err)
+	}
+	vs, err := st.Versions(ctx, alice, id)
+	require.NoError(t, err)
+	assert.Len(t, vs, 3, "WithKeepVersions(3)")
+	gone, err := st.Delete(ctx, alice, id, store.DeleteRequest{})
+	require.NoError(t, err)
+	assert.Nil(t, gone, "without a recovery window a delete destroys")
+	_, err = st.Restore(ctx, alice, id, store.RestoreRequest{})
+	assert.Equal(t, errcode.NotFound, errcode.Of(err))
+}
+
+func TestPurgeExpired(t *testing.T) {
+	mem := memstore.New()
+	st := store.New(mem, store.WithRecoveryWindow(time.Microsecond))
+	id := mustCreate(t, st, alice, "expiring", true, nil)
+	keepID := mustCreate(t, st, bob, "kept", false, nil)
+	deleted, err := st.Delete(ctx, alice, id, store.DeleteRequest{})
+	require.NoError(t, err)
+	// Wait on the clock, not for a time: the window ends a microsecond on.
+	require.Eventually(t, func() bool { return secret.Now().After(deleted.PurgeAfter) }, time.Minute, time.Millisecond)
+	// The store may have purged it in the background already; either way
+	// an explicit purge leaves it destroyed.
+	_, err = store.New(mem).PurgeExpired(ctx)
+	require.NoError(t, err)
+	_, err = mem.Get(ctx, id)
+	assert.Equal(t, errcode.NotFound, errcode.Of(err), "the expired secret is destroyed")
+	_, err = st.Get(ctx, bob, keepID)
+	require.NoError(t, err, "live secrets are untouched")
 }

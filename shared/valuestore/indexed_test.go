@@ -187,6 +187,7 @@ func TestDeleteDoesNotReadTheValueStore(t *testing.T) {
 	alice := identity.Principal{Name: "alice"}
 	s, err := st.Create(context.Background(), alice, store.CreateRequest{Name: "x", Values: map[string]string{"k": "v"}})
 	require.NoError(t, err)
-	require.NoError(t, st.Delete(context.Background(), alice, s.ID, 0))
-	assert.Zero(t, values.gets, "a delete needs no values")
+	_, err = st.Delete(context.Background(), alice, s.ID, store.DeleteRequest{Purge: true})
+	require.NoError(t, err)
+	assert.Zero(t, values.gets, "a purge needs no values")
 }

@@ -1,7 +1,8 @@
 // Package storetest checks, against a real backend, the promises the
 // portable store makes on top of the backend contract: idempotent retries
-// answered from their record whatever happened to the secret since, and
-// concurrent unconditional merges that all apply. Every backend's tests run
+// answered from their record whatever happened to the secret since,
+// concurrent unconditional merges that all apply, and history (versions,
+// rollback, the recovery window, restore and purge) with its permissions. Every backend's tests run
 // it next to backendtest.Run, so each promise is checked on SQLite,
 // PostgreSQL, DynamoDB and every index/value-store pairing alike.
 //
@@ -46,6 +47,8 @@ func Run(t *testing.T, open backendtest.Opener) {
 		{"KeyReusedWithAnotherBodyIsRefused", testKeyReused},
 		{"KeysArePerPrincipal", testKeysPerPrincipal},
 		{"ConcurrentMergesAllApply", testConcurrentMerges},
+		{"HistoryLifecycle", testHistoryLifecycle},
+		{"PrivateHistory", testPrivateHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, store.New(open(t))) })
@@ -101,7 +104,7 @@ func testRetriedCreateAfterDelete(t *testing.T, st *store.Store) {
 	req := store.CreateRequest{Name: "deleted-after", Values: map[string]string{"a": "0"}, IdempotencyKey: key("create")}
 	first, err := st.Create(ctx, alice, req)
 	require.NoError(t, err)
-	require.NoError(t, st.Delete(ctx, alice, first.ID, 0))
+	require.NoError(t, deleteErr(st, ctx, alice, first.ID, 0))
 
 	retry, err := st.Create(ctx, alice, req)
 	require.NoError(t, err)
@@ -165,4 +168,11 @@ func testConcurrentMerges(t *testing.T, st *store.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(ConcurrentMerges+1), got.Version, "one version per merge")
 	assert.Len(t, got.Keys, ConcurrentMerges+1, "every merge's key, and the seed, are present")
+}
+
+// deleteErr deletes as the API does without a purge and returns only the
+// error.
+func deleteErr(st *store.Store, ctx context.Context, p identity.Principal, id string, ifMatch int64) error {
+	_, err := st.Delete(ctx, p, id, store.DeleteRequest{IfMatch: ifMatch})
+	return err
 }
