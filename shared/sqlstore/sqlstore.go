@@ -613,8 +613,12 @@ func (s *Store) update(ctx context.Context, x execer, sec *secret.Secret, sealed
 		return nil
 	}
 	// secret.Retention.Keeps, as one DELETE: past versions at least
-	// Keep.Versions behind the new one, or made before Keep.Since.
+	// Keep.Versions behind the new one, or made before Keep.Since. A young
+	// secret has none to prune by count (versions start at 1).
 	below := sec.Version - int64(max(sec.Keep.Versions, 0))
+	if below < 1 && sec.Keep.Since.IsZero() {
+		return nil
+	}
 	if sec.Keep.Since.IsZero() {
 		_, err = x.exec(ctx, s.stmt.pruneVersions, sec.ID, below)
 	} else {
