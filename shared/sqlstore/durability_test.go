@@ -18,6 +18,7 @@ import (
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/sqlstore"
 )
 
@@ -53,6 +54,15 @@ func runDurabilityChild() {
 					os.Exit(2)
 				}
 				fmt.Println("ack", sec.ID) // one write per line; os.Stdout is unbuffered
+				// A kept update: the copy of version 1 and version 2 commit
+				// together or not at all.
+				next := backendtest.WithHistory(sec, &secret.Retention{Versions: 5}, secret.OpUpdate,
+					func(x *secret.Secret) { x.Values["n"] = fmt.Sprint("updated-", i) })
+				if err := s.Update(ctx, next, 1); err != nil {
+					fmt.Println("error: update:", err)
+					os.Exit(2)
+				}
+				fmt.Println("kept", sec.ID)
 			}
 		}()
 	}
@@ -64,7 +74,8 @@ const durabilityWriters = 16
 
 // TestAcknowledgedWritesSurviveKill runs a child process that writes to the
 // store, SIGKILLs it mid-stream, and checks that every secret whose create
-// had returned is in the database.
+// had returned is in the database, every update that had returned kept its
+// version, and no secret is at version 2 without its past version 1.
 func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 	if os.Getenv(durabilityChildEnv) != "" {
 		runDurabilityChild()
@@ -84,21 +95,26 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 			require.NoError(t, cmd.Start())
 
 			var acked []string
+			kept := map[string]bool{}
+			read := func(line string) {
+				if id, ok := strings.CutPrefix(line, "ack "); ok {
+					acked = append(acked, id)
+				}
+				if id, ok := strings.CutPrefix(line, "kept "); ok {
+					kept[id] = true
+				}
+			}
 			lines := bufio.NewScanner(out)
 			deadline := time.Now().Add(20 * time.Second)
 			for len(acked) < 2000 && time.Now().Before(deadline) && lines.Scan() {
 				line := lines.Text()
 				require.False(t, strings.HasPrefix(line, "error:"), "child failed: %s", line)
-				if id, ok := strings.CutPrefix(line, "ack "); ok {
-					acked = append(acked, id)
-				}
+				read(line)
 			}
-			// Kill mid-write: the child is creating the next secret now.
+			// Kill mid-write: the child is creating or updating a secret now.
 			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 			for lines.Scan() { // acknowledgements printed before the kill landed count too
-				if id, ok := strings.CutPrefix(lines.Text(), "ack "); ok {
-					acked = append(acked, id)
-				}
+				read(lines.Text())
 			}
 			_ = cmd.Wait()
 			require.NotEmpty(t, acked, "the child acknowledged no writes")
@@ -108,14 +124,26 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 			s, err := sqlstore.Open(context.Background(), storeURL, backend.Options{Sealer: envelope.NewSealer(w)})
 			require.NoError(t, err)
 			defer s.Close()
-			missing := 0
+			missing, lost, torn := 0, 0, 0
 			for _, id := range acked {
-				if _, err := s.Get(context.Background(), id); err != nil {
+				got, err := s.Get(context.Background(), id)
+				if err != nil {
 					missing++
+					continue
+				}
+				if kept[id] && got.Version != 2 {
+					lost++
+				}
+				if got.Version == 2 {
+					if _, err := s.GetVersion(context.Background(), id, 1); err != nil {
+						torn++
+					}
 				}
 			}
 			assert.Zero(t, missing, "%d of %d acknowledged secrets are gone after kill -9", missing, len(acked))
-			t.Logf("%d acknowledged writes, all found after kill -9", len(acked))
+			assert.Zero(t, lost, "%d of %d acknowledged updates are gone after kill -9", lost, len(kept))
+			assert.Zero(t, torn, "%d secrets are at version 2 without their kept version 1", torn)
+			t.Logf("%d acknowledged creates and %d kept updates, all found after kill -9", len(acked), len(kept))
 		})
 	}
 }
