@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,4 +157,55 @@ func TestGetVersionOfValuesTheStoreDroppedIsNotFound(t *testing.T) {
 	got, err := b.GetVersion(ctx, all[0].ID, 2)
 	require.NoError(t, err)
 	backendtest.SameValues(t, map[string]string{"n": "2"}, got.Values)
+}
+
+// noRetire drops every Retire, as updates whose retire failed do.
+type noRetire struct{ valuestore.Store }
+
+func (noRetire) Retire(context.Context, string, string) error {
+	return errcode.New(errcode.Unavailable, "retire lost")
+}
+
+func TestSweepRetiresWhatUpdatesLeftAndKeepsEveryKeptVersion(t *testing.T) {
+	ctx := context.Background()
+	files := fileValues(t)
+	index := memstore.New()
+	st := store.New(valuestore.Indexed(index, noRetire{files}), store.WithKeepVersions(3))
+	alice := identity.Principal{Name: "alice"}
+	s, err := st.Create(ctx, alice, store.CreateRequest{Name: "x", Values: map[string]string{"n": "1"}})
+	require.NoError(t, err)
+	for i := 2; i <= 6; i++ {
+		_, err := st.Update(ctx, alice, s.ID, store.UpdateRequest{Values: map[string]*string{"n": str(fmt.Sprint(i))}})
+		require.NoError(t, err)
+	}
+	_, err = st.Delete(ctx, alice, s.ID, store.DeleteRequest{}) // deleted, in the recovery window
+	require.NoError(t, err)
+	for ref := 1; ref <= 6; ref++ {
+		_, err := files.Get(ctx, s.ID, fmt.Sprint(ref))
+		require.NoError(t, err, "nothing retired yet: values version %d", ref)
+	}
+
+	n, err := valuestore.Sweep(ctx, index, files, valuestore.SweepOptions{DryRun: true})
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, err = files.Get(ctx, s.ID, "1")
+	require.NoError(t, err, "a dry run retires nothing")
+
+	n, err = valuestore.Sweep(ctx, index, files, valuestore.SweepOptions{Grace: time.Millisecond,
+		RetireFailed: func(id string, err error) { t.Errorf("retire of %s failed: %v", id, err) }})
+	require.NoError(t, err)
+	assert.Zero(t, n, "a deleted secret's entry is not an orphan")
+	for ref := 1; ref <= 6; ref++ {
+		_, err := files.Get(ctx, s.ID, fmt.Sprint(ref))
+		if ref < 5 { // versions 5, 6 and the delete (7, values of 6) are kept
+			assert.Equal(t, errcode.NotFound, errcode.Of(err), "values version %d is retired", ref)
+		} else {
+			assert.NoError(t, err, "values version %d, of a kept version, stays", ref)
+		}
+	}
+	for v := int64(5); v <= 7; v++ {
+		got, err := valuestore.Indexed(index, files).GetVersion(ctx, s.ID, v)
+		require.NoError(t, err, "version %d", v)
+		assert.Equal(t, fmt.Sprint(min(v, 6)), got.Values["n"])
+	}
 }

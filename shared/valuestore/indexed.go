@@ -186,21 +186,11 @@ func (x *indexed) Update(ctx context.Context, s *secret.Secret, expectedVersion 
 	if err := x.index.Update(ctx, entry, expectedVersion); err != nil {
 		return err // an unused version is retired once older than the oldest kept one
 	}
-	_ = x.retire(ctx, s.ID) // best effort: Sweep retires what is left
+	// Refs only grow with the index's versions (each version's values are a
+	// Put made after the version it replaces was read, or that version's own
+	// ref), so the oldest kept version names the oldest values in use.
+	_ = retireStale(ctx, x.index, x.values, s.ID) // best effort: Sweep retires what is left
 	return nil
-}
-
-// retire retires the value versions of secret id written before the oldest
-// version the index keeps. Refs only grow with the index's versions (every
-// version's values are a Put made after the version it replaces was read,
-// or that version's own ref), so the oldest kept version names the oldest
-// value version in use.
-func (x *indexed) retire(ctx context.Context, id string) error {
-	keep, err := OldestKeptRef(ctx, x.index, id)
-	if err != nil {
-		return err
-	}
-	return x.values.Retire(ctx, id, keep)
 }
 
 // OldestKeptRef returns the ValuesRef of the oldest version of secret id
