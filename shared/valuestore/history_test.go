@@ -121,6 +121,10 @@ func TestUpdatesRetireOnlyValuesNoKeptVersionNames(t *testing.T) {
 	for i := 2; i <= 12; i++ {
 		_, err := st.Update(ctx, alice, s.ID, store.UpdateRequest{Values: map[string]*string{"n": str(fmt.Sprint(i))}})
 		require.NoError(t, err)
+		if i == 5 {
+			_, retires := values.counts()
+			assert.Empty(t, retires, "nothing to retire while every version is kept")
+		}
 	}
 	vs, err := index.Versions(ctx, s.ID)
 	require.NoError(t, err)

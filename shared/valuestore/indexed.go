@@ -123,9 +123,9 @@ func (x *indexed) indexRefused(ctx context.Context, id string, err error) bool {
 }
 
 // Get reads the index entry, then the values version it names. An update
-// that lands between the two reads retires that version, so a version
-// found missing is looked up again from the index: only a version the index
-// still names is really missing (internal).
+// (or a purge) that lands between the two reads may retire that version, so
+// a version found missing is looked up again from the index: only a version
+// the index still names as current is really missing (internal).
 func (x *indexed) Get(ctx context.Context, id string) (*secret.Secret, error) {
 	for attempt := 0; ; attempt++ {
 		s, err := x.index.Get(ctx, id)
@@ -186,11 +186,22 @@ func (x *indexed) Update(ctx context.Context, s *secret.Secret, expectedVersion 
 	if err := x.index.Update(ctx, entry, expectedVersion); err != nil {
 		return err // an unused version is retired once older than the oldest kept one
 	}
-	// Refs only grow with the index's versions (each version's values are a
-	// Put made after the version it replaces was read, or that version's own
-	// ref), so the oldest kept version names the oldest values in use.
-	_ = retireStale(ctx, x.index, x.values, s.ID) // best effort: Sweep retires what is left
+	if prunes(s) {
+		// Refs only grow with the index's versions (each version's values
+		// are a Put made after the version it replaces was read, or that
+		// version's own ref), so the oldest kept version names the oldest
+		// values in use.
+		_ = retireStale(ctx, x.index, x.values, s.ID) // best effort: Sweep retires what is left
+	}
 	return nil
+}
+
+// prunes reports whether the update s may have dropped a version from the
+// index's history, so that values versions may have fallen out of use.
+// While a secret has no more versions than its retention keeps, none has,
+// and the update costs no Versions read and no Retire.
+func prunes(s *secret.Secret) bool {
+	return s.Keep == nil || !s.Keep.Since.IsZero() || s.Version > int64(s.Keep.Versions)
 }
 
 // OldestKeptRef returns the ValuesRef of the oldest version of secret id
