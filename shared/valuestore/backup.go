@@ -152,7 +152,7 @@ func Restore(ctx context.Context, index backend.Backend, primary, backup Store, 
 func restoreOne(ctx context.Context, index backend.Backend, primary, backup Store, e ManifestEntry, opts CopyOptions) (string, error) {
 	s, err := index.Get(ctx, e.ID)
 	if errcode.Is(err, errcode.NotFound) {
-		return "skipped (deleted since the backup)", nil
+		return "skipped (purged since the backup)", nil
 	}
 	if err != nil {
 		return "", err
