@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -168,10 +169,6 @@ func restoreOne(ctx context.Context, index backend.Backend, primary, backup Stor
 	if err != nil {
 		return "", err
 	}
-	versions, err := index.Versions(ctx, e.ID)
-	if err != nil {
-		return "", err
-	}
 	next := s.Clone()
 	next.ValuesRef, next.Version, next.Updated = ref, s.Version+1, secret.Now()
 	if !next.Updated.After(s.Updated) {
@@ -191,8 +188,9 @@ func restoreOne(ctx context.Context, index backend.Backend, primary, backup Stor
 		// versions share as changed.
 		next.Change.Added, next.Change.Removed, next.Change.Changed = keyDiff(s.Keys, next.Keys)
 	}
-	// Every past version the index holds, and the one replaced, stay.
-	next.Keep = &secret.Retention{Versions: len(versions) + 1}
+	// Every past version the index holds, and the one replaced, stay; the
+	// deployment's next update prunes to its retention.
+	next.Keep = &secret.Retention{Versions: math.MaxInt}
 	if err := index.Update(ctx, next, s.Version); err != nil {
 		return "", err
 	}
