@@ -50,6 +50,7 @@ type Store struct {
 	keepVersions int
 	keepFor      time.Duration
 	recovery     time.Duration
+	purgeOnWrite bool
 	lastPurge    atomic.Int64 // unix nanoseconds of the last background purge
 }
 
