@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -481,7 +482,8 @@ func TestKeptVersionsOutliveTheRemovalOfDeprecatedVersions(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
 	ctx := context.Background()
 	values := openStore(t, "awssecretsmanager://?prefix=lockwell&force_delete=true", "history")
-	st := store.New(valuestore.Indexed(memstore.New(), values)) // store.DefaultKeepVersions
+	index := memstore.New()
+	st := store.New(valuestore.Indexed(index, values)) // store.DefaultKeepVersions
 	alice := identity.Principal{Name: "alice"}
 	s, err := st.Create(ctx, alice, store.CreateRequest{Name: "rotated", Values: map[string]string{"n": "1"}})
 	require.NoError(t, err)
@@ -510,4 +512,10 @@ func TestKeptVersionsOutliveTheRemovalOfDeprecatedVersions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, raw.Versions, 100, "versions beyond 100 were removed")
 	assert.Nil(t, raw.NextToken)
+	oldest, err := valuestore.OldestKeptRef(ctx, index, s.ID)
+	require.NoError(t, err)
+	for _, v := range raw.Versions {
+		pinned := slices.Contains(v.VersionStages, asm.StageIndexed)
+		assert.Equal(t, aws.ToString(v.VersionId) == oldest, pinned, "only the oldest kept version is pinned")
+	}
 }
