@@ -32,17 +32,19 @@ import (
 // History: the index keeps each version's ValuesRef with the version (the
 // index's own history, secret.Keep), so a past version's values are the
 // value store's version that ref names: the index records which store
-// version is which Lockwell version. After a successful update the value
-// store's versions written before the oldest version the index still keeps
-// are retired (Store.Retire with that version's ref), best effort: Sweep
-// retires what a failed or interrupted update left. The value store must
+// version is which Lockwell version (versions that changed no values share
+// a ref). After a successful update that may have pruned the index's
+// history, the value store's versions written before the oldest version
+// the index still keeps are retired (Store.Retire with that version's ref),
+// best effort: Sweep retires what a failed or interrupted update left. The value store must
 // keep every version until it is retired (see each store's notes on its
 // own version limits against LOCKWELL_KEEP_VERSIONS).
 //
 // Updates that change no values (delete into the recovery window, restore,
 // rename, visibility) write no new values version when Indexed can tell:
-// Get marks the ValuesRef it returns with a MAC, under a key that never
-// leaves the process, of the secret id, version, ref and values. An Update
+// Get and GetVersion mark the ValuesRef they return with a MAC, under a key
+// that never leaves the process, of the secret id, version, ref and
+// values. An Update
 // whose s.ValuesRef carries a valid mark for the version it replaces
 // (expectedVersion) and for exactly s.Values reuses that ref; anything else
 // (another process's mark, a changed value, a ref from GetMetadata) writes a
