@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"reflect"
+	"slices"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
@@ -21,6 +24,15 @@ import (
 // the backup store. The manifest makes a backup resumable (secrets already
 // copied at their current version are skipped) and is what Restore reads.
 // The manifest holds ids and refs only, never values.
+//
+// What a backup holds: the current version of every secret the index
+// holds, live or deleted (in the recovery window; a restore brings its
+// values back and leaves it deleted). Past versions are not copied: the
+// index records them as refs into the deployment's own value store, and a
+// restore cannot point a past version at another ref, so a copy could never
+// be read back. A restore therefore makes a new version with the backed-up
+// values, keeping every past version the index holds (their values stay
+// readable for as long as the deployment's value store holds them).
 
 // ManifestEntry is one line of a backup manifest.
 type ManifestEntry struct {
@@ -50,7 +62,14 @@ type CopyOptions struct {
 	Progress func(id string, outcome string)
 	// Force makes Restore overwrite secrets that changed since the backup.
 	Force bool
+	// Principal is who the versions a restore makes are recorded as made
+	// by (their Change); default RestorePrincipal.
+	Principal string
 }
+
+// RestorePrincipal is the principal of restored versions unless
+// CopyOptions.Principal says otherwise.
+const RestorePrincipal = "lockwell-admin-restore"
 
 // Backup copies the current values of every secret whose values live in
 // primary into backup, verifying each copy by reading it back, and appends
@@ -98,8 +117,11 @@ func Backup(ctx context.Context, index backend.Backend, primary, backup Store, o
 
 // Restore writes the values recorded in the manifest from backup into the
 // deployment's value store, verifying each copy, and points the index at
-// them with a new version. A secret that changed since it was backed up is
-// skipped unless opts.Force; a secret deleted since is skipped.
+// them with a new version (operation update, by opts.Principal, with the
+// keys it added, removed or changed), keeping the secret's past versions.
+// A secret that changed since it was backed up is skipped unless
+// opts.Force; a secret purged since is skipped. A deleted secret stays
+// deleted.
 func Restore(ctx context.Context, index backend.Backend, primary, backup Store, opts CopyOptions) (CopyReport, error) {
 	var rep CopyReport
 	entries, err := readManifest(opts.Manifest)
@@ -113,7 +135,7 @@ func Restore(ctx context.Context, index backend.Backend, primary, backup Store, 
 		if err := ctx.Err(); err != nil {
 			return rep, errcode.Wrap(errcode.Unavailable, err, "restore interrupted")
 		}
-		outcome, err := restoreOne(ctx, index, primary, backup, e, opts.Force)
+		outcome, err := restoreOne(ctx, index, primary, backup, e, opts)
 		switch {
 		case err != nil:
 			rep.Failed = append(rep.Failed, CopyFailure{ID: id, Reason: errcode.Message(err)})
@@ -128,28 +150,73 @@ func Restore(ctx context.Context, index backend.Backend, primary, backup Store, 
 	return rep, nil
 }
 
-func restoreOne(ctx context.Context, index backend.Backend, primary, backup Store, e ManifestEntry, force bool) (string, error) {
+func restoreOne(ctx context.Context, index backend.Backend, primary, backup Store, e ManifestEntry, opts CopyOptions) (string, error) {
 	s, err := index.Get(ctx, e.ID)
 	if errcode.Is(err, errcode.NotFound) {
-		return "skipped (deleted since the backup)", nil
+		return "skipped (purged since the backup)", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	if s.Version != e.Version && !force {
+	if s.Version != e.Version && !opts.Force {
 		return "skipped (changed since the backup)", nil
 	}
-	ref, err := copyValues(ctx, backup, e.Ref, primary, e.ID)
+	values, err := backup.Get(ctx, e.ID, e.Ref)
+	if err != nil {
+		return "", err
+	}
+	ref, err := putVerified(ctx, primary, e.ID, values)
 	if err != nil {
 		return "", err
 	}
 	next := s.Clone()
 	next.ValuesRef, next.Version, next.Updated = ref, s.Version+1, secret.Now()
+	if !next.Updated.After(s.Updated) {
+		next.Updated = s.Updated.Add(time.Microsecond)
+	}
+	next.Keys = secret.KeysOf(values)
+	next.ChangeKey, next.Idempotency = "", nil
+	principal := opts.Principal
+	if principal == "" {
+		principal = RestorePrincipal
+	}
+	next.Change = secret.Change{Operation: secret.OpUpdate, Principal: principal}
+	if old, err := primary.Get(ctx, e.ID, s.ValuesRef); err == nil {
+		next.Change.Added, next.Change.Removed, next.Change.Changed = secret.Diff(old, values)
+	} else {
+		// The values being restored over are lost: name every key the two
+		// versions share as changed.
+		next.Change.Added, next.Change.Removed, next.Change.Changed = keyDiff(s.Keys, next.Keys)
+	}
+	// Every past version the index holds, and the one replaced, stay; the
+	// deployment's next update prunes to its retention.
+	next.Keep = &secret.Retention{Versions: math.MaxInt}
 	if err := index.Update(ctx, next, s.Version); err != nil {
 		return "", err
 	}
-	_ = primary.Retire(ctx, e.ID, ref)
+	_ = retireStale(ctx, index, primary, e.ID) // best effort: Sweep retires what is left
 	return "copied", nil
+}
+
+// keyDiff returns the keys only in new, only in old, and in both, sorted.
+func keyDiff(old, new []string) (added, removed, both []string) {
+	in := func(l []string, k string) bool { return slices.Contains(l, k) }
+	for _, k := range new {
+		if in(old, k) {
+			both = append(both, k)
+		} else {
+			added = append(added, k)
+		}
+	}
+	for _, k := range old {
+		if !in(new, k) {
+			removed = append(removed, k)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	slices.Sort(both)
+	return added, removed, both
 }
 
 // copyValues copies one version of a secret's values and verifies the copy
@@ -159,6 +226,11 @@ func copyValues(ctx context.Context, from Store, fromRef string, to Store, id st
 	if err != nil {
 		return "", err
 	}
+	return putVerified(ctx, to, id, values)
+}
+
+// putVerified writes values as a new version and reads it back.
+func putVerified(ctx context.Context, to Store, id string, values map[string]string) (string, error) {
 	ref, err := to.Put(ctx, id, values)
 	if err != nil {
 		return "", err

@@ -7,10 +7,12 @@
 // Each secret's values live in one external entry named from the secret id
 // (for example "lockwell/<uuid>") and tagged with the deployment id and the
 // secret id, so entries of other deployments or of other tools are never
-// read or overwritten. Every change writes a new version of the entry and
-// the index records which version is current (Secret.ValuesRef), so that a
-// writer that loses an optimistic-concurrency race cannot clobber the values
-// of the one that won.
+// read or overwritten. Every change of values writes a new version of the
+// entry and the index records which version each Lockwell version uses
+// (Secret.ValuesRef, kept with each past version), so that a writer that
+// loses an optimistic-concurrency race cannot clobber the values of the one
+// that won, and past versions read their own values. Store versions older
+// than the oldest version the index keeps are retired (see Indexed).
 package valuestore
 
 import (
@@ -39,16 +41,21 @@ type Store interface {
 	// retries.
 	Put(ctx context.Context, secretID string, values map[string]string) (ref string, err error)
 
-	// Get returns the values of the version ref of the entry for secretID.
-	// Errors: not_found when the entry or version does not exist, or the
-	// entry is not tagged as this deployment's entry for secretID.
+	// Get returns the values of the version ref of the entry for secretID,
+	// any version not yet retired: past versions of the index's history
+	// read through it. A store that drops old versions by itself says in
+	// its doc how that relates to LOCKWELL_KEEP_VERSIONS. Errors:
+	// not_found when the entry or version does not exist, or the entry is
+	// not tagged as this deployment's entry for secretID.
 	Get(ctx context.Context, secretID, ref string) (map[string]string, error)
 
 	// Retire discards the versions of the entry for secretID that were
 	// written before keep, as the store's configuration says (disable,
-	// destroy, or keep them). Versions written after keep are left alone:
-	// a concurrent writer's newer version may already be current. It is
-	// best effort: the index already points at keep.
+	// destroy, or keep them). keep is the ref of the oldest version the
+	// index keeps, so keep and every version written after it stay
+	// readable: the index's past versions name them, and a concurrent
+	// writer's newer version may already be current. It is best effort
+	// (Sweep retires again).
 	Retire(ctx context.Context, secretID, keep string) error
 
 	// Delete removes the entry for secretID with all its versions. Errors:

@@ -30,6 +30,18 @@
 // order of the writes (Retire relies on that). The ref of a Put is that
 // VersionId. Versions are retired with staging labels (see Store.Retire).
 //
+// History: every Lockwell version the index keeps names one of these
+// VersionIds, and Get reads any of them while AWS holds it. AWS keeps every
+// version until a secret has more than 100, then removes the oldest
+// unlabelled ("deprecated") ones that are over 24 hours old. Retire
+// deprecates only versions older than the oldest version the index keeps,
+// and pins that one with StageIndexed, so AWS removes those first: kept
+// versions stay readable while LOCKWELL_KEEP_VERSIONS plus the versions
+// racing writers leave behind stay under 100. Keep LOCKWELL_KEEP_VERSIONS
+// at 80 or less with this store (the default is 20); beyond that, AWS may
+// remove a kept version older than a day, and reading it answers
+// not_found, as a pruned version.
+//
 // Minimal IAM policy: secretsmanager:CreateSecret, GetSecretValue,
 // DescribeSecret, PutSecretValue, UpdateSecretVersionStage,
 // ListSecretVersionIds, DeleteSecret and RestoreSecret on
@@ -79,8 +91,9 @@ const (
 	TagSecretID   = "lockwell_secret_id"
 )
 
-// StageIndexed is the staging label Retire attaches to the version the
-// index points at, so that AWS never removes it as deprecated.
+// StageIndexed is the staging label Retire attaches to the version it
+// keeps (the oldest version the index keeps), so that AWS never removes it
+// as deprecated and the versions it deprecates are the oldest.
 const StageIndexed = "LOCKWELL_INDEXED"
 
 const storeName = "AWS Secrets Manager"
@@ -419,16 +432,15 @@ func hasStage(stages []string, stage string) bool {
 // single version: a version without staging labels is "deprecated", stays
 // readable by its VersionId, and AWS removes deprecated versions itself once
 // a secret has more than 100 versions (and they are over 24 hours old).
-// Retire therefore pins keep with the staging label StageIndexed (so AWS
-// never removes the version the index points at, even after later writers
-// that lost their index update moved AWSCURRENT and AWSPREVIOUS on), and
-// makes every version older than keep deprecated: it moves AWSCURRENT to
-// keep if an older version holds it and removes AWSPREVIOUS from older
-// versions. Versions newer than keep, and labels other tools attached, are
-// left alone. A Retire that comes late, after the index has moved on to a
-// newer version and that version was pinned, does nothing: moving the label
-// back to keep would leave the version the index points at unlabelled, and
-// AWS free to remove it. Errors: not_found, permission_denied, unavailable.
+// Retire therefore pins keep (the oldest version the index keeps) with the
+// staging label StageIndexed (so AWS never removes it, even after later
+// writers that lost their index update moved AWSCURRENT and AWSPREVIOUS
+// on), and makes every version older than keep deprecated: it moves
+// AWSCURRENT to keep if an older version holds it and removes AWSPREVIOUS
+// from older versions. Versions newer than keep, and labels other tools
+// attached, are left alone. A Retire that comes late, after a newer version
+// was pinned, does nothing: moving the label back would unpin a version the
+// index may still keep. Errors: not_found, permission_denied, unavailable.
 func (s *Store) Retire(ctx context.Context, id, keep string) error {
 	if secret.ValidateID(id) != nil {
 		return notFound(id)

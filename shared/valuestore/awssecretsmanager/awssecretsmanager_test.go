@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +21,10 @@ import (
 
 	"github.com/lockwell/lockwell/localdev/awsjson"
 	localsm "github.com/lockwell/lockwell/localdev/awssecretsmanager"
+	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/identity"
+	"github.com/lockwell/lockwell/shared/store"
 	"github.com/lockwell/lockwell/shared/valuestore"
 	asm "github.com/lockwell/lockwell/shared/valuestore/awssecretsmanager"
 	"github.com/lockwell/lockwell/shared/valuestore/valuestoretest"
@@ -452,4 +457,65 @@ func TestIndexedPassesTheBackendConformanceSuite(t *testing.T) {
 	valuestoretest.RunIndexed(t, func(t *testing.T) valuestore.Store {
 		return openStore(t, "awssecretsmanager://?prefix=lockwell&force_delete=true", valuestoretest.Deployment)
 	})
+}
+
+// TestKeptVersionsOutliveTheRemovalOfDeprecatedVersions: AWS removes
+// unlabelled versions beyond 100, oldest first (the local server at once,
+// AWS after 24 hours). With the default retention of 20, 130 updates leave
+// every kept version readable: the versions Retire deprecated are older
+// than every kept one, so they go first.
+func TestKeptVersionsOutliveTheRemovalOfDeprecatedVersions(t *testing.T) {
+	setup(t)
+	// A server of its own whose clock runs two days ahead once the updates
+	// are written, so that they are old enough for AWS to remove.
+	var ahead atomic.Bool
+	srv := localsm.New()
+	srv.Now = func() time.Time {
+		if ahead.Load() {
+			return time.Now().Add(48 * time.Hour)
+		}
+		return time.Now()
+	}
+	endpoint, stop, err := srv.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stop() })
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
+	ctx := context.Background()
+	values := openStore(t, "awssecretsmanager://?prefix=lockwell&force_delete=true", "history")
+	index := memstore.New()
+	st := store.New(valuestore.Indexed(index, values)) // store.DefaultKeepVersions
+	alice := identity.Principal{Name: "alice"}
+	s, err := st.Create(ctx, alice, store.CreateRequest{Name: "rotated", Values: map[string]string{"n": "1"}})
+	require.NoError(t, err)
+	const n = 130
+	for i := 2; i <= n; i++ {
+		ahead.Store(i == n) // the last write removes what AWS would by now
+		v := fmt.Sprint(i)
+		_, err := st.Update(ctx, alice, s.ID, store.UpdateRequest{Values: map[string]*string{"n": &v}})
+		require.NoError(t, err, "update %d", i)
+	}
+	vs, err := st.Versions(ctx, alice, s.ID)
+	require.NoError(t, err)
+	require.Len(t, vs, store.DefaultKeepVersions)
+	for _, v := range vs {
+		got, err := st.GetVersion(ctx, alice, s.ID, v.Version)
+		require.NoError(t, err, "kept version %d", v.Version)
+		assert.Equal(t, fmt.Sprint(v.Version), got.Values["n"], "values of version %d", v.Version)
+	}
+	_, err = st.GetVersion(ctx, alice, s.ID, n-store.DefaultKeepVersions)
+	assert.Equal(t, errcode.NotFound, errcode.Of(err), "a pruned version")
+
+	// AWS removed the oldest deprecated versions: the entry holds 100.
+	cfg, err := config.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	raw, err := secretsmanager.NewFromConfig(cfg).ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String("lockwell/" + s.ID), IncludeDeprecated: aws.Bool(true), MaxResults: aws.Int32(100)})
+	require.NoError(t, err)
+	assert.Len(t, raw.Versions, 100, "versions beyond 100 were removed")
+	assert.Nil(t, raw.NextToken)
+	oldest, err := valuestore.OldestKeptRef(ctx, index, s.ID)
+	require.NoError(t, err)
+	for _, v := range raw.Versions {
+		pinned := slices.Contains(v.VersionStages, asm.StageIndexed)
+		assert.Equal(t, aws.ToString(v.VersionId) == oldest, pinned, "only the oldest kept version is pinned")
+	}
 }

@@ -10,8 +10,11 @@
 //     secret of this deployment: "recover" it (default; its old versions come
 //     back, disabled or not as they were) or "purge" it first. A soft-deleted
 //     secret that is not this deployment's is never touched: already_exists.
-//   - old_versions: what Retire does to versions older than the kept one:
-//     "disable" (default) or "keep".
+//   - old_versions: what Retire does to versions older than the one it
+//     keeps, the oldest version the index keeps (so no kept Lockwell
+//     version names them): "disable" (default) or "keep". Key Vault keeps
+//     every version until the secret is deleted, so every version the index
+//     keeps stays readable.
 //   - purge_on_delete: "true" purges after the soft delete (needs the purge
 //     permission; impossible on vaults with purge protection). Default false:
 //     the vault's retention period applies.

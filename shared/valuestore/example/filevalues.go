@@ -43,7 +43,13 @@
 //     - Check Limit before writing anything; over it, return too_large with a
 //     message naming the store and the limit in bytes.
 //     - Retire only versions OLDER than the one it keeps: a newer one may
-//     belong to a writer whose index update is still in flight.
+//     belong to a writer whose index update is still in flight, and the
+//     one it keeps is the oldest version the index keeps (history), so the
+//     versions between are past versions users read.
+//     - Keep every version readable until Retire discards it. If the
+//     service drops old versions by itself (AWS beyond 100 versions, Vault
+//     beyond max_versions), say in your package doc how its limit relates to
+//     LOCKWELL_KEEP_VERSIONS (default 20, at most 1000).
 //     - Classify every error once with errcode (not_found, permission_denied,
 //     unavailable for throttling, timeouts and 5xx, ...), and never put a
 //     value, token or provider text that may echo one into an error.

@@ -9,7 +9,8 @@
 //     letters, digits, '_' and '-', at most 200 characters).
 //   - replication: "automatic" (default) or "user-managed", which needs
 //     locations, a comma-separated list of GCP locations.
-//   - old_versions: what Retire does to versions older than the current one:
+//   - old_versions: what Retire does to versions older than the oldest
+//     version the index keeps (so no kept Lockwell version names them):
 //     "disable" (default), "destroy" (irreversible) or "keep".
 //
 // Each secret id has one GCP secret, labelled lockwell-deployment and
@@ -370,8 +371,10 @@ func (s *Store) Get(ctx context.Context, secretID, ref string) (map[string]strin
 	return values, nil
 }
 
-// Retire implements valuestore.Store: versions numbered below keep are
-// disabled or destroyed per old_versions; keep and newer ones are untouched.
+// Retire implements valuestore.Store: versions numbered below keep (the
+// oldest version the index keeps) are disabled or destroyed per
+// old_versions; keep and newer ones, which the index's past versions may
+// name and Get reads, are untouched.
 // Errors: not_found for a foreign or missing entry; unavailable.
 func (s *Store) Retire(ctx context.Context, secretID, keep string) error {
 	if s.cfg.OldVersions == KeepOldVersions {

@@ -12,13 +12,16 @@
 //     true. The CA bundle comes from VAULT_CACERT / VAULT_CAPATH, as for the
 //     Vault CLI.
 //   - max_versions: 100-1000, default 1000, set on each new entry's
-//     metadata. Vault destroys the oldest version of an entry once it has
-//     more than max_versions, whoever wrote the newer ones: racing writers
-//     that lose their index updates still write versions, and enough of
-//     them after the winner's (Vault's default of 10 takes ten) would destroy
-//     the version the index points at. So max_versions must exceed the
-//     number of writers that can race on one secret; Lockwell itself
-//     destroys old versions (Retire), so a high cap costs only metadata.
+//     metadata (it overrides the mount's setting). Vault destroys the oldest
+//     version of an entry once it has more than max_versions, whoever wrote
+//     the newer ones. Every version the index keeps (LOCKWELL_KEEP_VERSIONS,
+//     default 20, at most 1000) is a KV version, and racing writers that
+//     lose their index updates still write versions (Vault's default of 10
+//     would let ten of them destroy the version the index points at). So
+//     max_versions must be at least LOCKWELL_KEEP_VERSIONS plus the number
+//     of writers that can race on one secret; the default of 1000 covers
+//     every retention Lockwell allows. Lockwell itself destroys the versions
+//     no kept version names (Retire), so a high cap costs only metadata.
 //   - namespace: the Vault Enterprise namespace; default VAULT_NAMESPACE.
 //
 // Credentials never come from the URL. Auth: VAULT_TOKEN, or else AppRole
@@ -595,8 +598,9 @@ func (s *Store) Get(ctx context.Context, id, ref string) (map[string]string, err
 }
 
 // Retire implements valuestore.Store: it destroys (permanently) every
-// version older than keep. Newer versions stay: a writer may be about to
-// record one. Errors: not_found, permission_denied, unavailable.
+// version older than keep, the oldest version the index keeps. Newer
+// versions stay: the index's past versions name them, and a writer may be
+// about to record one. Errors: not_found, permission_denied, unavailable.
 func (s *Store) Retire(ctx context.Context, id, keep string) error {
 	k, ok := parseRef(keep)
 	if secret.ValidateID(id) != nil || !ok {

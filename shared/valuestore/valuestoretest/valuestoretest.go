@@ -136,6 +136,7 @@ func Run(t *testing.T, open func(t *testing.T) valuestore.Store, opts ...Option)
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, openClosed(t)) })
 	t.Run("ConcurrentPutsToOneEntry", func(t *testing.T) { testConcurrentPutsToOneEntry(t, openClosed(t)) })
 	t.Run("LaterWritesLeaveAVersionReadable", func(t *testing.T) { testLaterWrites(t, openClosed(t)) })
+	t.Run("KeptHistoryStaysReadable", func(t *testing.T) { testKeptHistory(t, openClosed(t)) })
 	t.Run("OtherDeployment", func(t *testing.T) {
 		if c.openOther == nil {
 			t.Skip("store test gave no WithOtherDeployment")
@@ -502,6 +503,34 @@ func testLaterWrites(t *testing.T, s valuestore.Store) {
 		put(t, s, id, map[string]string{"n": fmt.Sprint("loser ", i)})
 	}
 	RequireSameValues(t, want, get(t, s, id, ref), "the version 30 later writes left alone")
+}
+
+// testKeptHistory is what an index keeping past versions (the default
+// retention of 20) asks of a store: each update retires only the versions
+// older than the oldest version the index keeps, and every version from
+// that one on, past versions included, stays readable by its ref through
+// many writes and retires.
+func testKeptHistory(t *testing.T, s valuestore.Store) {
+	const writes, kept = 30, 20
+	id := newID()
+	t.Cleanup(func() { _ = s.Delete(context.Background(), id) })
+	refs := make([]string, 0, writes)
+	for i := range writes {
+		refs = append(refs, put(t, s, id, map[string]string{"n": fmt.Sprint(i)}))
+		oldest := max(0, len(refs)-kept)
+		require.NoError(t, s.Retire(ctx(t), id, refs[oldest]), "Retire after write %d", i)
+	}
+	for i := writes - kept; i < writes; i++ {
+		RequireSameValues(t, map[string]string{"n": fmt.Sprint(i)}, get(t, s, id, refs[i]), fmt.Sprintf("kept version %d of %d", i, writes))
+	}
+	for i := range writes - kept {
+		got, err := s.Get(ctx(t), id, refs[i])
+		if err != nil {
+			requireCode(t, errcode.NotFound, err, "retired version")
+		} else {
+			RequireSameValues(t, map[string]string{"n": fmt.Sprint(i)}, got, "retired version kept by configuration")
+		}
+	}
 }
 
 func testOtherDeployment(t *testing.T, mine, other valuestore.Store) {
