@@ -608,7 +608,11 @@ func (b *Backend) Update(ctx context.Context, s *secret.Secret, expectedVersion 
 }
 
 func (b *Backend) update(ctx context.Context, s *secret.Secret, expectedVersion int64) error {
-	readAt := time.Now()
+	sealed, err := b.seal(ctx, s)
+	if err != nil {
+		return err
+	}
+	readAt := time.Now() // the copy of what is read is sent within ClaimHold of this
 	cur, err := b.read(ctx, s.ID)
 	switch {
 	case err != nil:
@@ -617,10 +621,6 @@ func (b *Backend) update(ctx context.Context, s *secret.Secret, expectedVersion 
 		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", s.ID, cur.secret.Version, expectedVersion)
 	case cur.secret.Owner != s.Owner:
 		return errcode.New(errcode.InvalidArgument, "the owner of secret %s never changes", s.ID)
-	}
-	sealed, err := b.seal(ctx, s)
-	if err != nil {
-		return err
 	}
 	h := planHistory(cur, s)
 	if h.copy {
