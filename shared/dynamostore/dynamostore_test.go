@@ -34,6 +34,7 @@ import (
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/retry"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/store"
 	"github.com/lockwell/lockwell/shared/store/storetest"
 )
 
@@ -551,6 +552,24 @@ func TestWorstCaseEncodingFits(t *testing.T) {
 	got, err := b.Get(ctx, s.ID)
 	require.NoError(t, err)
 	backendtest.SameValues(t, values, got.Values)
+
+	// With the default retention the list of past versions on the secret
+	// item still fits next to the largest values, deleted or not.
+	keep := &secret.Retention{Versions: store.DefaultKeepVersions}
+	cur := s
+	for i := 2; i <= store.DefaultKeepVersions+2; i++ {
+		next := backendtest.WithHistory(cur, keep, secret.OpUpdate, func(n *secret.Secret) {
+			n.Values = map[string]string{"k": strings.Repeat("\x01", secret.MaxTotalSize-2) + string(rune('a'+i%26))}
+		})
+		if i == store.DefaultKeepVersions+2 {
+			next.Deleted, next.PurgeAfter = next.Updated, next.Updated.Add(time.Hour)
+		}
+		require.NoError(t, b.Update(ctx, next, cur.Version), "version %d", i)
+		cur = next
+	}
+	vs, err := b.Versions(ctx, s.ID)
+	require.NoError(t, err)
+	assert.Len(t, vs, store.DefaultKeepVersions)
 }
 
 // TestInterruptedKeyedWritesAreResolved covers a writer that dies between

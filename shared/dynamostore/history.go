@@ -35,6 +35,11 @@ import (
 // moment), and it needs no index a version item's sealed values would be
 // written to.
 //
+// past costs the secret item about 40 bytes per kept version: the default
+// retention (20) fits next to the largest secret the item size limit allows
+// (TestWorstCaseEncodingFits), but with a retention of several hundred
+// versions an update of a secret near MaxTotalSize can fail with too_large.
+//
 // An update of version n with Keep makes these steps:
 //
 //  1. read the secret item (consistent GetItem): version n, past, prune;
