@@ -76,6 +76,10 @@ bench: deps
 	if [ -x localdev/scripts/mariadb.sh ] && command -v mariadb-install-db >/dev/null; then \
 	  eval "$$(localdev/scripts/mariadb.sh start)"; export MYSQL_USER MYSQL_PWD_FILE LOCKWELL_TEST_MYSQL_URL; fi; \
 	$(GO) test -run '^$$' -bench 'ListPage' -benchtime 2000x ./shared/sqlstore/
+	@echo "== The cost of history: get and update with 20 kept versions against none (shared/sqlstore) =="
+	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \
+	$(GO) test -run '^$$' -bench 'HistoryCost' -benchtime 3000x ./shared/sqlstore/
 	@echo "== SQLite writes from 16 concurrent writers, with and without group commit (shared/sqlstore) =="
 	$(GO) test -run '^$$' -bench 'ConcurrentWrites' -benchtime 5000x ./shared/sqlstore/
 	@echo "== DynamoDB backend on dynalite: throughput and calls per operation =="

@@ -169,7 +169,8 @@ func TestBootstrapsUnderTheEmulator(t *testing.T) {
 
 	// delete, then it is gone
 	deleted := invoke("delete", sampleEvent(t, "delete", sec.ID))
-	assert.Equal(t, http.StatusNoContent, deleted.StatusCode, deleted.Body)
+	assert.Equal(t, http.StatusOK, deleted.StatusCode, deleted.Body)
+	assert.Contains(t, deleted.Body, `"purge_after"`, "a delete answers with the recovery window")
 	assert.Equal(t, http.StatusNotFound, invoke("get", sampleEvent(t, "get", sec.ID)).StatusCode)
 	assert.Equal(t, http.StatusNotFound, invoke("delete", sampleEvent(t, "delete", sec.ID)).StatusCode)
 

@@ -17,7 +17,7 @@
 #                        Add lockwell_otel to link OpenTelemetry tracing (about 9 MB more per bootstrap)
 
 GO ?= go
-LAMBDA_FUNCTIONS := create get list update delete dashboard
+LAMBDA_FUNCTIONS := create get list update delete dashboard purge
 LAMBDA_GOARCH ?= arm64
 LAMBDA_BACKEND_TAGS ?=
 LAMBDA_BUILD_DIR ?= build/lambda
@@ -34,7 +34,8 @@ lambda_build = mkdir -p $(2) && CGO_ENABLED=0 GOOS=linux GOARCH=$(or $(4),$(LAMB
 
 .PHONY: build package invoke bench-lambda $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS)) \
 	build-CreateSecretFunction build-GetSecretFunction build-ListSecretsFunction \
-	build-UpdateSecretFunction build-DeleteSecretFunction build-DashboardFunction build-MigrateSecretsFunction
+	build-UpdateSecretFunction build-DeleteSecretFunction build-DashboardFunction build-MigrateSecretsFunction \
+	build-PurgeExpiredFunction
 
 ## build: every Lambda bootstrap (build/lambda/<op>/bootstrap)
 build: $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS))
@@ -54,6 +55,9 @@ build-UpdateSecretFunction:
 	$(call lambda_build,update,$(ARTIFACTS_DIR))
 build-DeleteSecretFunction:
 	$(call lambda_build,delete,$(ARTIFACTS_DIR))
+# The scheduled purge of deleted secrets past their recovery window.
+build-PurgeExpiredFunction:
+	$(call lambda_build,purge,$(ARTIFACTS_DIR))
 # The web dashboard's assets, sign-in and whoami (shared/dashboard).
 build-DashboardFunction:
 	$(call lambda_build,dashboard,$(ARTIFACTS_DIR))

@@ -170,7 +170,8 @@ func TestCodeCallsWhatTheTableLists(t *testing.T) {
 			require.Equal(t, http.StatusOK, call("update", "PATCH", "/api/v1/secrets/"+sec.ID, `{"name":"iam-renamed","private":true}`, nil).StatusCode)
 			record("update")
 
-			require.Equal(t, http.StatusNoContent, call("delete", "DELETE", "/api/v1/secrets/"+sec.ID, "", nil).StatusCode)
+			require.Equal(t, http.StatusOK, call("delete", "DELETE", "/api/v1/secrets/"+sec.ID, "", nil).StatusCode)
+			require.Equal(t, http.StatusNoContent, call("delete", "DELETE", "/api/v1/secrets/"+sec.ID+"?purge=true", "", nil).StatusCode)
 			record("delete")
 
 			for _, op := range []string{"create", "get", "list", "update", "delete"} {

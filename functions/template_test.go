@@ -210,12 +210,12 @@ func TestTemplateHTTPAPIUsesIAM(t *testing.T) {
 func TestTemplateRoutesReachTheirHandlers(t *testing.T) {
 	tpl := loadTemplate(t, nil)
 	routes := templateRoutes(t, tpl)
-	require.Len(t, routes, 6)
+	require.Len(t, routes, 9)
 	seen := map[string]bool{}
 	for _, r := range routes {
 		seen[r.op] = true
 	}
-	assert.Len(t, seen, 5, "every operation has a route (get two: by id and by name): %v", routes)
+	assert.Len(t, seen, 5, "every operation has a route (get three: by id, by name and versions; update three: patch, rollback, restore): %v", routes)
 
 	const owner = "arn:aws:iam::123456789012:user/route-test"
 	st := store.New(memstore.New())
@@ -228,10 +228,25 @@ func TestTemplateRoutesReachTheirHandlers(t *testing.T) {
 		store.CreateRequest{Name: "route-target", Values: map[string]string{"k": "v"}})
 	require.NoError(t, err)
 
-	bodies := map[string]string{"create": `{"name":"route-created","values":{"a":"b"}}`, "update": `{"values":{"c":"d"}}`}
+	// A deleted secret for the restore route.
+	deleted, err := st.Create(context.Background(), identity.Principal{Name: owner, Role: identity.Member},
+		store.CreateRequest{Name: "route-deleted"})
+	require.NoError(t, err)
+	_, err = st.Delete(context.Background(), identity.Principal{Name: owner, Role: identity.Member}, deleted.ID, store.DeleteRequest{})
+	require.NoError(t, err)
+
+	bodies := map[string]string{
+		"POST /api/v1/secrets":               `{"name":"route-created","values":{"a":"b"}}`,
+		"PATCH /api/v1/secrets/{id}":         `{"values":{"c":"d"}}`,
+		"POST /api/v1/secrets/{id}/rollback": `{"version":1}`,
+	}
 	for _, r := range routes {
-		path := strings.ReplaceAll(strings.ReplaceAll(r.path, "{id}", existing.ID), "{name}", existing.Name)
-		event := apiEvent(r.method, path, bodies[r.op], owner)
+		id := existing.ID
+		if strings.HasSuffix(r.path, "/restore") {
+			id = deleted.ID
+		}
+		path := strings.ReplaceAll(strings.ReplaceAll(r.path, "{id}", id), "{name}", existing.Name)
+		event := apiEvent(r.method, path, bodies[r.method+" "+r.path], owner)
 		for fn, a := range adapters {
 			resp := invokeAdapter(t, a, event)
 			if fn == r.function {

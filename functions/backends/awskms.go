@@ -14,4 +14,5 @@ func init() {
 	need("create", "kms:GenerateDataKey")
 	need("get", "kms:Decrypt")
 	need("update", "kms:Decrypt", "kms:GenerateDataKey")
+	need("delete", "kms:Decrypt", "kms:GenerateDataKey") // a delete is an update into the recovery window
 }

@@ -23,5 +23,9 @@ func init() {
 	need("create", append(write, "secretsmanager:DeleteSecret")...)
 	need("get", read...)
 	need("update", append(append(write, read...), "secretsmanager:ListSecretVersionIds", "secretsmanager:UpdateSecretVersionStage")...)
-	need("delete", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret") // delete reads no values
+	// A delete moves the secret into the recovery window, an update of the
+	// index that keeps the values; ?purge=true removes the entry.
+	need("delete", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+		"secretsmanager:ListSecretVersionIds", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:DeleteSecret")
+	need("purge", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret") // the purge reads no values
 }

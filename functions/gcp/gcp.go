@@ -1,7 +1,8 @@
 // Package gcp registers Lockwell's Google Cloud Functions (gen2) with the
-// Functions Framework: CreateSecret, GetSecret, ListSecrets, UpdateSecret and
-// DeleteSecret, HTTP functions that each serve one operation of the REST API
-// (package httpapi), and Dashboard, which serves the web dashboard. It is the only product package that imports the
+// Functions Framework: CreateSecret, GetSecret, ListSecrets, UpdateSecret,
+// DeleteSecret and PurgeExpired (the scheduled purge of deleted secrets past
+// their recovery window), HTTP functions that each serve one operation of
+// the REST API (package httpapi), and Dashboard, which serves the web dashboard. It is the only product package that imports the
 // framework; the Cloud Functions build links it through a root-level stub
 // package (see infra/gcp/README.md), and localdev/functions serves it locally.
 //
@@ -68,6 +69,8 @@ var Functions = []Function{
 	{"ListSecrets", "list"},
 	{"UpdateSecret", "update"},
 	{"DeleteSecret", "delete"},
+	// Called by Cloud Scheduler (infra/gcp) as an admin identity.
+	{"PurgeExpired", "purge_expired"},
 }
 
 // Operations returns the handler serving one httpapi operation (as

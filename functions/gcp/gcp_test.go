@@ -380,9 +380,15 @@ func TestFunctionsServeTheirRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code)
 
 	code, _ = call("DeleteSecret", "DELETE", "/"+id, "")
-	assert.Equal(t, http.StatusNoContent, code)
+	assert.Equal(t, http.StatusOK, code, "moved into the recovery window")
 	code, _ = call("GetSecret", "GET", "/"+id, "")
 	assert.Equal(t, http.StatusNotFound, code)
+
+	// The scheduled purge is for admins (Cloud Scheduler's account) only.
+	code, _ = call("PurgeExpired", "POST", "/api/v1/admin/purge", "")
+	assert.Equal(t, http.StatusForbidden, code, "a member cannot purge")
+	code, _ = call("UpdateSecret", "POST", "/api/v1/admin/purge", "")
+	assert.Equal(t, http.StatusNotFound, code, "only PurgeExpired serves the purge")
 
 	r = httptest.NewRequest("GET", "/", nil)
 	w = httptest.NewRecorder()

@@ -9,6 +9,7 @@ locals {
     ListSecrets  = "list"
     UpdateSecret = "update"
     DeleteSecret = "delete"
+    PurgeExpired = "purge_expired"
   }
   # 2nd gen function names are lower case; the entry point keeps its name.
   names = { for entry, op in local.functions : entry => "lockwell-${lower(entry)}" }
@@ -22,7 +23,7 @@ locals {
     LOCKWELL_VALUES       = var.values_url
     LOCKWELL_KEY          = var.key_url
     LOCKWELL_DEPLOYMENT   = var.deployment
-    LOCKWELL_ADMINS       = join(",", var.admins)
+    LOCKWELL_ADMINS       = join(",", concat(var.admins, [google_service_account.purge.email]))
     LOCKWELL_AUTH         = var.auth
     LOCKWELL_GCP_IDENTITY = var.gcp_identity
     LOCKWELL_AUDIENCE     = join(",", local.audiences)
@@ -219,4 +220,43 @@ resource "google_cloud_run_service_iam_member" "migrate_invoker" {
   service  = google_cloudfunctions2_function.migrate[0].service_config[0].service
   role     = "roles/run.invoker"
   member   = google_service_account.functions.member
+}
+
+# ---- Purge of deleted secrets past their recovery window --------------------
+# Cloud Scheduler calls PurgeExpired (POST /api/v1/admin/purge) hourly with
+# an ID token of its own service account, which is a Lockwell admin and may
+# invoke only that function. The store also purges after deletes; this
+# covers idle deployments.
+
+resource "google_service_account" "purge" {
+  account_id   = "lockwell-purge"
+  display_name = "Lockwell scheduled purge"
+}
+
+resource "google_cloud_run_service_iam_member" "purge_invoker" {
+  location = var.region
+  service  = google_cloudfunctions2_function.lockwell["PurgeExpired"].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.purge.email}"
+}
+
+resource "google_cloud_scheduler_job" "purge" {
+  name        = "lockwell-purge-expired"
+  region      = var.region
+  description = "Destroy Lockwell secrets whose recovery window has ended"
+  schedule    = var.purge_schedule
+  time_zone   = "Etc/UTC"
+
+  retry_config {
+    retry_count = 2
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = "${google_cloudfunctions2_function.lockwell["PurgeExpired"].service_config[0].uri}/api/v1/admin/purge"
+    oidc_token {
+      service_account_email = google_service_account.purge.email
+      audience              = local.audiences[0]
+    }
+  }
 }

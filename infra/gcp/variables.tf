@@ -126,3 +126,9 @@ variable "migration_max_instances" {
   type        = number
   default     = 5
 }
+
+variable "purge_schedule" {
+  description = "When Cloud Scheduler purges deleted secrets past their recovery window (cron, UTC)."
+  type        = string
+  default     = "17 * * * *"
+}

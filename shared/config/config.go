@@ -70,6 +70,9 @@ type History struct {
 	// RecoveryDays is how long a deleted secret can be restored; nil:
 	// store.DefaultRecoveryWindow; 0 destroys at once.
 	RecoveryDays *int
+	// PurgeOnWrite purges expired secrets in the background after writes
+	// (store.WithPurgeOnWrite): for long-running servers, not functions.
+	PurgeOnWrite bool
 }
 
 // HistoryFromEnv reads LOCKWELL_KEEP_VERSIONS, LOCKWELL_KEEP_DAYS and
@@ -112,6 +115,9 @@ func (h History) Options() []store.Option {
 	}
 	if h.RecoveryDays != nil {
 		opts = append(opts, store.WithRecoveryWindow(time.Duration(*h.RecoveryDays)*24*time.Hour))
+	}
+	if h.PurgeOnWrite {
+		opts = append(opts, store.WithPurgeOnWrite())
 	}
 	return opts
 }

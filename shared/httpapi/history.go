@@ -116,3 +116,24 @@ func boolParam(name, v string) (bool, error) {
 	}
 	return false, errcode.New(errcode.InvalidArgument, "%s must be true or false", name)
 }
+
+// purgeExpired serves POST /api/v1/admin/purge (admins): destroys the
+// deleted secrets whose recovery window has ended, and answers how many.
+// Google Cloud Scheduler calls it on a schedule (infra/gcp); on AWS a
+// scheduled function calls the store directly.
+func (a *API) purgeExpired(w http.ResponseWriter, r *http.Request, rec *record) error {
+	if !rec.principal.IsAdmin() {
+		return errcode.New(errcode.PermissionDenied, "only admins can purge expired secrets")
+	}
+	if r.ContentLength > 0 {
+		return errcode.New(errcode.InvalidArgument, "POST /api/v1/admin/purge takes no body")
+	}
+	n, err := a.st.PurgeExpired(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Purged int `json:"purged"`
+	}{n})
+	return nil
+}

@@ -16,6 +16,8 @@
 //	PATCH  /api/v1/secrets/{id}   update: 200 with metadata; If-Match, merge of values
 //	DELETE /api/v1/secrets/{id}   delete: 200 with metadata (deleted, purge_after): moved into the
 //	                              recovery window; ?purge=true (owner or admin) destroys: 204; If-Match
+//	POST   /api/v1/admin/purge    purge_expired (admins): 200 {"purged": n}, destroys the deleted
+//	                              secrets whose recovery window has ended (Cloud Scheduler calls it)
 //	POST   /api/v1/tokens         create_token (admins): 201 {"token": "..."}
 //	GET    /api/v1/tokens         list_tokens (admins): 200 {"items": [{"id", "user", "role", "created"}]}
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
@@ -115,6 +117,7 @@ const (
 	OpVersions    = "versions"
 	OpRollback    = "rollback"
 	OpRestore     = "restore"
+	OpPurge       = "purge_expired"
 	OpCreateToken = "create_token"
 	OpListTokens  = "list_tokens"
 	OpRevokeToken = "revoke_token"
@@ -144,6 +147,7 @@ const (
 	pathVersions = "/api/v1/secrets/{id}/versions"
 	pathRollback = "/api/v1/secrets/{id}/rollback"
 	pathRestore  = "/api/v1/secrets/{id}/restore"
+	pathPurge    = "/api/v1/admin/purge"
 	pathTokens   = "/api/v1/tokens"
 	pathToken    = "/api/v1/tokens/{id}"
 	pathOwn      = "/api/v1/tokens/self"
@@ -165,6 +169,7 @@ var routes = []route{
 	{OpGetByName, http.MethodGet, pathByName, true, nil, (*API).getByName},
 	{OpUpdate, http.MethodPatch, pathSecret, true, nil, (*API).update},
 	{OpDelete, http.MethodDelete, pathSecret, true, deleteParams, (*API).delete},
+	{OpPurge, http.MethodPost, pathPurge, true, nil, (*API).purgeExpired},
 	{OpCreateToken, http.MethodPost, pathTokens, true, nil, (*API).createToken},
 	{OpListTokens, http.MethodGet, pathTokens, true, nil, (*API).listTokens},
 	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},

@@ -1175,3 +1175,82 @@ func TestNonCanonicalPathsAreRefusedNotRedirected(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets"}).status)
 	assert.Equal(t, http.StatusNotFound, h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/"}).status)
 }
+
+// TestPurgeExpiredIsForAdmins: the scheduled purge's route destroys only
+// deleted secrets whose window has ended, and only admins may call it.
+func TestPurgeExpiredIsForAdmins(t *testing.T) {
+	h := newHarness(t)
+	res := h.do(request{user: "alice", method: "POST", path: "/api/v1/admin/purge"})
+	assert.Equal(t, http.StatusForbidden, res.status)
+	sec := h.create("alice", "recent", false, map[string]string{"k": "v"})
+	require.Equal(t, http.StatusOK, h.do(request{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + sec.ID}).status)
+	res = h.do(request{user: "admin", method: "POST", path: "/api/v1/admin/purge"})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	assert.JSONEq(t, `{"purged":0}`, string(res.body), "a secret within its recovery window is kept")
+	res = h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets/" + sec.ID + "/restore"})
+	assert.Equal(t, http.StatusOK, res.status, "and can still be restored")
+}
+
+// TestHistoryAPI walks the history routes: versions without values, a kept
+// version with its values and ETag, rollback with If-Match, list of deleted
+// secrets, and a restore that meets a taken name (409) then takes a new one.
+func TestHistoryAPI(t *testing.T) {
+	h := newHarness(t)
+	sec := h.create("alice", "hist", false, map[string]string{"password": "HIST-VALUE-1"})
+	for i := 2; i <= 3; i++ {
+		res := h.do(request{user: "bob", method: "PATCH", path: "/api/v1/secrets/" + sec.ID, body: fmt.Sprintf(`{"values":{"password":"HIST-VALUE-%d"}}`, i)})
+		require.Equal(t, http.StatusOK, res.status, string(res.body))
+	}
+	res := h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "/versions"})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	var versions struct {
+		Items []struct {
+			Version   int64    `json:"version"`
+			Principal string   `json:"principal"`
+			Operation string   `json:"operation"`
+			Changed   []string `json:"changed"`
+			Current   bool     `json:"current"`
+		} `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal(res.body, &versions))
+	require.Len(t, versions.Items, 3)
+	assert.Equal(t, int64(3), versions.Items[0].Version)
+	assert.True(t, versions.Items[0].Current)
+	assert.Equal(t, "bob", versions.Items[0].Principal)
+	assert.Equal(t, []string{"password"}, versions.Items[0].Changed)
+	assert.Equal(t, "create", versions.Items[2].Operation)
+	assert.NotContains(t, string(res.body), "HIST-VALUE", "versions never carry values")
+
+	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?version=1"})
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Equal(t, `"1"`, res.header.Get("ETag"))
+	secrettest.AssertSameValues(t, map[string]string{"password": "HIST-VALUE-1"}, decodeSecret(t, res).Values)
+	for _, bad := range []string{"0", "x", "1&version=2"} {
+		res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?version=" + bad})
+		assert.Equal(t, http.StatusBadRequest, res.status, bad)
+	}
+	assert.Equal(t, http.StatusNotFound, h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID + "?version=9"}).status)
+
+	res = h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets/" + sec.ID + "/rollback", body: `{"version":1}`, headers: map[string]string{"If-Match": `"2"`}})
+	assert.Equal(t, http.StatusPreconditionFailed, res.status)
+	res = h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets/" + sec.ID + "/rollback", body: `{"version":"1"}`})
+	assert.Equal(t, http.StatusBadRequest, res.status, "a version is a number")
+	res = h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets/" + sec.ID + "/rollback", body: `{"version":1}`, headers: map[string]string{"If-Match": `"3"`}})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	assert.Equal(t, `"4"`, res.header.Get("ETag"))
+	res = h.do(request{user: "alice", method: "GET", path: "/api/v1/secrets/" + sec.ID})
+	secrettest.AssertSameValues(t, map[string]string{"password": "HIST-VALUE-1"}, decodeSecret(t, res).Values)
+
+	require.Equal(t, http.StatusOK, h.do(request{user: "alice", method: "DELETE", path: "/api/v1/secrets/" + sec.ID}).status)
+	res = h.do(request{user: "bob", method: "GET", path: "/api/v1/secrets?deleted=true"})
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Contains(t, string(res.body), `"purge_after"`)
+	assert.Contains(t, string(res.body), sec.ID)
+	h.create("bob", "hist", false, nil)
+	res = h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets/" + sec.ID + "/restore"})
+	assert.Equal(t, http.StatusConflict, res.status, "the name was taken meanwhile")
+	res = h.do(request{user: "alice", method: "POST", path: "/api/v1/secrets/" + sec.ID + "/restore", body: `{"name":"hist-2"}`})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	assert.Equal(t, "hist-2", decodeSecret(t, res).Name)
+	h.assertNoValues("HIST-VALUE-1")
+}

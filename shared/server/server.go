@@ -152,7 +152,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	st, stored, closer, err := openStore(ctx, cfg.Deployment, cfg.History, dir, log)
+	// A long-running server purges expired secrets after writes itself.
+	history := cfg.History
+	history.PurgeOnWrite = true
+	st, stored, closer, err := openStore(ctx, cfg.Deployment, history, dir, log)
 	if err != nil {
 		return err
 	}

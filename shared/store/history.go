@@ -39,6 +39,12 @@ func WithRecoveryWindow(d time.Duration) Option {
 	return func(s *Store) { s.recovery = max(d, 0) }
 }
 
+// WithPurgeOnWrite makes the store purge expired secrets in the background
+// after writes, at most once a minute. For long-running servers (lockwell
+// serve); serverless functions leave it off: a scheduled function purges
+// there, and a request's function has neither the time nor the grants.
+func WithPurgeOnWrite() Option { return func(s *Store) { s.purgeOnWrite = true } }
+
 // WithLogger receives what the store does in the background (the purge of
 // expired secrets after writes). Nil discards.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
@@ -383,8 +389,9 @@ const expiredBatch = 100
 
 // PurgeExpired destroys every deleted secret whose recovery window ended
 // before now, of every owner, and returns how many it destroyed. It is what
-// `lockwell admin purge` and the scheduled functions run; the store also
-// runs it in the background after deletes, at most once a minute.
+// `lockwell admin purge` and the scheduled functions run; with
+// WithPurgeOnWrite the store also runs it in the background after creates,
+// updates and deletes, at most once a minute per Store.
 func (s *Store) PurgeExpired(ctx context.Context) (n int, err error) {
 	for {
 		batch, err := s.b.Expired(ctx, s.now(), expiredBatch)
@@ -418,6 +425,9 @@ const purgeInterval = time.Minute
 // purgeExpiredSoon starts a background purge of expired secrets unless one
 // ran within purgeInterval.
 func (s *Store) purgeExpiredSoon() {
+	if !s.purgeOnWrite {
+		return
+	}
 	now := s.now().UnixNano()
 	last := s.lastPurge.Load()
 	if now-last < int64(purgeInterval) || !s.lastPurge.CompareAndSwap(last, now) {

@@ -50,6 +50,7 @@ type Store struct {
 	keepVersions int
 	keepFor      time.Duration
 	recovery     time.Duration
+	purgeOnWrite bool
 	lastPurge    atomic.Int64 // unix nanoseconds of the last background purge
 }
 
@@ -150,6 +151,7 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 	if err != nil {
 		return nil, err
 	}
+	s.purgeExpiredSoon()
 	return sec.Metadata(), nil
 }
 
@@ -385,6 +387,7 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 	if err != nil {
 		return nil, err
 	}
+	s.purgeExpiredSoon()
 	return result.Metadata(), nil
 }
 

@@ -393,7 +393,7 @@ func TestHistoryOptions(t *testing.T) {
 
 func TestPurgeExpired(t *testing.T) {
 	mem := memstore.New()
-	st := store.New(mem, store.WithRecoveryWindow(time.Microsecond))
+	st := store.New(mem, store.WithRecoveryWindow(time.Microsecond), store.WithPurgeOnWrite())
 	id := mustCreate(t, st, alice, "expiring", true, nil)
 	keepID := mustCreate(t, st, bob, "kept", false, nil)
 	deleted, err := st.Delete(ctx, alice, id, store.DeleteRequest{})
