@@ -59,8 +59,8 @@
 //   - create: two conditional PutItems (the claim, then the secret), plus one
 //     KMS GenerateDataKey.
 //   - update with history (the store always keeps some): one consistent
-//     GetItem, one PutItem (the replaced version's copy), one conditional
-//     UpdateItem, plus one GenerateDataKey; once the retention is reached,
+//     GetItem, one UpdateItem (the replaced version's copy, an upsert), one
+//     conditional UpdateItem, plus one GenerateDataKey; once the retention is reached,
 //     two UpdateItems more (the pruned version's tombstone, and forgetting
 //     it). A change of name, visibility or deleted state adds the new claim
 //     (PutItem) before the write and the old claim's release (DeleteItem)
@@ -121,7 +121,7 @@
 //	Create       dynamodb:PutItem, GetItem, DeleteItem             (+ kms:GenerateDataKey)
 //	Update       dynamodb:UpdateItem, GetItem, PutItem, DeleteItem (+ kms:GenerateDataKey)
 //	Delete       dynamodb:UpdateItem, DeleteItem, GetItem
-//	Versions     dynamodb:GetItem, BatchGetItem
+//	Versions     dynamodb:GetItem, BatchGetItem                    (the get function serves it)
 //	GetVersion   dynamodb:GetItem                                  (+ kms:Decrypt through the Sealer)
 //	Expired      dynamodb:Scan
 //	SaveToken    dynamodb:PutItem
@@ -132,8 +132,8 @@
 // and to know the claim it holds. Otherwise GetItem serves the rare paths:
 // telling a live name from a crashed writer's leftover claim, and finding
 // out why a condition failed where the service does not return the item
-// (dynalite). Update and Delete write tombstones of pruned versions with
-// UpdateItem (an upsert), so Delete needs no PutItem. DeleteItem in Create repairs
+// (dynalite). Version copies and tombstones are written with UpdateItem
+// (an upsert), so a soft delete (an update) and a purge need no PutItem. DeleteItem in Create repairs
 // such a leftover or releases the claim of a refused write. The portable
 // store adds its own reads: its Update first Gets the secret (GetItem,
 // kms:Decrypt), its Delete reads the metadata (GetItem), and an idempotent

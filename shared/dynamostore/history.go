@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,8 +44,8 @@ import (
 // An update of version n with Keep makes these steps:
 //
 //  1. read the secret item (consistent GetItem): version n, past, prune;
-//  2. put the item of past version n as a copy of it, on condition that no
-//     tombstone is there. A committed version is immutable, so every writer
+//  2. write the item of past version n as a copy of it, on condition that
+//     no tombstone is there. A committed version is immutable, so every writer
 //     that read version n writes the same item, and a copy of the version
 //     that is still current is harmless. The put is sent within ClaimHold
 //     of step 1;
@@ -123,14 +124,34 @@ func (h history) attrs() map[string]types.AttributeValue {
 }
 
 // copyVersion is step 2: the past version item of cur, unless tombstoned.
-// A failed condition means version n was pruned or purged, so it is no
+// It is written with UpdateItem (an upsert that sets every attribute of
+// the copy; a leftover copy of the same version holds the same ones), so
+// that a soft delete, an update like any other, needs no PutItem grant. A
+// failed condition means version n was pruned or purged, so it is no
 // longer current: failed_precondition.
 func (b *Backend) copyVersion(ctx context.Context, cur *stored) error {
+	item := versionItem(cur)
+	nm := names(attrGone)
+	values := map[string]types.AttributeValue{}
+	set := ""
+	for a, v := range item {
+		if a == attrPK {
+			continue
+		}
+		ph := ":v" + strconv.Itoa(len(values))
+		nm["#"+a], values[ph] = a, v
+		if set != "" {
+			set += ", "
+		}
+		set += "#" + a + " = " + ph
+	}
 	err := b.call(ctx, "keep the past version", func(ctx context.Context) error {
-		_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: b.table, Item: versionItem(cur),
-			ConditionExpression:      aws.String("attribute_not_exists(#gone)"),
-			ExpressionAttributeNames: names(attrGone),
+		_, err := b.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: b.table, Key: keyOf(getS(item, attrPK)),
+			UpdateExpression:          aws.String("SET " + set),
+			ConditionExpression:       aws.String("attribute_not_exists(#gone)"),
+			ExpressionAttributeNames:  nm,
+			ExpressionAttributeValues: values,
 		})
 		return err
 	})

@@ -96,6 +96,7 @@ func TestHistorySurvivesCrashes(t *testing.T) {
 
 	// The writer "dies" after copying version 2 and before its conditional
 	// write (here: the write is refused, so it never lands).
+	stack.proxy.Inject("UpdateItem", dynalite.Pass, 1) // the copy
 	stack.proxy.Inject("UpdateItem", denied, 1)
 	_, err = update(t, b, v2, 5, "3-never-written")
 	require.Error(t, err)
@@ -115,7 +116,7 @@ func TestHistorySurvivesCrashes(t *testing.T) {
 	// The writer of version 4 (keeping 2 versions) dies after its write,
 	// before it pruned versions 2 and 1: they are no longer answered, and
 	// their items are still listed for pruning.
-	stack.proxy.Inject("UpdateItem", dynalite.Pass, 1)
+	stack.proxy.Inject("UpdateItem", dynalite.Pass, 2) // the copy, the write
 	stack.proxy.Inject("UpdateItem", denied, 1)
 	v4, err := update(t, b, v3, 2, "4")
 	require.NoError(t, err, "the write landed; only the pruning after it failed")
@@ -139,7 +140,7 @@ func TestHistorySurvivesCrashes(t *testing.T) {
 
 	// A purge interrupted after its mark: gone for readers, found by
 	// Expired, finished by the purge of expired secrets.
-	stack.proxy.Inject("UpdateItem", dynalite.Pass, 1)
+	stack.proxy.Inject("UpdateItem", dynalite.Pass, 1) // the mark
 	stack.proxy.Inject("UpdateItem", denied, 1)
 	require.Error(t, b.Delete(ctx, s.ID, 5))
 	stack.proxy.Reset()
@@ -161,22 +162,22 @@ func TestHistorySurvivesCrashes(t *testing.T) {
 	}
 }
 
-// gatedAPI holds PutItems of past version items at a gate: a writer that
-// read a version and is slow to copy it.
+// gatedAPI holds the write of a past version item (an UpdateItem of a v#
+// key) at a gate: a writer that read a version and is slow to copy it.
 type gatedAPI struct {
 	dynamostore.API
 	once             sync.Once
 	reached, release chan struct{}
 }
 
-func (g *gatedAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if pk, ok := in.Item["pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "v#") {
+func (g *gatedAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if pk, ok := in.Key["pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "v#") {
 		g.once.Do(func() { // only the first copy waits
 			close(g.reached)
 			<-g.release
 		})
 	}
-	return g.API.PutItem(ctx, in, opts...)
+	return g.API.UpdateItem(ctx, in, opts...)
 }
 
 // TestSlowWriterCannotBringBackAPrunedVersion: a writer reads version 1 and
