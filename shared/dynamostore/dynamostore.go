@@ -60,9 +60,9 @@
 //     KMS GenerateDataKey.
 //   - update with history (the store always keeps some): one consistent
 //     GetItem, one UpdateItem (the replaced version's copy, an upsert), one
-//     conditional UpdateItem, plus one GenerateDataKey; once the retention is reached,
-//     two UpdateItems more (the pruned version's tombstone, and forgetting
-//     it). A change of name, visibility or deleted state adds the new claim
+//     conditional UpdateItem, plus one GenerateDataKey; once the retention
+//     is reached, two UpdateItems more (the pruned version's tombstone, and
+//     forgetting it). A change of name, visibility or deleted state adds the new claim
 //     (PutItem) before the write and the old claim's release (DeleteItem)
 //     after. Without Keep no copy is written, and the replaced version is
 //     pruned (two UpdateItems) in case a concurrent writer copied it.

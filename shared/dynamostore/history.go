@@ -47,7 +47,7 @@ import (
 //  2. write the item of past version n as a copy of it, on condition that
 //     no tombstone is there. A committed version is immutable, so every writer
 //     that read version n writes the same item, and a copy of the version
-//     that is still current is harmless. The put is sent within ClaimHold
+//     that is still current is harmless. The copy is sent within ClaimHold
 //     of step 1;
 //  3. the conditional write of version n+1 (as without history: expected
 //     version, claim, owner), setting past to the versions Keep keeps and
