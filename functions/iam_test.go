@@ -37,6 +37,9 @@ var rarePaths = map[string][]string{
 		"secretsmanager:TagResource",   // required by CreateSecret with tags; not an API call
 		"secretsmanager:RestoreSecret", // the entry is scheduled for deletion
 	},
+	"get": {
+		"dynamodb:BatchGetItem", // the versions of a secret: provoked below with ValueStore=none only, for now
+	},
 	"delete": {
 		"dynamodb:UpdateItem", // finishing the idempotency records of keyed writes interrupted before their last step
 	},
@@ -169,6 +172,14 @@ func TestCodeCallsWhatTheTableLists(t *testing.T) {
 			require.Equal(t, http.StatusOK, call("update", "PATCH", "/api/v1/secrets/"+sec.ID, `{"values":{"b":"2"}}`, nil).StatusCode)
 			require.Equal(t, http.StatusOK, call("update", "PATCH", "/api/v1/secrets/"+sec.ID, `{"name":"iam-renamed","private":true}`, nil).StatusCode)
 			record("update")
+
+			// Past versions, once there are some (the updates kept them).
+			// TRANSITIONAL: valuestore's history is a stub on this branch, so
+			// the awssecretsmanager pairing lists versions once it lands.
+			if valueStore == "none" {
+				require.Equal(t, http.StatusOK, call("get", "GET", "/api/v1/secrets/"+sec.ID+"/versions", "", nil).StatusCode)
+				record("get")
+			}
 
 			require.Equal(t, http.StatusOK, call("delete", "DELETE", "/api/v1/secrets/"+sec.ID, "", nil).StatusCode)
 			require.Equal(t, http.StatusNoContent, call("delete", "DELETE", "/api/v1/secrets/"+sec.ID+"?purge=true", "", nil).StatusCode)

@@ -10,12 +10,13 @@ import _ "github.com/lockwell/lockwell/shared/dynamostore" // dynamodb://
 // creates and renames. A write with an Idempotency-Key keeps its record as an
 // item of the same table (PutItem, GetItem, UpdateItem, DeleteItem), and a
 // delete finishes the records of interrupted keyed writes (UpdateItem). A get
-// by name finds the name first (Query). A delete is an update that moves
+// by name finds the name first (Query); the versions of a secret are read
+// in batches (BatchGetItem). A delete is an update that moves
 // the secret into the recovery window (?purge=true destroys it: DeleteItem);
 // the scheduled purge finds expired secrets with a Scan.
 func init() {
 	need("create", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")
-	need("get", "dynamodb:GetItem", "dynamodb:Query")
+	need("get", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
 	need("list", "dynamodb:Query")
 	need("update", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 	need("delete", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")

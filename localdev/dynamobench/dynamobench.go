@@ -150,6 +150,9 @@ func Run(ctx context.Context, w io.Writer, opts Options) ([]Result, error) {
 	if err := measure("update", len(made), func(i int) error {
 		next := made[i].Clone()
 		next.Version, next.Updated = 2, now.Add(time.Second)
+		// History as the store keeps it by default: the replaced version is
+		// copied before the write.
+		next.Keep = &secret.Retention{Versions: 20}
 		return writer.Update(ctx, next, 1)
 	}); err != nil {
 		return nil, err

@@ -15,8 +15,10 @@ import (
 )
 
 // TestRunReportsCallBudgets runs a small bench and holds the call counts to
-// the targets: get is one read, writes are one or two, a list page one or
-// two queries, KMS at most one call per get and none when warm.
+// the targets: get is one read, create two writes, an update with history
+// a read and two writes, a purge one write per version more than before,
+// a list page one or two queries, KMS at most one call per get and none
+// when warm.
 func TestRunReportsCallBudgets(t *testing.T) {
 	var out bytes.Buffer
 	res, err := dynamobench.Run(context.Background(), &out, dynamobench.Options{Secrets: 20, Concurrency: 2, PageSize: 5})
@@ -34,8 +36,10 @@ func TestRunReportsCallBudgets(t *testing.T) {
 	assert.Equal(t, map[string]float64{"GetItem": 1}, byOp["get (cold key cache)"].DynamoDB)
 	assert.Equal(t, map[string]float64{"Decrypt": 1}, byOp["get (cold key cache)"].KMS)
 	assert.Empty(t, byOp["get (warm key cache)"].KMS)
-	assert.Equal(t, map[string]float64{"UpdateItem": 1}, byOp["update"].DynamoDB)
-	assert.Equal(t, map[string]float64{"DeleteItem": 2}, byOp["delete"].DynamoDB)
+	assert.Equal(t, map[string]float64{"GetItem": 1, "UpdateItem": 2}, byOp["update"].DynamoDB,
+		"update with history: read, copy the replaced version, write")
+	assert.Equal(t, map[string]float64{"UpdateItem": 3, "DeleteItem": 2}, byOp["delete"].DynamoDB,
+		"purge of a secret with one past version: mark, claim, two tombstones, the secret")
 	list := byOp["list page (5 items)"].DynamoDB["Query"]
 	assert.True(t, list >= 1 && list <= 2, "a list page is one or two queries, got %.2f", list)
 }

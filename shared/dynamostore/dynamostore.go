@@ -15,19 +15,27 @@
 //
 // # Table design
 //
-// One table, partition key "pk" (string), no sort key, PAY_PER_REQUEST. Three
-// kinds of items:
+// One table, partition key "pk" (string), no sort key, PAY_PER_REQUEST, a
+// stream of new and old images (change events; items.go lists the
+// attributes they read). These kinds of items:
 //
 //	s#<id>                  the secret: metadata, the key names, and the values
 //	                        sealed by the envelope Sealer (AAD = id and version);
-//	                        plus its list keys (below) and "claim", the pk of
-//	                        the name reservation it holds
+//	                        plus its list keys (below), "claim", the pk of
+//	                        the name reservation it holds (none while deleted),
+//	                        and the list of its past versions (history.go)
+//	v#<id>#<version>        a past version: a copy of the secret item as that
+//	                        version was, sealed values included, in no index;
+//	                        or a tombstone of a pruned one (history.go)
 //	n#pub#<name>            a name reservation ("claim") of a public name, or
 //	n#prv#<owner>#<name>    of an owner's private name: {id, at}
 //	t#<sha256 hex>          an API token: {user, role, created, id} (identity.TokenStore;
 //	                        tokens.go says how the list indexes hold them)
+//	i#<key>                 an idempotency record (idempotency.go)
 //
-// Every secret item carries "scope" ("pub", or "prv#<owner>") and three
+// Every secret item carries "scope" ("pub", or "prv#<owner>"; for a secret
+// in the recovery window "del#pub" or "del#prv#<owner>", so that deleted
+// secrets are listed only by deleted listings, on the same indexes) and three
 // sort keys: name_key = name#id, created_key = created#id and updated_key =
 // updated#id, with times as fixed-width UTC strings, so string order is the
 // API's order with ties broken by id. Three global secondary indexes,
@@ -50,13 +58,21 @@
 //     indexes, so they are eventually consistent (milliseconds on AWS).
 //   - create: two conditional PutItems (the claim, then the secret), plus one
 //     KMS GenerateDataKey.
-//   - update, same name and visibility: one conditional UpdateItem (plus one
-//     GenerateDataKey). A rename or a change of visibility (rare): that
-//     UpdateItem fails its condition (the claim changed) and returns the old
-//     item, then the new claim (PutItem), the secret (UpdateItem), the old
-//     claim released (DeleteItem); dynalite, which does not return the old
-//     item, costs one GetItem more.
-//   - delete: two DeleteItems (the secret, then its claim).
+//   - update with history (the store always keeps some): one consistent
+//     GetItem, one UpdateItem (the replaced version's copy, an upsert), one
+//     conditional UpdateItem, plus one GenerateDataKey; once the retention
+//     is reached, two UpdateItems more (the pruned version's tombstone, and
+//     forgetting it). A change of name, visibility or deleted state adds the new claim
+//     (PutItem) before the write and the old claim's release (DeleteItem)
+//     after. Without Keep no copy is written, and the replaced version is
+//     pruned (two UpdateItems) in case a concurrent writer copied it.
+//   - soft delete and restore: updates (the delete drops the claim, the
+//     restore claims the name again).
+//   - versions: one GetItem and one BatchGetItem per 100 past versions (no
+//     sealed values read); a past version: two GetItems.
+//   - purge (Delete): one UpdateItem (mark), one DeleteItem (claim), one
+//     UpdateItem per stored version (tombstone), one DeleteItem (secret).
+//   - expired: a Scan of the table, for the scheduled purge.
 //
 // # Uniqueness without transactions
 //
@@ -86,6 +102,10 @@
 // secret item no longer uses it; if that last write is lost, the claim is an
 // orphan and is repaired the same way.
 //
+// A soft delete drops the secret's claim attribute in its write and releases
+// the claim after, as a rename releases its old name; a restore claims its
+// name first, as a rename does (already_exists when taken meanwhile).
+//
 // Never a lost acknowledged write: an operation returns success only after
 // the secret item's write succeeded. If a retried write finds its own earlier
 // attempt already applied (same version, time and change key), it succeeds.
@@ -100,14 +120,20 @@
 //	List         dynamodb:Query
 //	Create       dynamodb:PutItem, GetItem, DeleteItem             (+ kms:GenerateDataKey)
 //	Update       dynamodb:UpdateItem, GetItem, PutItem, DeleteItem (+ kms:GenerateDataKey)
-//	Delete       dynamodb:DeleteItem, GetItem
+//	Delete       dynamodb:UpdateItem, DeleteItem, GetItem
+//	Versions     dynamodb:GetItem, BatchGetItem                    (the get function serves it)
+//	GetVersion   dynamodb:GetItem                                  (+ kms:Decrypt through the Sealer)
+//	Expired      dynamodb:Scan
 //	SaveToken    dynamodb:PutItem
 //	TokenPrincipal dynamodb:GetItem
 //	create_table dynamodb:CreateTable, DescribeTable               (development only)
 //
-// GetItem serves the rare paths: telling a live name from a crashed
-// writer's leftover claim, and finding out why a condition failed where the
-// service does not return the item (dynalite). DeleteItem in Create repairs
+// Update reads the secret item (GetItem) to copy the version it replaces
+// and to know the claim it holds. Otherwise GetItem serves the rare paths:
+// telling a live name from a crashed writer's leftover claim, and finding
+// out why a condition failed where the service does not return the item
+// (dynalite). Version copies and tombstones are written with UpdateItem
+// (an upsert), so a soft delete (an update) and a purge need no PutItem. DeleteItem in Create repairs
 // such a leftover or releases the claim of a refused write. The portable
 // store adds its own reads: its Update first Gets the secret (GetItem,
 // kms:Decrypt), its Delete reads the metadata (GetItem), and an idempotent
@@ -145,9 +171,11 @@ import (
 )
 
 // API is the part of the DynamoDB client the backend calls; *dynamodb.Client
-// implements it. Scan, BatchWriteItem and the transaction calls are never
-// used.
+// implements it. BatchWriteItem and the transaction calls are never used;
+// Scan only by Expired.
 type API interface {
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
@@ -316,7 +344,7 @@ func (b *Backend) current(ctx context.Context, id string, item map[string]types.
 // attempt of a retried write left behind.
 func sameWrite(cur *stored, s *secret.Secret) bool {
 	return cur != nil && cur.secret.Version == s.Version && cur.secret.Updated.Equal(s.Updated) &&
-		cur.secret.ChangeKey == s.ChangeKey && cur.claim == claimPK(s)
+		cur.secret.ChangeKey == s.ChangeKey && cur.claim == claimOf(s) && !cur.purging
 }
 
 func (b *Backend) seal(ctx context.Context, s *secret.Secret) ([]byte, error) {
@@ -341,12 +369,7 @@ func (b *Backend) Get(ctx context.Context, id string) (*secret.Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.sealed != nil {
-		if st.secret.Values, err = b.sealer.Open(ctx, st.sealed, st.secret.ID, st.secret.Version); err != nil {
-			return nil, err
-		}
-	}
-	return st.secret, nil
+	return b.open(ctx, st)
 }
 
 // GetMetadata implements backend.MetadataGetter: one consistent GetItem and
@@ -365,10 +388,16 @@ func (b *Backend) read(ctx context.Context, id string) (*stored, error) {
 	if err != nil {
 		return nil, err
 	}
-	if item == nil {
+	var st *stored
+	if item != nil {
+		if st, err = decodeSecret(item); err != nil {
+			return nil, err
+		}
+	}
+	if st == nil || st.purging { // a purge that started is gone for readers
 		return nil, errcode.New(errcode.NotFound, "secret %s not found", id)
 	}
-	return decodeSecret(item)
+	return st, nil
 }
 
 // Create implements backend.Backend: the name's claim, then the secret item
@@ -510,17 +539,22 @@ func (b *Backend) release(ctx context.Context, pk, id string) {
 	})
 }
 
-// updateItem rewrites the mutable attributes of the secret under the
-// condition. Owner, id and created are never written.
-func (b *Backend) updateItem(ctx context.Context, s *secret.Secret, sealed []byte, condition string, condValues map[string]types.AttributeValue) (ambiguous bool, err error) {
+// updateItem rewrites the mutable attributes of the secret, and extra
+// (nil values removed), under the condition. Owner, id and created are
+// never written.
+func (b *Backend) updateItem(ctx context.Context, s *secret.Secret, sealed []byte, extra map[string]types.AttributeValue, condition string, condValues map[string]types.AttributeValue) (ambiguous bool, err error) {
 	var set, remove string
-	nm := names(attrPK, attrVersion, attrClaim, attrOwner)
+	nm := names(attrPK, attrVersion, attrClaim, attrOwner, attrPurging)
 	values := map[string]types.AttributeValue{}
 	for k, v := range condValues {
 		values[k] = v
 	}
+	attrs := mutableAttrs(s, sealed)
+	for k, v := range extra {
+		attrs[k] = v
+	}
 	i := 0
-	for name, v := range mutableAttrs(s, sealed) {
+	for name, v := range attrs {
 		nm["#"+name] = name
 		if v == nil {
 			if remove != "" {
@@ -561,12 +595,14 @@ func (b *Backend) updateItem(ctx context.Context, s *secret.Secret, sealed []byt
 	return ambiguous, err
 }
 
-// Update implements backend.Backend. Same name and visibility: one
-// conditional UpdateItem. Otherwise the new name is claimed first and the
-// old claim released after (see the package doc). Errors: not_found;
-// failed_precondition when the stored version is not expectedVersion;
-// already_exists when the new name is taken; invalid_argument when s.Owner
-// is not the stored owner; too_large; unavailable.
+// Update implements backend.Backend (see the package doc and history.go):
+// read the secret; with Keep, keep the version it replaces; claim a new
+// name when the name, the visibility or the deleted state changes; write
+// the secret if it is still the version read; release the old claim; prune.
+// Errors: not_found; failed_precondition when the stored version is not
+// expectedVersion (or changes meanwhile); already_exists when the new name
+// is taken; invalid_argument when s.Owner is not the stored owner;
+// too_large; unavailable.
 func (b *Backend) Update(ctx context.Context, s *secret.Secret, expectedVersion int64) error {
 	return b.withRecord(ctx, s, func(ctx context.Context) error { return b.update(ctx, s, expectedVersion) })
 }
@@ -576,96 +612,108 @@ func (b *Backend) update(ctx context.Context, s *secret.Secret, expectedVersion 
 	if err != nil {
 		return err
 	}
-	newClaim := claimPK(s)
-	cond := map[string]types.AttributeValue{":expected": num(expectedVersion), ":claim": str(newClaim), ":owner": str(s.Owner)}
-	ambiguous, err := b.updateItem(ctx, s, sealed,
-		"attribute_exists(#pk) AND #version = :expected AND #claim = :claim AND #owner = :owner", cond)
-	failed, item := conditionFailed(err)
-	if !failed {
-		return err
-	}
-	cur, err := b.current(ctx, s.ID, item)
+	readAt := time.Now() // the copy of what is read is sent within ClaimHold of this
+	cur, err := b.read(ctx, s.ID)
 	switch {
 	case err != nil:
 		return err
-	case cur == nil:
-		return errcode.New(errcode.NotFound, "secret %s not found", s.ID)
-	case ambiguous && sameWrite(cur, s):
-		return nil // an earlier attempt landed
 	case cur.secret.Version != expectedVersion:
 		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", s.ID, cur.secret.Version, expectedVersion)
 	case cur.secret.Owner != s.Owner:
 		return errcode.New(errcode.InvalidArgument, "the owner of secret %s never changes", s.ID)
-	case cur.claim == newClaim:
-		// Everything matches now, so it changed in between: another writer
-		// won and went back.
-		return errcode.New(errcode.FailedPrecondition, "secret %s changed concurrently", s.ID)
 	}
-	return b.rename(ctx, s, sealed, expectedVersion, cur.claim)
-}
-
-// rename moves s to a new name or visibility: claim the new name, write the
-// secret if it still holds the old claim at the expected version, release
-// the old claim.
-func (b *Backend) rename(ctx context.Context, s *secret.Secret, sealed []byte, expectedVersion int64, oldClaim string) error {
-	newClaim := claimPK(s)
-	claimedAt, err := b.claim(ctx, newClaim, s)
-	if err != nil {
-		return err
+	h := planHistory(cur, s)
+	if h.copy {
+		cctx, cancel := context.WithDeadline(ctx, readAt.Add(b.hold))
+		err := b.copyVersion(cctx, cur)
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
-	wctx, cancel := context.WithDeadline(ctx, claimedAt.Add(b.hold))
-	defer cancel()
-	ambiguous, err := b.updateItem(wctx, s, sealed,
-		"attribute_exists(#pk) AND #version = :expected AND #claim = :claim AND #owner = :owner",
-		map[string]types.AttributeValue{":expected": num(expectedVersion), ":claim": str(oldClaim), ":owner": str(s.Owner)})
+	oldClaim, newClaim := cur.claim, claimOf(s)
+	wctx, claimed := ctx, false
+	if newClaim != "" && newClaim != oldClaim {
+		claimedAt, err := b.claim(ctx, newClaim, s)
+		if err != nil {
+			return err
+		}
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, claimedAt.Add(b.hold))
+		defer cancel()
+		claimed = true
+	}
+	cond := "attribute_exists(#pk) AND attribute_not_exists(#purging) AND #version = :expected AND #owner = :owner AND "
+	values := map[string]types.AttributeValue{":expected": num(expectedVersion), ":owner": str(s.Owner)}
+	if oldClaim == "" {
+		cond += "attribute_not_exists(#claim)"
+	} else {
+		cond += "#claim = :claim"
+		values[":claim"] = str(oldClaim)
+	}
+	ambiguous, err := b.updateItem(wctx, s, sealed, h.attrs(), cond, values)
 	if failed, item := conditionFailed(err); failed {
-		cur, cerr := b.current(ctx, s.ID, item)
+		now, cerr := b.current(ctx, s.ID, item)
 		if cerr != nil {
 			return cerr
 		}
-		if ambiguous && sameWrite(cur, s) {
-			b.release(ctx, oldClaim, s.ID)
-			return nil
+		if ambiguous && sameWrite(now, s) {
+			b.afterUpdate(ctx, s.ID, oldClaim, newClaim, h)
+			return nil // an earlier attempt landed
 		}
-		if cur == nil || cur.claim != newClaim {
+		if claimed && (now == nil || now.claim != newClaim) {
 			b.release(ctx, newClaim, s.ID)
 		}
-		if cur == nil {
+		if now == nil || now.purging {
 			return errcode.New(errcode.NotFound, "secret %s not found", s.ID)
 		}
-		return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", s.ID, cur.secret.Version, expectedVersion)
+		return errcode.New(errcode.FailedPrecondition, "secret %s changed concurrently", s.ID)
 	}
 	if err != nil {
-		if errcode.Of(err) != errcode.Unavailable {
-			b.release(ctx, newClaim, s.ID)
+		if claimed && errcode.Of(err) != errcode.Unavailable {
+			b.release(ctx, newClaim, s.ID) // a definite refusal: nothing was stored
 		}
 		return err
 	}
-	b.release(ctx, oldClaim, s.ID)
+	b.afterUpdate(ctx, s.ID, oldClaim, newClaim, h)
 	return nil
 }
 
-// Delete implements backend.Backend: the secret item (conditionally), then
-// its claim. An item that holds keys of unfinished idempotency records (a
-// keyed write in flight or interrupted) has those records finished first,
-// so that a retry of that write is still answered. Errors: not_found;
-// failed_precondition when expectedVersion is not 0 and not the stored
-// version; unavailable.
+// afterUpdate releases the claim the secret no longer holds and prunes the
+// versions the update dropped. Best effort: a claim left behind is an
+// orphan, repaired after OrphanGrace; versions left in prune are pruned by
+// the next write.
+func (b *Backend) afterUpdate(ctx context.Context, id, oldClaim, newClaim string, h history) {
+	if oldClaim != "" && oldClaim != newClaim {
+		b.release(ctx, oldClaim, id)
+	}
+	b.prune(ctx, id, h.prune)
+}
+
+// Delete implements backend.Backend, the purge (see history.go): mark the
+// secret item purging (conditionally), release its claim, tombstone its
+// past versions, delete the item. An item that holds keys of unfinished
+// idempotency records (a keyed write in flight or interrupted) has those
+// records finished first, so that a retry of that write is still answered.
+// A purge that was interrupted is finished by the next Delete of the id.
+// Errors: not_found; failed_precondition when expectedVersion is not 0 and
+// not the stored version; unavailable.
 func (b *Backend) Delete(ctx context.Context, id string, expectedVersion int64) error {
 	cond := "attribute_exists(#pk) AND attribute_not_exists(#pending)"
-	nm := names(attrPK, attrPending)
-	var values map[string]types.AttributeValue
+	nm := names(attrPK, attrPending, attrPurging, attrScope, attrClaim)
+	values := map[string]types.AttributeValue{":now": str(formatTime(b.now()))}
 	if expectedVersion != 0 {
 		cond += " AND #version = :expected"
-		nm = names(attrPK, attrPending, attrVersion)
-		values = map[string]types.AttributeValue{":expected": num(expectedVersion)}
+		nm["#"+attrVersion] = attrVersion
+		values[":expected"] = num(expectedVersion)
 	}
 	ambiguous := false
 	for range 4 {
 		var old map[string]types.AttributeValue
-		err := b.call(ctx, "delete the secret", func(ctx context.Context) error {
-			out, err := b.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		err := b.call(ctx, "start the purge", func(ctx context.Context) error {
+			out, err := b.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 				TableName: b.table, Key: keyOf(secretPK(id)),
+				UpdateExpression:                    aws.String("SET #purging = :now REMOVE #scope, #claim"),
 				ConditionExpression:                 aws.String(cond),
 				ExpressionAttributeNames:            nm,
 				ExpressionAttributeValues:           values,
@@ -684,7 +732,7 @@ func (b *Backend) Delete(ctx context.Context, id string, expectedVersion int64) 
 			case cerr != nil:
 				return cerr
 			case cur == nil && ambiguous:
-				return nil // an earlier attempt deleted it; its claim is repaired as an orphan
+				return nil // an earlier attempt finished it
 			case cur == nil:
 				return errcode.New(errcode.NotFound, "secret %s not found", id)
 			case expectedVersion != 0 && cur.secret.Version != expectedVersion:
@@ -700,10 +748,38 @@ func (b *Backend) Delete(ctx context.Context, id string, expectedVersion int64) 
 		if err != nil {
 			return err
 		}
-		if claim := getS(old, attrClaim); claim != "" {
-			b.release(ctx, claim, id)
-		}
-		return nil
+		return b.finishPurge(ctx, id, old)
 	}
 	return errcode.New(errcode.Unavailable, "secret %s is being written with idempotency keys concurrently; retry", id)
+}
+
+// finishPurge is the rest of a purge once the secret item, old as it was
+// before, is marked purging: its claim, its version items, the item.
+func (b *Backend) finishPurge(ctx context.Context, id string, old map[string]types.AttributeValue) error {
+	if claim := getS(old, attrClaim); claim != "" {
+		b.release(ctx, claim, id)
+	}
+	st, err := decodeSecret(old)
+	if err != nil {
+		return err
+	}
+	versions := append([]int64{st.secret.Version}, st.prune...)
+	for v := range st.past {
+		versions = append(versions, v)
+	}
+	if err := b.tombstone(ctx, id, versions); err != nil {
+		return err
+	}
+	err = b.call(ctx, "delete the secret", func(ctx context.Context) error {
+		_, err := b.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: b.table, Key: keyOf(secretPK(id)),
+			ConditionExpression:      aws.String("attribute_exists(#purging)"),
+			ExpressionAttributeNames: names(attrPurging),
+		})
+		return err
+	})
+	if failed, _ := conditionFailed(err); failed {
+		return nil // deleted by another purge of it
+	}
+	return err
 }

@@ -45,7 +45,8 @@ func (e *expr) value(v string) string {
 }
 
 // List implements backend.Backend: one Query per visible scope on the index
-// of the sort order, merged (see the package doc). Never returns values.
+// of the sort order, merged (see the package doc); with q.Deleted the same
+// on the scopes of deleted secrets ("del#" + scope). Never returns values.
 // Errors: invalid_argument for a query without a viewer; unavailable.
 func (b *Backend) List(ctx context.Context, q backend.Query) ([]*secret.Secret, error) {
 	if q.Viewer == "" {
@@ -62,6 +63,11 @@ func (b *Backend) List(ctx context.Context, q backend.Query) ([]*secret.Secret, 
 	}
 	if (q.Private == nil || *q.Private) && (q.Owner == "" || q.Owner == q.Viewer) {
 		scopes = append(scopes, scopeQuery{scopePrivate + q.Viewer, ""})
+	}
+	if q.Deleted {
+		for i := range scopes {
+			scopes[i].scope = scopeDeleted + scopes[i].scope
+		}
 	}
 	results := make([][]listed, len(scopes))
 	errs := make([]error, len(scopes))
