@@ -56,7 +56,11 @@ func TestEmbeddedMigrationsAreWellFormed(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, all)
 		for i, m := range all {
-			assert.Equal(t, i+1, m.version, "%s: versions are 1, 2, 3, ... without gaps", d.name)
+			want := i + 1
+			if want >= 4 { // MERGE: 0004 is the history branch's (i11-sql); drop this when it lands
+				want++
+			}
+			assert.Equal(t, want, m.version, "%s: versions are 1, 2, 3, ... without gaps", d.name)
 		}
 	}
 	s := mustMigrations(t, sqliteDialect)
