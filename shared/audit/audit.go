@@ -57,9 +57,13 @@ type Record struct {
 	SecretID   string    `json:"secret_id,omitempty"`
 	SecretName string    `json:"secret_name,omitempty"`
 	Version    int64     `json:"version,omitempty"`
-	Outcome    string    `json:"outcome,omitempty"`
-	ClientAddr string    `json:"client_addr,omitempty"`
-	UserAgent  string    `json:"user_agent,omitempty"`
+	// TokenID and TokenUser name the token a token operation minted or
+	// revoked (its id, never the token) and the user it is for.
+	TokenID    string `json:"token_id,omitempty"`
+	TokenUser  string `json:"token_user,omitempty"`
+	Outcome    string `json:"outcome,omitempty"`
+	ClientAddr string `json:"client_addr,omitempty"`
+	UserAgent  string `json:"user_agent,omitempty"`
 	// MAC is the hex HMAC-SHA256 that chains the record to the previous one.
 	MAC string `json:"mac"`
 }
@@ -72,7 +76,7 @@ const maxField = 255
 // storage keeps exactly) and bounded fields.
 func (r *Record) normalize() {
 	r.Time = r.Time.UTC().Truncate(time.Microsecond)
-	for _, f := range []*string{&r.RequestID, &r.Principal, &r.Role, &r.Operation, &r.Phase, &r.SecretID, &r.SecretName, &r.Outcome, &r.ClientAddr, &r.UserAgent} {
+	for _, f := range []*string{&r.RequestID, &r.Principal, &r.Role, &r.Operation, &r.Phase, &r.SecretID, &r.SecretName, &r.TokenID, &r.TokenUser, &r.Outcome, &r.ClientAddr, &r.UserAgent} {
 		if len(*f) > maxField {
 			*f = strings.ToValidUTF8((*f)[:maxField], "")
 		}

@@ -47,7 +47,7 @@ func canonical(r *Record) []byte {
 		field(s)
 	}
 	field(strconv.FormatInt(r.Version, 10))
-	for _, s := range []string{r.Outcome, r.ClientAddr, r.UserAgent} {
+	for _, s := range []string{r.TokenID, r.TokenUser, r.Outcome, r.ClientAddr, r.UserAgent} {
 		field(s)
 	}
 	return b

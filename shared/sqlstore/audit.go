@@ -16,9 +16,9 @@ import (
 var _ audit.Storage = (*Store)(nil)
 
 const auditColumns = `seq, time_us, request_id, principal, principal_role, operation, phase,
-	secret_id, secret_name, secret_version, outcome, client_addr, user_agent, mac`
+	secret_id, secret_name, secret_version, token_id, token_user, outcome, client_addr, user_agent, mac`
 
-const insertAudit = `INSERT INTO audit_log (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertAudit = `INSERT INTO audit_log (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // AppendAudit implements audit.Storage: all of recs in one transaction, or
 // none (audit.ErrConflict when one of their sequences is taken).
@@ -32,7 +32,7 @@ func (s *Store) AppendAudit(ctx context.Context, after int64, recs []audit.Recor
 	err := s.write(ctx, len(recs) == 1, func(x execer) error {
 		for _, r := range recs {
 			_, err := x.exec(ctx, stmt, r.Seq, r.Time.UnixMicro(), r.RequestID, r.Principal, r.Role, r.Operation, r.Phase,
-				r.SecretID, r.SecretName, r.Version, r.Outcome, r.ClientAddr, r.UserAgent, r.MAC)
+				r.SecretID, r.SecretName, r.Version, r.TokenID, r.TokenUser, r.Outcome, r.ClientAddr, r.UserAgent, r.MAC)
 			if err != nil {
 				err = classify(err, "append to the audit log")
 				if errcode.Is(err, errcode.AlreadyExists) {
@@ -104,7 +104,7 @@ func scanAudit(rows *sql.Rows) ([]audit.Record, error) {
 		var r audit.Record
 		var us int64
 		if err := rows.Scan(&r.Seq, &us, &r.RequestID, &r.Principal, &r.Role, &r.Operation, &r.Phase,
-			&r.SecretID, &r.SecretName, &r.Version, &r.Outcome, &r.ClientAddr, &r.UserAgent, &r.MAC); err != nil {
+			&r.SecretID, &r.SecretName, &r.Version, &r.TokenID, &r.TokenUser, &r.Outcome, &r.ClientAddr, &r.UserAgent, &r.MAC); err != nil {
 			return nil, classify(err, "read the audit log")
 		}
 		r.Time = time.UnixMicro(us).UTC()

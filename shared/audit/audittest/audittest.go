@@ -39,6 +39,7 @@ func rec(i int, principal, op, id string) audit.Record {
 	return audit.Record{
 		Principal: principal, Role: "member", Operation: op, Phase: audit.PhaseResponse,
 		SecretID: id, SecretName: "name-" + id, Version: int64(i), Outcome: audit.OutcomeOK,
+		TokenID: "t" + id, TokenUser: "carol",
 		RequestID: fmt.Sprintf("req-%d", i), ClientAddr: "127.0.0.1", UserAgent: "audittest/1 ünïcode",
 	}
 }

@@ -14,6 +14,8 @@ CREATE TABLE audit_log (
     secret_id      VARCHAR(255) NOT NULL,
     secret_name    VARCHAR(255) NOT NULL,
     secret_version BIGINT       NOT NULL,
+    token_id       VARCHAR(255) NOT NULL,
+    token_user     VARCHAR(255) NOT NULL,
     outcome        VARCHAR(255) NOT NULL,
     client_addr    VARCHAR(255) NOT NULL,
     user_agent     VARCHAR(255) NOT NULL,

@@ -13,6 +13,8 @@ CREATE TABLE audit_log (
     secret_id      text COLLATE "C" NOT NULL,
     secret_name    text COLLATE "C" NOT NULL,
     secret_version bigint NOT NULL,
+    token_id       text COLLATE "C" NOT NULL,
+    token_user     text COLLATE "C" NOT NULL,
     outcome        text COLLATE "C" NOT NULL,
     client_addr    text COLLATE "C" NOT NULL,
     user_agent     text COLLATE "C" NOT NULL,

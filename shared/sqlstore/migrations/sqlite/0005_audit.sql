@@ -13,6 +13,8 @@ CREATE TABLE audit_log (
     secret_id      TEXT    NOT NULL,
     secret_name    TEXT    NOT NULL,
     secret_version INTEGER NOT NULL,
+    token_id       TEXT    NOT NULL,
+    token_user     TEXT    NOT NULL,
     outcome        TEXT    NOT NULL,
     client_addr    TEXT    NOT NULL,
     user_agent     TEXT    NOT NULL,
