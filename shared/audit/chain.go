@@ -12,9 +12,9 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 )
 
-// keyInfo is the HKDF info that separates the chain key from every other
-// use of the store key.
-const keyInfo = "lockwell audit chain v1"
+// KeyInfo is the HKDF info that separates the chain key from every other
+// use of the store key (envelope.KeyDeriver).
+const KeyInfo = "lockwell audit chain v1"
 
 // KeySize is the size of a chain key.
 const KeySize = 32
@@ -26,7 +26,7 @@ func DeriveKey(material []byte) ([]byte, error) {
 	if len(material) < 16 {
 		return nil, errcode.New(errcode.InvalidArgument, "audit key material must be at least 16 bytes")
 	}
-	k, err := hkdf.Key(sha256.New, material, nil, keyInfo, KeySize)
+	k, err := hkdf.Key(sha256.New, material, nil, KeyInfo, KeySize)
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Internal, err, "derive the audit key")
 	}
@@ -57,7 +57,7 @@ func canonical(r *Record) []byte {
 // MAC, "" for the first record of a chain).
 func mac(key []byte, prev string, r *Record) string {
 	h := hmac.New(sha256.New, key)
-	h.Write([]byte(keyInfo))
+	h.Write([]byte(KeyInfo))
 	p, _ := hex.DecodeString(prev) // a malformed stored MAC simply fails to verify
 	h.Write(binary.AppendUvarint(nil, uint64(len(p))))
 	h.Write(p)
