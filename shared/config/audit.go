@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/audit"
 	"github.com/lockwell/lockwell/shared/backend"
@@ -20,18 +21,26 @@ import (
 // localkey:///path, kept apart from the KMS key, for example in Secrets
 // Manager). file (LOCKWELL_AUDIT_FILE) also receives each record as a JSON
 // line: "-" is standard output, any other value a file opened for appending
-// (mode 0600).
+// (mode 0600). retention (LOCKWELL_AUDIT_RETENTION, DynamoDB only) makes
+// records expire through the table's TTL; 0 keeps them.
 //
 // When b keeps no audit records, or there is no key to derive the chain key
 // from, the log is nil (no audit records) and the reason is logged as a
 // warning. Errors: invalid_argument for a keyURL that names no local key;
 // unavailable when file cannot be opened.
-func OpenAuditLog(ctx context.Context, b backend.Backend, w envelope.KeyWrapper, keyURL, file string, logger *slog.Logger) (*audit.Log, func() error, error) {
+func OpenAuditLog(ctx context.Context, b backend.Backend, w envelope.KeyWrapper, keyURL, file string, retention time.Duration, logger *slog.Logger) (*audit.Log, func() error, error) {
 	noop := func() error { return nil }
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	st, ok := b.(audit.Storage)
+	if ok && retention > 0 {
+		r, can := b.(interface{ SetAuditRetention(time.Duration) })
+		if !can {
+			return nil, nil, errcode.New(errcode.InvalidArgument, "LOCKWELL_AUDIT_RETENTION is for DynamoDB (its TTL); this backend keeps audit records until they are deleted")
+		}
+		r.SetAuditRetention(retention)
+	}
 	if !ok {
 		logger.Warn("this backend keeps no audit log; requests are not audited")
 		return nil, noop, nil

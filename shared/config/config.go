@@ -18,6 +18,7 @@
 //	                     an index that holds no values, and it refuses to store any)
 //	LOCKWELL_AUDIT_KEY   optional local key (envkey://VARIABLE) the audit chain's key is derived from when
 //	                     LOCKWELL_KEY is a KMS key (else it is derived from the store key); see OpenAuditLog
+//	LOCKWELL_AUDIT_RETENTION  optional, DynamoDB only: audit records expire (table TTL) after this duration
 //	LOCKWELL_AUDIT_FILE  optional: also write audit records as JSON lines to this file ("-": standard output)
 //	LOCKWELL_ADMINS      comma-separated principals with the admin role (for platform identities)
 //	LOCKWELL_AUTH        how callers authenticate to functions: "platform" (the API Gateway authorizer or the
@@ -33,6 +34,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/envelope"
@@ -61,6 +63,9 @@ type Config struct {
 	// see OpenAuditLog.
 	AuditKeyURL string
 	AuditFile   string
+	// AuditRetention (LOCKWELL_AUDIT_RETENTION, a Go duration): DynamoDB
+	// audit records expire after it; 0 keeps them.
+	AuditRetention time.Duration
 }
 
 // FromEnv reads the configuration from LOCKWELL_* variables and checks it.
@@ -73,6 +78,13 @@ func FromEnv() (Config, error) {
 		Auth:        os.Getenv("LOCKWELL_AUTH"),
 		AuditKeyURL: os.Getenv("LOCKWELL_AUDIT_KEY"),
 		AuditFile:   os.Getenv("LOCKWELL_AUDIT_FILE"),
+	}
+	if v := os.Getenv("LOCKWELL_AUDIT_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Config{}, errcode.New(errcode.InvalidArgument, "LOCKWELL_AUDIT_RETENTION must be a duration such as 2160h (90 days)")
+		}
+		c.AuditRetention = d
 	}
 	for _, a := range strings.Split(os.Getenv("LOCKWELL_ADMINS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -142,7 +154,7 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 		return nil, err
 	}
 	d := &Deployment{Config: c, Index: index}
-	auditLog, closeAudit, err := OpenAuditLog(ctx, index, wrapper, c.AuditKeyURL, c.AuditFile, logger)
+	auditLog, closeAudit, err := OpenAuditLog(ctx, index, wrapper, c.AuditKeyURL, c.AuditFile, c.AuditRetention, logger)
 	if err != nil {
 		index.Close()
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -40,13 +41,20 @@ const (
 	attrAgent    = "user_agent"
 )
 
+// SetAuditRetention makes audit records written from now on expire d after
+// their time (0: kept until deleted). Call it once, before use.
+func (b *Backend) SetAuditRetention(d time.Duration) { b.auditTTL = max(d, 0) }
+
 func auditPK(seq int64) string { return fmt.Sprintf("%s%019d", prefixAudit, seq) }
 
-func auditItem(r *audit.Record) map[string]types.AttributeValue {
+func auditItem(r *audit.Record, ttl time.Duration) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
 		attrPK: str(auditPK(r.Seq)), attrSeq: num(r.Seq), attrAt: str(formatTime(r.Time)),
 		attrUser: str(r.Principal), attrOp: str(r.Operation), attrPhase: str(r.Phase),
 		attrVersion: num(r.Version), attrMAC: str(r.MAC),
+	}
+	if ttl > 0 {
+		item[attrExpiresAt] = num(r.Time.Add(ttl).Unix())
 	}
 	for name, v := range map[string]string{
 		attrRole: r.Role, attrReqID: r.RequestID, attrSecretID: r.SecretID, attrSecName: r.SecretName,
@@ -107,7 +115,7 @@ func (b *Backend) AppendAudit(ctx context.Context, after int64, recs []audit.Rec
 		}
 		err := b.call(ctx, "append to the audit log", func(ctx context.Context) error {
 			_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName: b.table, Item: auditItem(r),
+				TableName: b.table, Item: auditItem(r, b.auditTTL),
 				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 				ExpressionAttributeNames: names(attrPK),
 			})

@@ -21,7 +21,7 @@ func openAuditLog(ctx context.Context, dir string, b backend.Backend, log *slog.
 	if err != nil {
 		return nil, nil, err
 	}
-	return config.OpenAuditLog(ctx, b, w, "", os.Getenv("LOCKWELL_AUDIT_FILE"), log)
+	return config.OpenAuditLog(ctx, b, w, "", os.Getenv("LOCKWELL_AUDIT_FILE"), 0, log)
 }
 
 // openKey opens the data directory's store key.
@@ -43,7 +43,7 @@ func OpenAuditLog(ctx context.Context, dir string) (*audit.Log, backend.Backend,
 		b.Close()
 		return nil, nil, err
 	}
-	l, _, err := config.OpenAuditLog(ctx, b, w, "", "", nil)
+	l, _, err := config.OpenAuditLog(ctx, b, w, "", "", 0, nil)
 	if err != nil {
 		b.Close()
 		return nil, nil, err
