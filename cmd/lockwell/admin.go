@@ -40,7 +40,7 @@ variables as the deployed functions: LOCKWELL_STORE, LOCKWELL_VALUES,
 LOCKWELL_DEPLOYMENT and LOCKWELL_KEY. Credentials come from the environment
 and the cloud SDKs' credential chains.`,
 	}
-	cmd.AddCommand(adminSweepCommand(a), adminCopyCommand(a, "backup"), adminCopyCommand(a, "restore"))
+	cmd.AddCommand(adminSweepCommand(a), adminCopyCommand(a, "backup"), adminCopyCommand(a, "restore"), adminAuditCommand(a))
 	return cmd
 }
 

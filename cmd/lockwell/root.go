@@ -56,6 +56,7 @@ See "lockwell completion --help" to install it for every shell session.`,
 		exportCommand(a),
 		importCommand(a),
 		serveCommand(a),
+		auditCommand(a),
 	)
 	root.AddCommand(cloudCommands(a)...)
 	root.InitDefaultCompletionCmd()

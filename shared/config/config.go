@@ -16,6 +16,10 @@
 //	LOCKWELL_KEY         key that wraps data keys: localkey:///path/store.key, envkey://VARIABLE or
 //	                     awskms://alias/name?region=R; required unless LOCKWELL_VALUES is set (then the backend is
 //	                     an index that holds no values, and it refuses to store any)
+//	LOCKWELL_AUDIT_KEY   optional local key (envkey://VARIABLE) the audit chain's key is derived from when
+//	                     LOCKWELL_KEY is a KMS key (else it is derived from the store key); see OpenAuditLog
+//	LOCKWELL_AUDIT_RETENTION  optional, DynamoDB only: audit records expire (table TTL) after this duration
+//	LOCKWELL_AUDIT_FILE  optional: also write audit records as JSON lines to this file ("-": standard output)
 //	LOCKWELL_ADMINS      comma-separated principals with the admin role (for platform identities)
 //	LOCKWELL_AUTH        how callers authenticate to functions: "platform" (the API Gateway authorizer or the
 //	                     verified Google identity; default) or "bearer" (Lockwell API tokens)
@@ -60,6 +64,13 @@ type Config struct {
 	Admins     []string
 	Auth       string
 	History    History
+	// AuditKeyURL (LOCKWELL_AUDIT_KEY) and AuditFile (LOCKWELL_AUDIT_FILE):
+	// see OpenAuditLog.
+	AuditKeyURL string
+	AuditFile   string
+	// AuditRetention (LOCKWELL_AUDIT_RETENTION, a Go duration): DynamoDB
+	// audit records expire after it; 0 keeps them.
+	AuditRetention time.Duration
 }
 
 // History is how much history the store keeps (package store's history
@@ -129,12 +140,21 @@ func FromEnv() (Config, error) {
 		return Config{}, err
 	}
 	c := Config{
-		History:    history,
-		StoreURL:   os.Getenv("LOCKWELL_STORE"),
-		ValuesURL:  os.Getenv("LOCKWELL_VALUES"),
-		Deployment: os.Getenv("LOCKWELL_DEPLOYMENT"),
-		KeyURL:     os.Getenv("LOCKWELL_KEY"),
-		Auth:       os.Getenv("LOCKWELL_AUTH"),
+		History:     history,
+		StoreURL:    os.Getenv("LOCKWELL_STORE"),
+		ValuesURL:   os.Getenv("LOCKWELL_VALUES"),
+		Deployment:  os.Getenv("LOCKWELL_DEPLOYMENT"),
+		KeyURL:      os.Getenv("LOCKWELL_KEY"),
+		Auth:        os.Getenv("LOCKWELL_AUTH"),
+		AuditKeyURL: os.Getenv("LOCKWELL_AUDIT_KEY"),
+		AuditFile:   os.Getenv("LOCKWELL_AUDIT_FILE"),
+	}
+	if v := os.Getenv("LOCKWELL_AUDIT_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Config{}, errcode.New(errcode.InvalidArgument, "LOCKWELL_AUDIT_RETENTION must be a duration such as 2160h (90 days)")
+		}
+		c.AuditRetention = d
 	}
 	for _, a := range strings.Split(os.Getenv("LOCKWELL_ADMINS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -178,6 +198,8 @@ type Deployment struct {
 	// (nil when the backend keeps values itself), for admin tools.
 	Index  backend.Backend
 	Values valuestore.Store
+	// closeAudit closes the audit log's JSON lines file.
+	closeAudit func() error
 }
 
 // Open opens the deployment c describes. The caller closes it with Close.
@@ -188,19 +210,26 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 	}
 	// Without a key (allowed only with an external value store) the index
 	// gets a sealer that refuses, so no value is ever stored in the clear.
-	opts := backend.Options{Sealer: envelope.NewSealer(envelope.NoKey{})}
+	var wrapper envelope.KeyWrapper = envelope.NoKey{}
 	if c.KeyURL != "" {
 		w, err := envelope.OpenWrapper(ctx, c.KeyURL)
 		if err != nil {
 			return nil, err
 		}
-		opts.Sealer = envelope.NewSealer(w)
+		wrapper = w
 	}
+	opts := backend.Options{Sealer: envelope.NewSealer(wrapper)}
 	index, err := backend.Open(ctx, c.StoreURL, opts)
 	if err != nil {
 		return nil, err
 	}
 	d := &Deployment{Config: c, Index: index}
+	auditLog, closeAudit, err := OpenAuditLog(ctx, index, wrapper, c.AuditKeyURL, c.AuditFile, c.AuditRetention, logger)
+	if err != nil {
+		index.Close()
+		return nil, err
+	}
+	d.closeAudit = closeAudit
 	if tokens, ok := index.(identity.TokenStore); ok {
 		d.Tokens = tokens
 	}
@@ -208,6 +237,7 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 	if c.ValuesURL != "" {
 		if d.Values, err = valuestore.Open(ctx, c.ValuesURL, valuestore.Options{Deployment: c.Deployment}); err != nil {
 			index.Close()
+			_ = closeAudit()
 			return nil, err
 		}
 		b = valuestore.Indexed(index, instrumented.Values(d.Values, instrumented.Label(c.ValuesURL, "")))
@@ -218,6 +248,9 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 	sopts := c.History.Options()
 	if logger != nil {
 		sopts = append(sopts, store.WithAudit(logger), store.WithLogger(logger))
+	}
+	if auditLog != nil {
+		sopts = append(sopts, store.WithAuditLog(auditLog))
 	}
 	d.Store = store.New(b, sopts...)
 	return d, nil
@@ -235,4 +268,10 @@ func (d *Deployment) Principal(name string) identity.Principal {
 }
 
 // Close closes the store and everything under it.
-func (d *Deployment) Close() error { return d.Store.Close() }
+func (d *Deployment) Close() error {
+	err := d.Store.Close()
+	if cerr := d.closeAudit(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -217,6 +217,8 @@ type Backend struct {
 	grace   time.Duration
 	hold    time.Duration
 	now     func() time.Time // wall clock of claims; tests move it
+	// auditTTL, when set, gives audit items an expiry (audit.go).
+	auditTTL time.Duration
 }
 
 var _ backend.Backend = (*Backend)(nil)

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -24,6 +25,7 @@ const KeySize = 32
 // setups; production AWS deployments use KMS instead.
 type LocalKey struct {
 	aead cipher.AEAD
+	key  []byte // for DeriveKey (derive.go)
 }
 
 // NewLocalKey returns a LocalKey for a 32-byte store key.
@@ -39,7 +41,7 @@ func NewLocalKey(key []byte) (*LocalKey, error) {
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Internal, err, "store key")
 	}
-	return &LocalKey{aead: aead}, nil
+	return &LocalKey{aead: aead, key: bytes.Clone(key)}, nil
 }
 
 // WrapKey implements KeyWrapper: nonce followed by the sealed data key.

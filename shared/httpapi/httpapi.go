@@ -22,6 +22,8 @@
 //	GET    /api/v1/tokens         list_tokens (admins): 200 {"items": [{"id", "user", "role", "created"}]}
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
 //	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
+//	GET    /api/v1/audit      audit (admins): 200 {"items": [...], "next_page_token", "has_more"}; filters
+//	                              secret, principal, operation, since, until; page_size, page_token (audit.go)
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
 //	GET    /healthz               200 without authentication (liveness: the process serves HTTP; also /api/v1/healthz)
 //	GET    /readyz                200 without authentication when the store answers (store.Ready),
@@ -175,6 +177,7 @@ var routes = []route{
 	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
+	{OpAudit, http.MethodGet, pathAudit, true, auditParams, (*API).listAudit},
 	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
 	{OpHealth, http.MethodGet, "/api/v1" + pathHealth, false, nil, (*API).health}, // the same check under the API prefix
 	{OpReady, http.MethodGet, pathReady, false, nil, (*API).ready},

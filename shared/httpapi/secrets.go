@@ -418,7 +418,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, rec *record) e
 	if err != nil {
 		return err
 	}
-	rec.tokenFor = p.Name
+	rec.tokenFor, rec.tokenID = p.Name, identity.TokenID(hash)
 	if err := a.tokens.SaveToken(r.Context(), hash, p); err != nil {
 		return err
 	}

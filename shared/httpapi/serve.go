@@ -80,6 +80,7 @@ func (a *API) serve(rt route) http.Handler {
 		rec := &record{}
 		SetSecurityHeaders(w.Header())
 		r, obs := a.startObservation(r, rt) // metrics and the request's span (observe.go)
+		r = withRequestFacts(w, r)          // for the audit records (audit.go)
 		defer a.finishObservation(obs, rt, w, rec)
 		defer a.logRequest(r.Context(), rt.op, w, rec, start)
 		defer func() {
@@ -101,6 +102,7 @@ func (a *API) serve(rt route) http.Handler {
 			rec.secretID = id
 		}
 		err := a.authenticateAndHandle(rt, w, r, rec)
+		err = a.auditAfter(w, r, rt.op, rec, err) // token operations and refusals (audit.go)
 		if err != nil {
 			rec.err = err
 			a.writeError(w, err)
@@ -117,6 +119,9 @@ func (a *API) authenticateAndHandle(rt route, w http.ResponseWriter, r *http.Req
 		rec.principal = p
 	}
 	if err := checkParams(r, rt); err != nil {
+		return err
+	}
+	if err := a.auditBefore(r, rt.op, rec); err != nil {
 		return err
 	}
 	return rt.handler(a, w, r, rec)

@@ -260,10 +260,15 @@ func openStore(ctx context.Context, d *config.Config, history config.History, di
 		b.Close()
 		return nil, nil, nil, errors.New("the sqlite store does not keep API tokens")
 	}
+	auditLog, closeAudit, err := openAuditLog(ctx, dir, b, log)
+	if err != nil {
+		b.Close()
+		return nil, nil, nil, err
+	}
 	// The request log's one line per request names operation, principal,
 	// secret id and outcome, so the store's own audit line would say it twice.
-	st := store.New(instrumented.Backend(b, "sqlite"), append(history.Options(), store.WithLogger(log))...)
-	return st, tokens, st.Close, nil
+	st := store.New(instrumented.Backend(b, "sqlite"), append(history.Options(), store.WithLogger(log), store.WithAuditLog(auditLog))...)
+	return st, tokens, func() error { return errors.Join(st.Close(), closeAudit()) }, nil
 }
 
 // schemeOf returns the scheme of a store URL ("dynamodb:"), never the rest,

@@ -56,7 +56,8 @@ func TestEmbeddedMigrationsAreWellFormed(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, all)
 		for i, m := range all {
-			assert.Equal(t, i+1, m.version, "%s: versions are 1, 2, 3, ... without gaps", d.name)
+			want := i + 1
+			assert.Equal(t, want, m.version, "%s: versions are 1, 2, 3, ... without gaps", d.name)
 		}
 	}
 	s := mustMigrations(t, sqliteDialect)

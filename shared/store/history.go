@@ -47,7 +47,7 @@ func WithPurgeOnWrite() Option { return func(s *Store) { s.purgeOnWrite = true }
 
 // WithLogger receives what the store does in the background (the purge of
 // expired secrets after writes). Nil discards.
-func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.bgLog = l } }
 
 // keep is the retention every write passes to the backend.
 func (s *Store) keep(now time.Time) *secret.Retention {
@@ -100,7 +100,7 @@ func versionOf(v *secret.Secret, current int64) Version {
 // Versions returns the kept versions of a live secret p may see, newest
 // first, without values. Errors: invalid_argument, not_found.
 func (s *Store) Versions(ctx context.Context, p identity.Principal, id string) (_ []Version, err error) {
-	defer s.record(ctx, "versions", p, &id, &err)
+	defer s.record(ctx, "versions", p, &id, nil, &err)
 	if err := secret.ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -125,8 +125,14 @@ func (s *Store) Versions(ctx context.Context, p identity.Principal, id string) (
 // must see the secret as it is now and as it was then (a version made while
 // the secret was private to its owner stays the owner's). Errors:
 // invalid_argument, not_found (no such secret or version, or pruned).
-func (s *Store) GetVersion(ctx context.Context, p identity.Principal, id string, version int64) (_ *secret.Secret, err error) {
-	defer s.record(ctx, "get_version", p, &id, &err)
+func (s *Store) GetVersion(ctx context.Context, p identity.Principal, id string, version int64) (out *secret.Secret, err error) {
+	defer s.record(ctx, "get_version", p, &id, &out, &err)
+	return s.getVersion(ctx, p, id, version)
+}
+
+// getVersion is GetVersion without its audit record, for the operations
+// that read a version on the way (rollback).
+func (s *Store) getVersion(ctx context.Context, p identity.Principal, id string, version int64) (*secret.Secret, error) {
 	if err := secret.ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -163,8 +169,11 @@ type RollbackRequest struct {
 // invalid_argument, not_found (no such secret or version), failed_precondition
 // (IfMatch is stale), already_exists (the version's name is taken now),
 // permission_denied.
-func (s *Store) Rollback(ctx context.Context, p identity.Principal, id string, req RollbackRequest) (_ *secret.Secret, err error) {
-	defer s.record(ctx, "rollback", p, &id, &err)
+func (s *Store) Rollback(ctx context.Context, p identity.Principal, id string, req RollbackRequest) (out *secret.Secret, err error) {
+	defer s.record(ctx, "rollback", p, &id, &out, &err)
+	if err := s.begin(ctx, "rollback", p, id, ""); err != nil {
+		return nil, err
+	}
 	if err := secret.ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -172,7 +181,7 @@ func (s *Store) Rollback(ctx context.Context, p identity.Principal, id string, r
 		return nil, errcode.New(errcode.InvalidArgument, "version and If-Match must be positive integers")
 	}
 	// A kept version never changes, so it is read once, outside the change.
-	target, err := s.GetVersion(ctx, p, id, req.Version)
+	target, err := s.getVersion(ctx, p, id, req.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -244,12 +253,15 @@ type DeleteRequest struct {
 // not_found, failed_precondition (IfMatch is stale), permission_denied (a
 // purge by neither owner nor admin), unavailable (without IfMatch, the
 // deadline passed while other writers kept changing the secret).
-func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, req DeleteRequest) (_ *secret.Secret, err error) {
+func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, req DeleteRequest) (out *secret.Secret, err error) {
 	op := "delete"
 	if req.Purge {
 		op = "purge"
 	}
-	defer s.record(ctx, op, p, &id, &err)
+	defer s.record(ctx, op, p, &id, &out, &err)
+	if err := s.begin(ctx, op, p, id, ""); err != nil {
+		return nil, err
+	}
 	if err := secret.ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -341,8 +353,11 @@ type RestoreRequest struct {
 // such deleted secret, or purged), failed_precondition (the secret is not
 // deleted, or IfMatch is stale), already_exists (its name is taken: restore
 // under another name).
-func (s *Store) Restore(ctx context.Context, p identity.Principal, id string, req RestoreRequest) (_ *secret.Secret, err error) {
-	defer s.record(ctx, "restore", p, &id, &err)
+func (s *Store) Restore(ctx context.Context, p identity.Principal, id string, req RestoreRequest) (out *secret.Secret, err error) {
+	defer s.record(ctx, "restore", p, &id, &out, &err)
+	if err := s.begin(ctx, "restore", p, id, ""); err != nil {
+		return nil, err
+	}
 	if err := secret.ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -383,6 +398,10 @@ func (s *Store) Restore(ctx context.Context, p identity.Principal, id string, re
 	return result.Metadata(), nil
 }
 
+// purger is the principal the purge of expired secrets acts as, in the
+// audit log and in change events.
+var purger = identity.Principal{Name: "lockwell", Role: identity.Admin}
+
 // expiredBatch is how many expired secrets one backend call returns to the
 // purge.
 const expiredBatch = 100
@@ -400,11 +419,14 @@ func (s *Store) PurgeExpired(ctx context.Context) (n int, err error) {
 		}
 		purged := 0
 		for _, sec := range batch {
+			if err := s.begin(ctx, "purge_expired", purger, sec.ID, sec.Name); err != nil {
+				return n, err
+			}
 			err := s.b.Delete(ctx, sec.ID, sec.Version)
 			switch {
 			case err == nil:
 				purged++
-				s.record(ctx, "purge_expired", identity.Principal{Name: "lockwell", Role: identity.Admin}, &sec.ID, &err)
+				s.record(ctx, "purge_expired", purger, &sec.ID, &sec, &err)
 			case errcode.Is(err, errcode.NotFound), errcode.Is(err, errcode.FailedPrecondition):
 				// Purged or restored meanwhile.
 			default:
@@ -436,8 +458,8 @@ func (s *Store) purgeExpiredSoon() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), purgeInterval)
 		defer cancel()
-		if n, err := s.PurgeExpired(ctx); err != nil && s.log != nil {
-			s.log.Warn("purge of expired secrets failed", "purged", n, "error_code", string(errcode.Of(err)))
+		if n, err := s.PurgeExpired(ctx); err != nil && s.bgLog != nil {
+			s.bgLog.Warn("purge of expired secrets failed", "purged", n, "error_code", string(errcode.Of(err)))
 		}
 	}()
 }

@@ -50,7 +50,7 @@ type Page struct {
 // runs while others write returns every secret that existed throughout
 // exactly once. Errors: invalid_argument (bad filter, sort, size or token).
 func (s *Store) List(ctx context.Context, p identity.Principal, req ListRequest) (_ *Page, err error) {
-	defer s.record(ctx, "list", p, nil, &err)
+	defer s.record(ctx, "list", p, nil, nil, &err)
 	q, err := buildQuery(p, req)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,8 @@
 //     record per (principal, key), stored atomically with the write, answers
 //     every retry for DefaultIdempotencyRetention;
 //   - opaque keyset page tokens bound to their query;
-//   - an audit line per operation, which never carries values.
+//   - an audit record per operation that reads values or changes a secret
+//     (WithAuditLog, audit.go), failing closed; never values.
 //
 // A Store is safe for concurrent use.
 package store
@@ -31,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lockwell/lockwell/shared/audit"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
@@ -42,7 +44,8 @@ import (
 type Store struct {
 	b         backend.Backend
 	audit     *slog.Logger
-	log       *slog.Logger
+	bgLog     *slog.Logger // what the background purge reports (history.go)
+	log       *audit.Log
 	now       func() time.Time
 	retention time.Duration
 
@@ -115,9 +118,12 @@ type CreateRequest struct {
 // has a private one), invalid_argument when the idempotency key was used for
 // a different request, and unavailable when a first attempt with the same
 // key may still be in flight.
-func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequest) (_ *secret.Secret, err error) {
+func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequest) (out *secret.Secret, err error) {
 	var id string
-	defer s.record(ctx, "create", p, &id, &err)
+	defer s.record(ctx, "create", p, &id, &out, &err)
+	if err := s.begin(ctx, "create", p, "", req.Name); err != nil {
+		return nil, err
+	}
 	if err := s.validateCreate(req); err != nil {
 		return nil, err
 	}
@@ -243,8 +249,8 @@ func (s *Store) replayRace(ctx context.Context, r *pendingRecord) (*secret.Secre
 
 // Get returns the secret with its values. Errors: invalid_argument (bad id),
 // not_found (no such secret, or private to someone else).
-func (s *Store) Get(ctx context.Context, p identity.Principal, id string) (_ *secret.Secret, err error) {
-	defer s.record(ctx, "get", p, &id, &err)
+func (s *Store) Get(ctx context.Context, p identity.Principal, id string) (out *secret.Secret, err error) {
+	defer s.record(ctx, "get", p, &id, &out, &err)
 	if err := secret.ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -285,8 +291,8 @@ func notFound(id string) error { return errcode.New(errcode.NotFound, "secret %s
 // private secret of that name if there is one, else the public one. This is
 // how references ({{name.key}}) and the CLI resolve names. Errors:
 // invalid_argument, not_found.
-func (s *Store) Lookup(ctx context.Context, p identity.Principal, name string) (_ *secret.Secret, err error) {
-	defer s.record(ctx, "lookup", p, nil, &err)
+func (s *Store) Lookup(ctx context.Context, p identity.Principal, name string) (out *secret.Secret, err error) {
+	defer s.record(ctx, "lookup", p, &name, &out, &err)
 	if err := secret.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -352,8 +358,11 @@ const unconditionalBudget = time.Minute
 // Errors: invalid_argument, too_large, not_found, failed_precondition
 // (IfMatch is stale), already_exists (the new name is taken in the target
 // scope), permission_denied, and unavailable when the deadline passed first.
-func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req UpdateRequest) (_ *secret.Secret, err error) {
-	defer s.record(ctx, "update", p, &id, &err)
+func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req UpdateRequest) (out *secret.Secret, err error) {
+	defer s.record(ctx, "update", p, &id, &out, &err)
+	if err := s.begin(ctx, "update", p, id, ""); err != nil {
+		return nil, err
+	}
 	if err := validateUpdate(id, req); err != nil {
 		return nil, err
 	}
@@ -503,19 +512,3 @@ func tooManyWriters(id string, err error) error {
 
 // MaxIdempotencyKeyLength bounds an Idempotency-Key header.
 const MaxIdempotencyKeyLength = 255
-
-func (s *Store) record(ctx context.Context, op string, p identity.Principal, id *string, err *error) {
-	if s.audit == nil {
-		return
-	}
-	attrs := []slog.Attr{slog.String("op", op), slog.String("principal", p.Name)}
-	if id != nil {
-		attrs = append(attrs, slog.String("secret_id", *id))
-	}
-	outcome := "ok"
-	if *err != nil {
-		outcome = string(errcode.Of(*err))
-	}
-	attrs = append(attrs, slog.String("outcome", outcome))
-	s.audit.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
-}

@@ -1,0 +1,5 @@
+package dynamostore
+
+// AuditKey is the partition key of audit record seq, for tests that
+// tamper with it.
+var AuditKey = auditPK
