@@ -32,6 +32,7 @@ import (
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/events"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/retry"
 	"github.com/lockwell/lockwell/shared/secret"
@@ -43,6 +44,7 @@ type Store struct {
 	audit     *slog.Logger
 	now       func() time.Time
 	retention time.Duration
+	events    events.Publisher // events.go
 }
 
 // Option configures a Store.
@@ -135,6 +137,7 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 	if err != nil {
 		return nil, err
 	}
+	s.emit(ctx, events.Created, sec, p)
 	return sec.Metadata(), nil
 }
 
@@ -373,6 +376,7 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 	if err != nil {
 		return nil, err
 	}
+	s.emit(ctx, events.Updated, result, p)
 	return result.Metadata(), nil
 }
 
@@ -507,6 +511,9 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, ifM
 		// concurrent change (say, made private by its owner) is not deleted
 		// on the strength of a stale check.
 		err = s.b.Delete(ctx, id, current.Version)
+		if err == nil {
+			s.emit(ctx, events.Deleted, current, p)
+		}
 		if !errcode.Is(err, errcode.FailedPrecondition) || ifMatch != 0 {
 			return err
 		}
