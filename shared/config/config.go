@@ -34,6 +34,7 @@ import (
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/events"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/instrumented"
 	"github.com/lockwell/lockwell/shared/store"
@@ -54,6 +55,10 @@ type Config struct {
 	KeyURL     string
 	Admins     []string
 	Auth       string
+	// Events, when set, gets a change event after every committed change
+	// (store.WithEvents); set by the entry point, not read from the
+	// environment.
+	Events events.Publisher
 }
 
 // FromEnv reads the configuration from LOCKWELL_* variables and checks it.
@@ -147,6 +152,9 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 	var sopts []store.Option
 	if logger != nil {
 		sopts = append(sopts, store.WithAudit(logger))
+	}
+	if c.Events != nil {
+		sopts = append(sopts, store.WithEvents(c.Events))
 	}
 	d.Store = store.New(b, sopts...)
 	return d, nil

@@ -39,6 +39,7 @@ type Broker struct {
 	size   int
 	buffer int
 	subs   map[*Subscription]struct{}
+	closed bool
 }
 
 // NewBroker returns a broker keeping the last ring events (DefaultRing when
@@ -89,33 +90,60 @@ type Subscription struct {
 	dropped bool // under b.mu
 }
 
+// Resume is where a subscription that gave a Last-Event-ID starts.
+type Resume struct {
+	// Backlog is every event kept in the ring after the given id, oldest
+	// first; the live events follow it with no gap or duplicate.
+	Backlog []Delivery
+	// Gap reports that events after the given id may have been lost: it is
+	// older than the ring's oldest event, or newer than any id this broker
+	// gave (an id from another server run).
+	Gap bool
+	// Last is the id of the newest event published before the
+	// subscription (one less than the next id).
+	Last uint64
+}
+
 // Subscribe registers a subscriber. With after 0 it gets the events
-// published from now on. With after set (a Last-Event-ID), it first gets
-// every event in the ring with a greater id (Backlog), then the live ones,
-// with no gap or duplicate between them; gap reports that events after
-// after may have been lost: after is older than the ring's oldest event, or
-// newer than any id this broker gave (an id from another server run).
-// The caller must Close the subscription.
-func (b *Broker) Subscribe(after uint64) (s *Subscription, backlog []Delivery, gap bool) {
+// published from now on; with after set (a Last-Event-ID) it resumes: see
+// Resume. The caller must Close the subscription.
+func (b *Broker) Subscribe(after uint64) (*Subscription, Resume) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	r := Resume{Last: b.next - 1}
 	if after != 0 {
 		ordered := append(append([]Delivery(nil), b.ring[b.start:]...), b.ring[:b.start]...)
 		oldest := b.next // the id the next event gets when the ring is empty
 		if len(ordered) > 0 {
 			oldest = ordered[0].Seq
 		}
-		gap = after+1 < oldest || after >= b.next
+		r.Gap = after+1 < oldest || after >= b.next
 		for _, d := range ordered {
 			if d.Seq > after {
-				backlog = append(backlog, d)
+				r.Backlog = append(r.Backlog, d)
 			}
 		}
 	}
 	ch := make(chan Delivery, b.buffer)
-	s = &Subscription{C: ch, ch: ch, b: b}
+	s := &Subscription{C: ch, ch: ch, b: b}
+	if b.closed {
+		close(ch)
+		return s, r
+	}
 	b.subs[s] = struct{}{}
-	return s, backlog, gap
+	return s, r
+}
+
+// Close ends every subscription (their channels close, Dropped false) and
+// every later one at once, so that streams end when the server shuts
+// down. Publish keeps working for the ring.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for s := range b.subs {
+		b.remove(s)
+	}
 }
 
 // Dropped reports whether the broker dropped s for falling behind.

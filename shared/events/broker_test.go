@@ -18,10 +18,10 @@ func event(i int) events.Event {
 
 func TestBrokerDeliversInPublishOrderWithIncreasingIDs(t *testing.T) {
 	b := events.NewBroker(10, 100)
-	s, backlog, gap := b.Subscribe(0)
+	s, r := b.Subscribe(0)
 	defer s.Close()
-	assert.Empty(t, backlog)
-	assert.False(t, gap)
+	assert.Empty(t, r.Backlog)
+	assert.False(t, r.Gap)
 	for i := range 50 {
 		b.Publish(context.Background(), event(i))
 	}
@@ -36,7 +36,7 @@ func TestBrokerDeliversInPublishOrderWithIncreasingIDs(t *testing.T) {
 
 func TestBrokerResumesFromTheRing(t *testing.T) {
 	b := events.NewBroker(5, 10)
-	first, _, _ := b.Subscribe(0)
+	first, _ := b.Subscribe(0)
 	var seqs []uint64
 	for i := range 8 {
 		b.Publish(context.Background(), event(i))
@@ -45,41 +45,42 @@ func TestBrokerResumesFromTheRing(t *testing.T) {
 	first.Close()
 
 	// Resuming after event 4: events 5, 6, 7 are in the ring, no gap.
-	s, backlog, gap := b.Subscribe(seqs[4])
-	assert.False(t, gap)
-	require.Len(t, backlog, 3)
-	for i, d := range backlog {
+	s, r := b.Subscribe(seqs[4])
+	assert.False(t, r.Gap)
+	require.Len(t, r.Backlog, 3)
+	assert.Equal(t, seqs[7], r.Last)
+	for i, d := range r.Backlog {
 		assert.Equal(t, int64(5+i), d.Version)
 	}
-	// Live events follow the backlog without a gap.
+	// Live events follow the r.Backlog without a gap.
 	b.Publish(context.Background(), event(8))
 	assert.Equal(t, int64(8), (<-s.C).Version)
 	s.Close()
 
 	// The ring holds events 4..8 now. After event 2, event 3 was evicted: a gap.
-	s, backlog, gap = b.Subscribe(seqs[2])
-	assert.True(t, gap)
-	assert.Len(t, backlog, 5)
+	s, r = b.Subscribe(seqs[2])
+	assert.True(t, r.Gap)
+	assert.Len(t, r.Backlog, 5)
 	s.Close()
 	// After event 3 the next one (4) is the oldest kept: no gap.
-	s, _, gap = b.Subscribe(seqs[3])
-	assert.False(t, gap)
+	s, r = b.Subscribe(seqs[3])
+	assert.False(t, r.Gap)
 	s.Close()
 	// An id this broker never gave (another server run) is a gap.
-	s, backlog, gap = b.Subscribe(seqs[7] + 100)
-	assert.True(t, gap)
-	assert.Empty(t, backlog)
+	s, r = b.Subscribe(seqs[7] + 100)
+	assert.True(t, r.Gap)
+	assert.Empty(t, r.Backlog)
 	s.Close()
 	// So is one from before it started.
-	s, _, gap = b.Subscribe(1)
-	assert.True(t, gap)
+	s, r = b.Subscribe(1)
+	assert.True(t, r.Gap)
 	s.Close()
 }
 
 func TestBrokerDropsASlowSubscriberWithoutBlocking(t *testing.T) {
 	b := events.NewBroker(0, 4)
-	slow, _, _ := b.Subscribe(0)
-	fast, _, _ := b.Subscribe(0)
+	slow, _ := b.Subscribe(0)
+	fast, _ := b.Subscribe(0)
 	got := make(chan int64, 100)
 	go func() {
 		for d := range fast.C {

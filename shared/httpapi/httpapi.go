@@ -15,6 +15,8 @@
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
 //	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
+//	GET    /api/v1/events         events: 200 text/event-stream of the change events the caller may
+//	                              see, resumable with Last-Event-ID (events.go); 404 without Options.Events
 //	GET    /healthz               200 without authentication (liveness: the process serves HTTP; also /api/v1/healthz)
 //	GET    /readyz                200 without authentication when the store answers (store.Ready),
 //	                              503 unavailable when it does not (readiness)
@@ -78,6 +80,9 @@ type Options struct {
 	// Tokens stores the tokens that POST /api/v1/tokens mints. Nil means this
 	// deployment does not mint tokens: the route answers not_found.
 	Tokens identity.TokenStore
+	// Events is where GET /api/v1/events reads change events from (the
+	// local server's events.Broker). Nil: the route answers not_found.
+	Events EventSource
 }
 
 // API serves the HTTP API over a store. Create one with New.
@@ -85,6 +90,7 @@ type API struct {
 	st     *store.Store
 	auth   Authenticator
 	tokens identity.TokenStore
+	events EventSource
 	log    *slog.Logger
 	// backend is the metrics label of st's backend (observe.go).
 	backend string
@@ -96,7 +102,7 @@ func New(st *store.Store, auth Authenticator, opts Options) *API {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: st, auth: auth, tokens: opts.Tokens, log: l, backend: backendLabel(st)}
+	return &API{st: st, auth: auth, tokens: opts.Tokens, events: opts.Events, log: l, backend: backendLabel(st)}
 }
 
 // The operation names of Operation and of the request log.
@@ -155,6 +161,7 @@ var routes = []route{
 	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
+	{OpEvents, http.MethodGet, pathEvents, true, nil, (*API).streamEvents},
 	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
 	{OpHealth, http.MethodGet, "/api/v1" + pathHealth, false, nil, (*API).health}, // the same check under the API prefix
 	{OpReady, http.MethodGet, pathReady, false, nil, (*API).ready},
