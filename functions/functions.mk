@@ -35,7 +35,7 @@ lambda_build = mkdir -p $(2) && CGO_ENABLED=0 GOOS=linux GOARCH=$(or $(4),$(LAMB
 .PHONY: build package invoke bench-lambda $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS)) \
 	build-CreateSecretFunction build-GetSecretFunction build-ListSecretsFunction \
 	build-UpdateSecretFunction build-DeleteSecretFunction build-DashboardFunction build-MigrateSecretsFunction \
-	build-PurgeExpiredFunction
+	build-PurgeExpiredFunction build-EventsFunction
 
 ## build: every Lambda bootstrap (build/lambda/<op>/bootstrap)
 build: $(addprefix build-lambda-,$(LAMBDA_FUNCTIONS))
@@ -61,6 +61,9 @@ build-PurgeExpiredFunction:
 # The web dashboard's assets, sign-in and whoami (shared/dashboard).
 build-DashboardFunction:
 	$(call lambda_build,dashboard,$(ARTIFACTS_DIR))
+# Change events from the secrets table's DynamoDB stream to EventBridge.
+build-EventsFunction:
+	$(call lambda_build,events,$(ARTIFACTS_DIR))
 # The legacy-secrets migrator (migrate/lambda), an SQS-triggered function.
 build-MigrateSecretsFunction:
 	mkdir -p $(ARTIFACTS_DIR) && CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) \

@@ -60,6 +60,8 @@ func testChild(mode string) int {
 			fmt.Println("no signal")
 			return 1
 		}
+	case mode == "watch":
+		return watchChild()
 	case mode == "selfkill":
 		p, _ := os.FindProcess(os.Getpid())
 		_ = p.Signal(syscall.SIGKILL)

@@ -43,6 +43,11 @@ base64url characters, such as a mounted Kubernetes Secret) that token is
 the admin token: its hash is stored at start if it is new, and no
 admin.token is minted.
 
+Change events stream at GET /api/v1/events (server-sent events). With
+LOCKWELL_WEBHOOK_URL set they are also POSTed there, signed with HMAC-SHA256
+(header Lockwell-Signature) keyed by the secret in the file named by
+LOCKWELL_WEBHOOK_SECRET_FILE.
+
 With --metrics-addr (or LOCKWELL_METRICS_ADDR) it serves Prometheus metrics
 at GET /metrics on that address, apart from the API and without a token.
 With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
@@ -73,7 +78,10 @@ With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
 			if err != nil {
 				return err
 			}
-			cfg := server.Config{Addr: addr, DataDir: dataDir, AdminTokenFile: a.getenv("LOCKWELL_ADMIN_TOKEN_FILE"), History: history}
+			cfg := server.Config{
+				Addr: addr, DataDir: dataDir, AdminTokenFile: a.getenv("LOCKWELL_ADMIN_TOKEN_FILE"), History: history,
+				WebhookURL: a.getenv("LOCKWELL_WEBHOOK_URL"), WebhookSecretFile: a.getenv("LOCKWELL_WEBHOOK_SECRET_FILE"),
+			}
 			if storeURL := a.getenv("LOCKWELL_STORE"); storeURL != "" {
 				dep := deployconfig.Config{
 					StoreURL:   storeURL,

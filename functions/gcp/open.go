@@ -19,6 +19,9 @@ import (
 // and LOCKWELL_AUDIENCE select. The backends it can open are those linked
 // into the binary (package functions/backends).
 //
+// With LOCKWELL_EVENTS_TOPIC set (projects/P/topics/T) every committed
+// change is published there as a change event (PubSubEvents).
+//
 // It also turns on what observes the functions, once per instance: every
 // figure of package metrics as a structured log line on stdout (package
 // metrics/cloudlogging), and, with OTEL_EXPORTER_OTLP_ENDPOINT set,
@@ -33,6 +36,12 @@ func OpenFromEnv(ctx context.Context) (Operations, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
+	}
+	// Change events, published after each commit (events.go).
+	if pub, err := openEvents(ctx, os.Getenv("LOCKWELL_EVENTS_TOPIC"), log); err != nil {
+		return nil, err
+	} else if pub != nil {
+		cfg.Events = pub
 	}
 	d, err := cfg.Open(ctx, log)
 	if err != nil {

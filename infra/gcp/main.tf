@@ -27,6 +27,7 @@ locals {
     LOCKWELL_AUTH         = var.auth
     LOCKWELL_GCP_IDENTITY = var.gcp_identity
     LOCKWELL_AUDIENCE     = join(",", local.audiences)
+    LOCKWELL_EVENTS_TOPIC = google_pubsub_topic.events.id
   }, var.extra_env)
   invoker_bindings = {
     for pair in setproduct(keys(local.functions), var.invokers) : "${pair[0]} ${pair[1]}" => { entry = pair[0], member = pair[1] }
@@ -141,6 +142,19 @@ resource "google_cloud_run_service_iam_member" "invoker" {
 # after migration_max_deliveries attempts; Eventarc creates the push
 # subscription, so its dead-letter policy is set with gcloud after the first
 # apply (README.md, "Migration").
+
+# Change events: the functions publish one message per committed change
+# (functions/gcp/events.go; ordering key the secret id). Subscribe with
+# message ordering to get each secret's changes in commit order.
+resource "google_pubsub_topic" "events" {
+  name = "lockwell-events"
+}
+
+resource "google_pubsub_topic_iam_member" "events_publisher" {
+  topic  = google_pubsub_topic.events.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.functions.member
+}
 
 resource "google_pubsub_topic" "migration" {
   count = var.migration ? 1 : 0

@@ -43,6 +43,7 @@ import (
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/events"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/instrumented"
 	"github.com/lockwell/lockwell/shared/store"
@@ -71,6 +72,10 @@ type Config struct {
 	// AuditRetention (LOCKWELL_AUDIT_RETENTION, a Go duration): DynamoDB
 	// audit records expire after it; 0 keeps them.
 	AuditRetention time.Duration
+	// Events, when set, gets a change event after every committed change
+	// (store.WithEvents); set by the entry point, not read from the
+	// environment.
+	Events events.Publisher
 }
 
 // History is how much history the store keeps (package store's history
@@ -251,6 +256,9 @@ func (c Config) Open(ctx context.Context, logger *slog.Logger) (*Deployment, err
 	}
 	if auditLog != nil {
 		sopts = append(sopts, store.WithAuditLog(auditLog))
+	}
+	if c.Events != nil {
+		sopts = append(sopts, store.WithEvents(c.Events))
 	}
 	d.Store = store.New(b, sopts...)
 	return d, nil

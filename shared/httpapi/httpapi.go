@@ -25,6 +25,8 @@
 //	GET    /api/v1/audit      audit (admins): 200 {"items": [...], "next_page_token", "has_more"}; filters
 //	                              secret, principal, operation, since, until; page_size, page_token (audit.go)
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
+//	GET    /api/v1/events         events: 200 text/event-stream of the change events the caller may
+//	                              see, resumable with Last-Event-ID (events.go); 404 without Options.Events
 //	GET    /healthz               200 without authentication (liveness: the process serves HTTP; also /api/v1/healthz)
 //	GET    /readyz                200 without authentication when the store answers (store.Ready),
 //	                              503 unavailable when it does not (readiness)
@@ -88,6 +90,9 @@ type Options struct {
 	// Tokens stores the tokens that POST /api/v1/tokens mints. Nil means this
 	// deployment does not mint tokens: the route answers not_found.
 	Tokens identity.TokenStore
+	// Events is where GET /api/v1/events reads change events from (the
+	// local server's events.Broker). Nil: the route answers not_found.
+	Events EventSource
 }
 
 // API serves the HTTP API over a store. Create one with New.
@@ -95,6 +100,7 @@ type API struct {
 	st     *store.Store
 	auth   Authenticator
 	tokens identity.TokenStore
+	events EventSource
 	log    *slog.Logger
 	// backend is the metrics label of st's backend (observe.go).
 	backend string
@@ -106,7 +112,7 @@ func New(st *store.Store, auth Authenticator, opts Options) *API {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: st, auth: auth, tokens: opts.Tokens, log: l, backend: backendLabel(st)}
+	return &API{st: st, auth: auth, tokens: opts.Tokens, events: opts.Events, log: l, backend: backendLabel(st)}
 }
 
 // The operation names of Operation and of the request log.
@@ -178,6 +184,7 @@ var routes = []route{
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
 	{OpAudit, http.MethodGet, pathAudit, true, auditParams, (*API).listAudit},
+	{OpEvents, http.MethodGet, pathEvents, true, nil, (*API).streamEvents},
 	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
 	{OpHealth, http.MethodGet, "/api/v1" + pathHealth, false, nil, (*API).health}, // the same check under the API prefix
 	{OpReady, http.MethodGet, pathReady, false, nil, (*API).ready},

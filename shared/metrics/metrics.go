@@ -225,3 +225,27 @@ func TokenCacheLookup(hit bool) {
 		r.TokenCacheLookup(hit)
 	}
 }
+
+// The sinks of EventDropped.
+const (
+	SinkWebhook = "webhook"
+)
+
+// EventRecorder is implemented by recorders that count change events a
+// publisher dropped (package events): a full queue or a delivery that kept
+// failing. Recorders without it ignore the figure.
+type EventRecorder interface {
+	EventDropped(sink string)
+}
+
+// EventDropped records one change event that sink (SinkWebhook) dropped.
+func EventDropped(sink string) {
+	if sink != SinkWebhook {
+		sink = Other
+	}
+	for _, r := range current() {
+		if er, ok := r.(EventRecorder); ok {
+			er.EventDropped(sink)
+		}
+	}
+}

@@ -26,6 +26,12 @@
 // Rotating it: put a new token in the file and restart; revoke the old one
 // by its id (DELETE /api/v1/tokens/{id}).
 //
+// Every committed change is published as a change event (package events)
+// to GET /api/v1/events, a server-sent-event stream resumable with
+// Last-Event-ID from the last events.DefaultRing events, and, with
+// Config.WebhookURL, to a signed webhook (package webhook). Neither ever
+// delays a write.
+//
 // Tokens are checked against the database through an httpapi.TokenCache, so
 // a request costs one token lookup per token per 30 seconds, not one each.
 //
@@ -58,6 +64,7 @@ import (
 	"github.com/lockwell/lockwell/shared/dashboard"
 	"github.com/lockwell/lockwell/shared/envelope"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/events"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/instrumented"
@@ -65,6 +72,7 @@ import (
 	"github.com/lockwell/lockwell/shared/metrics/prom"
 	"github.com/lockwell/lockwell/shared/store"
 	"github.com/lockwell/lockwell/shared/tracing"
+	"github.com/lockwell/lockwell/shared/webhook"
 
 	_ "github.com/lockwell/lockwell/shared/sqlstore" // the sqlite: scheme
 )
@@ -124,6 +132,11 @@ type Config struct {
 	// window); the zero value is the store's defaults. It applies to
 	// Deployment's store too.
 	History config.History
+	// WebhookURL, if set, gets every change event as a signed POST
+	// (package webhook); WebhookSecretFile names the file holding the
+	// signing secret (at least webhook.MinSecretLength bytes; a trailing
+	// newline is ignored), required with WebhookURL.
+	WebhookURL, WebhookSecretFile string
 }
 
 // Run opens the data directory and the store (the SQLite store in it, or
@@ -152,10 +165,27 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Change events: the stream at GET /api/v1/events reads the broker;
+	// the webhook, if any, gets its own queue.
 	// A long-running server purges expired secrets after writes itself.
 	history := cfg.History
 	history.PurgeOnWrite = true
-	st, stored, closer, err := openStore(ctx, cfg.Deployment, history, dir, log)
+	broker := events.NewBroker(0, 0)
+	publishers := events.Publishers{broker}
+	if cfg.WebhookURL != "" {
+		hook, err := openWebhook(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			hook.Close(cctx)
+		}()
+		publishers = append(publishers, hook)
+		log.Info("change events go to the webhook too (signed; the URL is not logged)")
+	}
+	st, stored, closer, err := openStore(ctx, cfg.Deployment, history, dir, publishers, log)
 	if err != nil {
 		return err
 	}
@@ -170,7 +200,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: log, Tokens: tokens})
+	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: log, Tokens: tokens, Events: broker})
 
 	tp, err := tracing.Setup(ctx, "lockwell-server")
 	if err != nil {
@@ -202,6 +232,8 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for requests to end; event streams end only when told.
+	srv.RegisterOnShutdown(broker.Close)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("lockwell server listening; the dashboard is at url", "addr", addr, "url", "http://"+addr, "data_dir", dir)
@@ -231,10 +263,11 @@ func Run(ctx context.Context, cfg Config) error {
 // openStore opens the deployment d, or the SQLite store in dir when d is
 // nil, and returns the store to serve, where API tokens are kept and how to
 // close both.
-func openStore(ctx context.Context, d *config.Config, history config.History, dir string, log *slog.Logger) (*store.Store, identity.TokenStore, func() error, error) {
+func openStore(ctx context.Context, d *config.Config, history config.History, dir string, pub events.Publisher, log *slog.Logger) (*store.Store, identity.TokenStore, func() error, error) {
 	if d != nil {
 		c := *d
 		c.Auth, c.Admins, c.History = config.AuthBearer, nil, history
+		c.Events = pub
 		// A nil audit logger: the request log's one line per request names
 		// operation, principal, secret id and outcome already.
 		dep, err := c.Open(ctx, nil)
@@ -267,7 +300,7 @@ func openStore(ctx context.Context, d *config.Config, history config.History, di
 	}
 	// The request log's one line per request names operation, principal,
 	// secret id and outcome, so the store's own audit line would say it twice.
-	st := store.New(instrumented.Backend(b, "sqlite"), append(history.Options(), store.WithLogger(log), store.WithAuditLog(auditLog))...)
+	st := store.New(instrumented.Backend(b, "sqlite"), append(history.Options(), store.WithLogger(log), store.WithAuditLog(auditLog), store.WithEvents(pub))...)
 	return st, tokens, func() error { return errors.Join(st.Close(), closeAudit()) }, nil
 }
 
@@ -504,4 +537,20 @@ func serveMetrics(cfg Config, log *slog.Logger) (stop func(), err error) {
 		<-done
 		unregister()
 	}, nil
+}
+
+// openWebhook starts the webhook sender of cfg, its secret read from
+// cfg.WebhookSecretFile. Errors never carry the secret or the URL (which
+// may hold a token in its query).
+func openWebhook(cfg Config, log *slog.Logger) (*webhook.Sender, error) {
+	if cfg.WebhookSecretFile == "" {
+		return nil, errors.New("LOCKWELL_WEBHOOK_URL needs LOCKWELL_WEBHOOK_SECRET_FILE: a file holding the secret that signs the deliveries")
+	}
+	secret, err := os.ReadFile(cfg.WebhookSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the webhook secret file: %w", err)
+	}
+	return webhook.New(webhook.Config{
+		URL: cfg.WebhookURL, Secret: []byte(strings.TrimRight(string(secret), "\r\n")), Logger: log,
+	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/events"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
 )
@@ -204,6 +205,7 @@ func (s *Store) Rollback(ctx context.Context, p identity.Principal, id string, r
 	if err != nil {
 		return nil, err
 	}
+	s.emit(ctx, events.RolledBack, result, p)
 	return result.Metadata(), nil
 }
 
@@ -269,7 +271,12 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, req
 		return nil, errcode.New(errcode.InvalidArgument, "If-Match version must be positive")
 	}
 	if req.Purge || s.recovery == 0 {
-		return nil, s.purge(ctx, p, id, req)
+		purged, err := s.purge(ctx, p, id, req)
+		if err != nil {
+			return nil, err
+		}
+		s.emit(ctx, events.Purged, purged, p)
+		return nil, nil
 	}
 	var result *secret.Secret
 	err = s.change(ctx, id, req.IfMatch == 0, func(current *secret.Secret) (*secret.Secret, error) {
@@ -286,6 +293,7 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, req
 	if err != nil {
 		return nil, err
 	}
+	s.emit(ctx, events.Deleted, result, p)
 	s.purgeExpiredSoon()
 	return result.Metadata(), nil
 }
@@ -293,7 +301,7 @@ func (s *Store) Delete(ctx context.Context, p identity.Principal, id string, req
 // purge destroys a secret, live or deleted, that p may see: only its owner
 // or an admin may purge, and a plain delete of a deployment without a
 // recovery window is a purge by whoever may delete.
-func (s *Store) purge(ctx context.Context, p identity.Principal, id string, req DeleteRequest) error {
+func (s *Store) purge(ctx context.Context, p identity.Principal, id string, req DeleteRequest) (*secret.Secret, error) {
 	if _, ok := ctx.Deadline(); !ok && req.IfMatch == 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, unconditionalBudget)
@@ -302,26 +310,29 @@ func (s *Store) purge(ctx context.Context, p identity.Principal, id string, req 
 	for attempt := 1; ; attempt++ {
 		current, err := s.metadataOf(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !current.VisibleTo(p.Name) || (current.IsDeleted() && !req.Purge) {
-			return notFound(id)
+			return nil, notFound(id)
 		}
 		if req.Purge && current.Owner != p.Name && !p.IsAdmin() {
-			return errcode.New(errcode.PermissionDenied, "only the owner of secret %s or an admin can purge it", id)
+			return nil, errcode.New(errcode.PermissionDenied, "only the owner of secret %s or an admin can purge it", id)
 		}
 		if req.IfMatch != 0 && current.Version != req.IfMatch {
-			return errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, current.Version, req.IfMatch)
+			return nil, errcode.New(errcode.FailedPrecondition, "secret %s is at version %d, not %d", id, current.Version, req.IfMatch)
 		}
 		// Delete exactly the version whose visibility was checked, so a
 		// concurrent change (say, made private by its owner) is not deleted
 		// on the strength of a stale check.
 		err = s.b.Delete(ctx, id, current.Version)
+		if err == nil {
+			return current, nil
+		}
 		if !errcode.Is(err, errcode.FailedPrecondition) || req.IfMatch != 0 {
-			return err
+			return nil, err
 		}
 		if werr := raceBackoff.Wait(ctx, attempt); werr != nil {
-			return tooManyWriters(id, err)
+			return nil, tooManyWriters(id, err)
 		}
 	}
 }
@@ -395,6 +406,7 @@ func (s *Store) Restore(ctx context.Context, p identity.Principal, id string, re
 	if err != nil {
 		return nil, err
 	}
+	s.emit(ctx, events.Restored, result, p)
 	return result.Metadata(), nil
 }
 
@@ -426,6 +438,7 @@ func (s *Store) PurgeExpired(ctx context.Context) (n int, err error) {
 			switch {
 			case err == nil:
 				purged++
+				s.emit(ctx, events.Purged, sec, purger)
 				s.record(ctx, "purge_expired", purger, &sec.ID, &sec, &err)
 			case errcode.Is(err, errcode.NotFound), errcode.Is(err, errcode.FailedPrecondition):
 				// Purged or restored meanwhile.

@@ -35,6 +35,7 @@ import (
 	"github.com/lockwell/lockwell/shared/audit"
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/events"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/retry"
 	"github.com/lockwell/lockwell/shared/secret"
@@ -54,7 +55,8 @@ type Store struct {
 	keepFor      time.Duration
 	recovery     time.Duration
 	purgeOnWrite bool
-	lastPurge    atomic.Int64 // unix nanoseconds of the last background purge
+	lastPurge    atomic.Int64     // unix nanoseconds of the last background purge
+	events       events.Publisher // events.go
 }
 
 // Option configures a Store.
@@ -158,6 +160,7 @@ func (s *Store) Create(ctx context.Context, p identity.Principal, req CreateRequ
 		return nil, err
 	}
 	s.purgeExpiredSoon()
+	s.emit(ctx, events.Created, sec, p)
 	return sec.Metadata(), nil
 }
 
@@ -397,6 +400,7 @@ func (s *Store) Update(ctx context.Context, p identity.Principal, id string, req
 		return nil, err
 	}
 	s.purgeExpiredSoon()
+	s.emit(ctx, events.Updated, result, p)
 	return result.Metadata(), nil
 }
 

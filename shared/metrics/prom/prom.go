@@ -11,6 +11,7 @@
 //	lockwell_value_store_throttles_total{store}                     counter
 //	lockwell_migration_entries_total{outcome}                       counter
 //	lockwell_token_cache_lookups_total{result="hit"|"miss"}         counter
+//	lockwell_events_dropped_total{sink="webhook"}                   counter
 //
 // plus the Go runtime's and the process's standard collectors.
 package prom
@@ -37,6 +38,7 @@ type Exporter struct {
 	throttles   *prometheus.CounterVec
 	migrations  *prometheus.CounterVec
 	tokenLookup *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
 }
 
 // Latency buckets in seconds: from a warm cached get (sub-millisecond) to
@@ -72,8 +74,11 @@ func New() *Exporter {
 		tokenLookup: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lockwell_token_cache_lookups_total", Help: "API token lookups answered from the token cache (hit) or the token store (miss).",
 		}, []string{"result"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lockwell_events_dropped_total", Help: "Change events a publisher dropped (a full queue, or a delivery that kept failing), by sink.",
+		}, []string{"sink"}),
 	}
-	e.reg.MustRegister(e.requests, e.latency, e.calls, e.retries, e.throttles, e.migrations, e.tokenLookup,
+	e.reg.MustRegister(e.requests, e.latency, e.calls, e.retries, e.throttles, e.migrations, e.tokenLookup, e.dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return e
 }
@@ -119,4 +124,12 @@ func (e *Exporter) TokenCacheLookup(hit bool) {
 	e.tokenLookup.WithLabelValues(result).Inc()
 }
 
-var _ metrics.Recorder = (*Exporter)(nil)
+// EventDropped implements metrics.EventRecorder.
+func (e *Exporter) EventDropped(sink string) {
+	e.dropped.WithLabelValues(sink).Inc()
+}
+
+var (
+	_ metrics.Recorder      = (*Exporter)(nil)
+	_ metrics.EventRecorder = (*Exporter)(nil)
+)
