@@ -519,11 +519,11 @@ restored.`,
 				if !a.isTerminal() {
 					return errcode.New(errcode.InvalidArgument, "not deleting without confirmation: pass -y")
 				}
-				verb := "Delete"
 				if purge {
-					verb = "Destroy (it cannot be restored)"
+					fmt.Fprintf(a.stderr, "Destroy the %s secret %s (id %s) for good? It cannot be restored. [y/N] ", visibility(s.Private), s.Name, s.ID)
+				} else {
+					fmt.Fprintf(a.stderr, "Delete the %s secret %s (id %s)? [y/N] ", visibility(s.Private), s.Name, s.ID)
 				}
-				fmt.Fprintf(a.stderr, "%s the %s secret %s (id %s)? [y/N] ", verb, visibility(s.Private), s.Name, s.ID)
 				answer, _ := a.readLine()
 				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 					return errcode.New(errcode.InvalidArgument, "not deleted")
