@@ -34,13 +34,13 @@ import (
 func adminCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin",
-		Short: "Maintain a deployment's storage: sweep orphans, back up and restore values",
+		Short: "Maintain a deployment's storage: purge expired deletes, sweep orphans, back up and restore values",
 		Long: `Admin commands work on the deployment's storage directly, configured by the same
 variables as the deployed functions: LOCKWELL_STORE, LOCKWELL_VALUES,
 LOCKWELL_DEPLOYMENT and LOCKWELL_KEY. Credentials come from the environment
 and the cloud SDKs' credential chains.`,
 	}
-	cmd.AddCommand(adminSweepCommand(a), adminCopyCommand(a, "backup"), adminCopyCommand(a, "restore"), adminAuditCommand(a))
+	cmd.AddCommand(adminPurgeCommand(a), adminSweepCommand(a), adminCopyCommand(a, "backup"), adminCopyCommand(a, "restore"), adminAuditCommand(a))
 	return cmd
 }
 
@@ -55,6 +55,34 @@ func (a *app) openDeployment(ctx context.Context) (*deployconfig.Deployment, err
 		return nil, errcode.New(errcode.InvalidArgument, "LOCKWELL_VALUES is not set: admin commands work on a deployment whose values live in an external value store")
 	}
 	return c.Open(ctx, nil)
+}
+
+func adminPurgeCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "purge",
+		Short: "Destroy the deleted secrets whose recovery window has ended",
+		Long: `Purge destroys, with their history, the deleted secrets of every owner whose
+recovery window (LOCKWELL_RECOVERY_DAYS when they were deleted) has ended,
+and prints how many. Secrets still in their window are left alone. The
+store also purges after writes, and deployments run it on a schedule; this
+command does it now. It needs LOCKWELL_STORE and LOCKWELL_KEY (or
+LOCKWELL_VALUES and LOCKWELL_DEPLOYMENT), as the deployment has them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := deployconfig.Config{
+				StoreURL: a.getenv("LOCKWELL_STORE"), ValuesURL: a.getenv("LOCKWELL_VALUES"),
+				Deployment: a.getenv("LOCKWELL_DEPLOYMENT"), KeyURL: a.getenv("LOCKWELL_KEY"),
+			}
+			d, err := c.Open(cmd.Context(), nil)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			n, err := d.Store.PurgeExpired(cmd.Context())
+			fmt.Fprintf(a.stdout, "purged %d expired deleted secrets\n", n)
+			return err
+		},
+	}
 }
 
 func adminSweepCommand(a *app) *cobra.Command {

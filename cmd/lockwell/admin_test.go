@@ -6,12 +6,14 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	deployconfig "github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/store"
@@ -74,4 +76,58 @@ func TestAdminSweepBackupRestore(t *testing.T) {
 	r = invocation{env: map[string]string{}}.run("admin", "sweep")
 	assert.NotEqual(t, 0, r.code)
 	assert.Contains(t, r.stderr, "LOCKWELL_VALUES")
+}
+
+// TestAdminPurge: admin purge destroys the deleted secrets whose recovery
+// window has ended, and leaves live secrets and those still in their window.
+func TestAdminPurge(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"LOCKWELL_STORE": "sqlite://" + filepath.Join(dir, "index.db"),
+		"LOCKWELL_KEY":   "localkey://" + filepath.Join(dir, "store.key"),
+	}
+	ctx := context.Background()
+	c := deployconfig.Config{StoreURL: env["LOCKWELL_STORE"], KeyURL: env["LOCKWELL_KEY"]}
+	d, err := c.Open(ctx, nil)
+	require.NoError(t, err)
+	defer d.Close()
+	alice := identity.Principal{Name: "alice"}
+	create := func(name string) string {
+		s, err := d.Store.Create(ctx, alice, store.CreateRequest{Name: name, Values: map[string]string{"k": "v"}})
+		require.NoError(t, err)
+		return s.ID
+	}
+	live, kept := create("live"), create("kept")
+	expired := []string{create("gone-1"), create("gone-2")}
+	_, err = d.Store.Delete(ctx, alice, kept, store.DeleteRequest{}) // the default window: 7 days
+	require.NoError(t, err)
+	// A store with a recovery window of 1ns deletes secrets that expire at once.
+	short := store.New(d.Index, store.WithRecoveryWindow(time.Nanosecond))
+	for _, id := range expired {
+		_, err = short.Delete(ctx, alice, id, store.DeleteRequest{})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		batch, err := d.Index.Expired(ctx, time.Now(), 10)
+		return err == nil && len(batch) == 2
+	}, 30*time.Second, 10*time.Millisecond, "the two deletes expire")
+
+	inv := invocation{env: env}
+	r := ok(t, inv.run("admin", "purge"))
+	assert.Equal(t, "purged 2 expired deleted secrets\n", r.stdout)
+	r = ok(t, inv.run("admin", "purge"))
+	assert.Equal(t, "purged 0 expired deleted secrets\n", r.stdout, "nothing left to purge")
+
+	_, err = d.Store.Get(ctx, alice, live)
+	require.NoError(t, err, "a live secret stays")
+	_, err = d.Store.Restore(ctx, alice, kept, store.RestoreRequest{})
+	require.NoError(t, err, "a secret still in its window stays restorable")
+	for _, id := range expired {
+		_, err = d.Store.Restore(ctx, alice, id, store.RestoreRequest{})
+		assert.Equal(t, errcode.NotFound, errcode.Of(err), "an expired secret is gone")
+	}
+
+	r = invocation{env: map[string]string{}}.run("admin", "purge")
+	assert.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.stderr, "LOCKWELL_STORE")
 }

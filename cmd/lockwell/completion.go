@@ -19,11 +19,7 @@ const completionLimit = 500
 // reads values, and offers nothing (rather than failing the shell) when the
 // server cannot be reached.
 func (a *app) completeSecretNames(vis *visibilityFlags, n int) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if len(args) >= n {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		opts := client.ListOptions{NamePrefix: toComplete, Sort: "name", PageSize: 100}
+	return a.completeNames(n, func(cmd *cobra.Command, opts *client.ListOptions) {
 		if vis != nil {
 			switch v, _ := vis.visibility(cmd); v {
 			case client.OnlyPrivate:
@@ -32,6 +28,25 @@ func (a *app) completeSecretNames(vis *visibilityFlags, n int) cobra.CompletionF
 				opts.Private = client.Set(false)
 			}
 		}
+	})
+}
+
+// completeDeletedSecretNames completes the first argument with the names
+// deleted secrets had (those the caller may restore), as "secret restore"
+// takes them.
+func (a *app) completeDeletedSecretNames() cobra.CompletionFunc {
+	return a.completeNames(1, func(_ *cobra.Command, opts *client.ListOptions) { opts.Deleted = true })
+}
+
+// completeNames completes the first n arguments with secret names from a
+// list narrowed by narrow.
+func (a *app) completeNames(n int, narrow func(*cobra.Command, *client.ListOptions)) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) >= n {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		opts := client.ListOptions{NamePrefix: toComplete, Sort: "name", PageSize: 100}
+		narrow(cmd, &opts)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c, err := a.client(ctx)

@@ -19,11 +19,14 @@ import (
 func secretCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
-		Short: "Create, read, list, update, rename, delete and export secrets",
+		Short: "Create, read, list, update, rename, delete, restore and export secrets, and see their history",
 		Long: `Secrets are named groups of key/value pairs. A secret is public (every
 authenticated user can use it) or private (only its owner sees it). Where a
 command takes NAME|ID, a name means your private secret of that name if you
-have one, otherwise the public one; a full UUID is an id.`,
+have one, otherwise the public one; a full UUID is an id. Every change makes a
+new version: "history" lists them, "get --version", "diff" and "rollback" use
+them. A deleted secret can be restored during the deployment's recovery
+window (default 7 days).`,
 	}
 	cmd.AddCommand(
 		secretCreateCommand(a),
@@ -32,6 +35,10 @@ have one, otherwise the public one; a full UUID is an id.`,
 		secretUpdateCommand(a),
 		secretRenameCommand(a),
 		secretDeleteCommand(a),
+		secretRestoreCommand(a),
+		secretHistoryCommand(a),
+		secretDiffCommand(a),
+		secretRollbackCommand(a),
 		secretExportCommand(a),
 	)
 	return cmd
@@ -138,10 +145,11 @@ func visibility(private bool) string {
 
 func secretGetCommand(a *app) *cobra.Command {
 	var key, output string
+	var version int64
 	var vis visibilityFlags
 	cmd := &cobra.Command{
-		Use:               "get NAME|ID [--private|--public]",
-		Short:             "Show a secret and its values",
+		Use:               "get NAME|ID [--private|--public] [--version N]",
+		Short:             "Show a secret and its values (of its current version, or of --version N)",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -155,7 +163,21 @@ func secretGetCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := c.GetSecretIn(ctx, args[0], v)
+			var s *secret.Secret
+			if cmd.Flags().Changed("version") {
+				if version < 1 {
+					return usagef(cmd, "--version must be a version number (1, 2, ...), got %d", version)
+				}
+				if s, err = c.FindSecretIn(ctx, args[0], v); err != nil {
+					return err
+				}
+				id, name := s.ID, s.Name
+				if s, err = c.GetSecretVersion(ctx, id, version); errcode.Is(err, errcode.NotFound) {
+					return errcode.New(errcode.NotFound, "the secret %s has no version %d (see lockwell secret history %s)", name, version, id)
+				}
+			} else {
+				s, err = c.GetSecretIn(ctx, args[0], v)
+			}
 			if err != nil {
 				return err
 			}
@@ -172,6 +194,7 @@ func secretGetCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&key, "key", "", "print only this key's value, exactly (no newline added)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json, yaml or env")
+	cmd.Flags().Int64Var(&version, "version", 0, "show this version (see lockwell secret history)")
 	vis.bind(cmd, "p")
 	return cmd
 }
@@ -195,6 +218,9 @@ type secretView struct {
 	Updated string            `json:"updated" yaml:"updated"`
 	Keys    []string          `json:"keys" yaml:"keys"`
 	Values  map[string]string `json:"values,omitempty" yaml:"values,omitempty"`
+	// Deleted and PurgeAfter are set for a secret in the recovery window.
+	Deleted    string `json:"deleted,omitempty" yaml:"deleted,omitempty"`
+	PurgeAfter string `json:"purge_after,omitempty" yaml:"purge_after,omitempty"`
 }
 
 func viewOf(s *secret.Secret) secretView {
@@ -202,8 +228,12 @@ func viewOf(s *secret.Secret) secretView {
 	if keys == nil {
 		keys = secret.KeysOf(s.Values)
 	}
-	return secretView{ID: s.ID, Name: s.Name, Private: s.Private, Owner: s.Owner, Version: s.Version,
+	v := secretView{ID: s.ID, Name: s.Name, Private: s.Private, Owner: s.Owner, Version: s.Version,
 		Created: s.Created.Format(time.RFC3339), Updated: s.Updated.Format(time.RFC3339), Keys: keys, Values: s.Values}
+	if s.IsDeleted() {
+		v.Deleted, v.PurgeAfter = s.Deleted.Format(time.RFC3339), s.PurgeAfter.Format(time.RFC3339)
+	}
+	return v
 }
 
 func (a *app) printSecret(s *secret.Secret, output string) error {
@@ -246,9 +276,12 @@ func secretListCommand(a *app) *cobra.Command {
 	var output string
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--deleted]",
 		Short: "List the secrets you can see (never their values)",
-		Args:  cobra.NoArgs,
+		Long: `List the secrets you can see, never their values. With --deleted, list instead
+the deleted secrets you may restore, with when
+they were deleted and until when they can be restored.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if onlyPrivate && onlyPublic {
 				return errcode.New(errcode.InvalidArgument, "--private and --public exclude each other")
@@ -279,6 +312,13 @@ func secretListCommand(a *app) *cobra.Command {
 			switch output {
 			case "table":
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				if opts.Deleted {
+					fmt.Fprintln(tw, "NAME\tID\tVISIBILITY\tOWNER\tKEYS\tDELETED\tRESTORABLE UNTIL")
+					for _, s := range items {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, s.ID, visibility(s.Private), s.Owner, len(s.Keys), s.Deleted, s.PurgeAfter)
+					}
+					return tw.Flush()
+				}
 				fmt.Fprintln(tw, "NAME\tID\tVISIBILITY\tOWNER\tKEYS\tVERSION\tUPDATED")
 				for _, s := range items {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.Name, s.ID, visibility(s.Private), s.Owner, len(s.Keys), s.Version, s.Updated)
@@ -308,6 +348,7 @@ func secretListCommand(a *app) *cobra.Command {
 	f.BoolVar(&onlyPrivate, "private", false, "only your private secrets")
 	f.BoolVar(&onlyPublic, "public", false, "only public secrets")
 	f.IntVar(&limit, "limit", 0, "show at most this many (0: all)")
+	f.BoolVar(&opts.Deleted, "deleted", false, "list deleted secrets you may restore instead")
 	f.StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }
@@ -444,15 +485,19 @@ name to rename.`,
 }
 
 func secretDeleteCommand(a *app) *cobra.Command {
-	var yes bool
+	var yes, purge bool
 	var vis visibilityFlags
 	cmd := &cobra.Command{
-		Use:   "delete NAME|ID [--private|--public] [-y]",
-		Short: "Delete a secret",
+		Use:   "delete NAME|ID [--private|--public] [--purge] [-y]",
+		Short: "Delete a secret (restorable during the recovery window), or destroy it with --purge",
 		Long: `Delete a secret. A name means your private secret of that name if you have
 one, otherwise the public one; --private or --public says which. The output
-names the secret deleted (visibility and id), and says when a secret of the
-other visibility keeps the name.`,
+names the secret deleted (visibility and id), says until when it can be
+restored ("lockwell secret restore ID"; the deployment's recovery window,
+default 7 days), and says when a secret of the other visibility keeps the
+name. The name is free again at once. --purge destroys the secret and its
+history at once instead (its owner or an admin only); it cannot be
+restored.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -474,16 +519,28 @@ other visibility keeps the name.`,
 				if !a.isTerminal() {
 					return errcode.New(errcode.InvalidArgument, "not deleting without confirmation: pass -y")
 				}
-				fmt.Fprintf(a.stderr, "Delete the %s secret %s (id %s)? [y/N] ", visibility(s.Private), s.Name, s.ID)
+				if purge {
+					fmt.Fprintf(a.stderr, "Destroy the %s secret %s (id %s) for good? It cannot be restored. [y/N] ", visibility(s.Private), s.Name, s.ID)
+				} else {
+					fmt.Fprintf(a.stderr, "Delete the %s secret %s (id %s)? [y/N] ", visibility(s.Private), s.Name, s.ID)
+				}
 				answer, _ := a.readLine()
 				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 					return errcode.New(errcode.InvalidArgument, "not deleted")
 				}
 			}
-			if err := c.DeleteSecret(ctx, s.ID); err != nil {
+			deleted, err := c.DeleteSecretWith(ctx, s.ID, client.DeleteOptions{Purge: purge})
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Deleted %s secret %s (id %s).\n", visibility(s.Private), s.Name, s.ID)
+			switch {
+			case deleted != nil:
+				fmt.Fprintf(a.stdout, "Deleted %s secret %s (id %s). %s\n", visibility(s.Private), s.Name, s.ID, restoreHint(deleted))
+			case purge:
+				fmt.Fprintf(a.stdout, "Deleted %s secret %s (id %s) for good: it cannot be restored.\n", visibility(s.Private), s.Name, s.ID)
+			default:
+				fmt.Fprintf(a.stdout, "Deleted %s secret %s (id %s); this deployment keeps no deleted secrets, so it cannot be restored.\n", visibility(s.Private), s.Name, s.ID)
+			}
 			other := client.OnlyPublic
 			if !s.Private {
 				other = client.OnlyPrivate
@@ -495,6 +552,7 @@ other visibility keeps the name.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&purge, "purge", false, "destroy the secret and its history at once: no restore")
 	vis.bind(cmd, "")
 	return cmd
 }

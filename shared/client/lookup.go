@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/secret"
@@ -122,6 +123,46 @@ func (c *Client) FindSecretByName(ctx context.Context, name string, vis Visibili
 		return nil, errcode.New(errcode.NotFound, "there is no public secret named %s", name)
 	}
 	return nil, NotFoundError(name)
+}
+
+// FindDeletedSecret resolves nameOrID among the deleted secrets the caller
+// may restore (ListOptions.Deleted), since a deleted secret holds no name
+// that FindSecret could find: a full UUID is an id, anything else the name
+// the secret had. Errors: not_found; failed_precondition listing the ids
+// (with their deletion times) when several deleted secrets had the name;
+// invalid_argument for a string that is neither an id nor a valid name.
+func (c *Client) FindDeletedSecret(ctx context.Context, nameOrID string) (*secret.Secret, error) {
+	opts := ListOptions{Deleted: true, PageSize: 100}
+	isID := IsValidID(nameOrID)
+	if !isID {
+		if err := secret.ValidateName(nameOrID); err != nil {
+			return nil, err
+		}
+		opts.Name = nameOrID
+	}
+	var found []*secret.Secret
+	for s, err := range c.AllSecrets(ctx, opts) {
+		if err != nil {
+			return nil, err
+		}
+		if isID && s.ID == nameOrID || !isID && s.Name == nameOrID {
+			found = append(found, s)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		ids := make([]string, len(found))
+		for i, s := range found {
+			ids[i] = s.ID + " (deleted " + s.Deleted.UTC().Format(time.RFC3339) + ")"
+		}
+		return nil, errcode.New(errcode.FailedPrecondition,
+			"%d deleted secrets were named %s; restore one by its id: %s", len(found), nameOrID, strings.Join(ids, ", "))
+	case isID:
+		return nil, errcode.New(errcode.NotFound, "no deleted secret you may restore has the id %s", nameOrID)
+	}
+	return nil, errcode.New(errcode.NotFound, "no deleted secret you may restore was named %s", nameOrID)
 }
 
 // NotFoundError is the one wording of "no secret of this name" for a

@@ -80,6 +80,9 @@ type ListOptions struct {
 	Owner        string
 	Sort         string // name, -name, created, -created, updated, -updated; the server's default is name
 	PageSize     int    // 0 is the server's default (50); at most 1000
+	// Deleted lists the secrets in the recovery window that the caller may
+	// restore, instead of the live ones; their Deleted and PurgeAfter are set.
+	Deleted bool
 }
 
 func (o ListOptions) query(pageToken string) url.Values {
@@ -101,6 +104,9 @@ func (o ListOptions) query(pageToken string) url.Values {
 		q.Set("page_size", strconv.Itoa(o.PageSize))
 	}
 	set("page_token", pageToken)
+	if o.Deleted {
+		q.Set("deleted", "true")
+	}
 	return q
 }
 
@@ -246,15 +252,14 @@ func (c *Client) WhoAmI(ctx context.Context) (identity.Principal, error) {
 	return p, nil
 }
 
-// DeleteSecret deletes the secret with the id. A retry that finds the
-// secret gone after an attempt whose outcome was unknown counts as success.
-// Errors: invalid_argument, not_found, and the common ones.
+// DeleteSecret deletes the secret with the id: it moves it into the
+// recovery window, or destroys it on a deployment without one (see
+// DeleteSecretWith, which also says until when it can be restored). A retry
+// that finds the secret gone after an attempt whose outcome was unknown
+// counts as success. Errors: invalid_argument, not_found, and the common
+// ones.
 func (c *Client) DeleteSecret(ctx context.Context, id string) error {
-	p, err := idPath(id)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(ctx, request{method: http.MethodDelete, path: p, retry: true, deleteSemantics: true}, nil)
+	_, err := c.DeleteSecretWith(ctx, id, DeleteOptions{})
 	return err
 }
 
