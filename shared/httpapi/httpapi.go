@@ -14,6 +14,8 @@
 //	GET    /api/v1/tokens         list_tokens (admins): 200 {"items": [{"id", "user", "role", "created"}]}
 //	DELETE /api/v1/tokens/{id}    revoke_token (admins): 204; 404 for an unknown id
 //	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
+//	GET    /api/v1/migrations     list_migrations (admins): 200 {"items": [job, ...]}, newest first (migrations.go)
+//	GET    /api/v1/migrations/{job}  get_migration (admins): 200 {"job", "entries"}, per-entry outcomes
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
 //	GET    /healthz               200 without authentication (liveness: the process serves HTTP; also /api/v1/healthz)
 //	GET    /readyz                200 without authentication when the store answers (store.Ready),
@@ -38,9 +40,9 @@
 // HTTP itself has a status beyond the table, with code invalid_argument: 405
 // (with Allow) for a method the path does not serve.
 //
-// Each route takes only the query parameters its line in routes lists (only
-// list takes any); any other parameter, on any route, is invalid_argument
-// naming it.
+// Each route takes only the query parameters its line in routes lists (list,
+// list_migrations and get_migration take some); any other parameter, on any
+// route, is invalid_argument naming it.
 //
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
 // fields, no data after it, values that are strings (or, in an update, null
@@ -78,6 +80,10 @@ type Options struct {
 	// Tokens stores the tokens that POST /api/v1/tokens mints. Nil means this
 	// deployment does not mint tokens: the route answers not_found.
 	Tokens identity.TokenStore
+	// MigrationJobs reads the migration jobs that GET /api/v1/migrations
+	// serves. Nil means this deployment serves none: the routes answer
+	// not_found.
+	MigrationJobs MigrationJobs
 }
 
 // API serves the HTTP API over a store. Create one with New.
@@ -85,7 +91,9 @@ type API struct {
 	st     *store.Store
 	auth   Authenticator
 	tokens identity.TokenStore
-	log    *slog.Logger
+	// migrations reads migration jobs; nil when none are served.
+	migrations MigrationJobs
+	log        *slog.Logger
 	// backend is the metrics label of st's backend (observe.go).
 	backend string
 }
@@ -96,7 +104,7 @@ func New(st *store.Store, auth Authenticator, opts Options) *API {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: st, auth: auth, tokens: opts.Tokens, log: l, backend: backendLabel(st)}
+	return &API{st: st, auth: auth, tokens: opts.Tokens, migrations: opts.MigrationJobs, log: l, backend: backendLabel(st)}
 }
 
 // The operation names of Operation and of the request log.
@@ -154,6 +162,8 @@ var routes = []route{
 	{OpListTokens, http.MethodGet, pathTokens, true, nil, (*API).listTokens},
 	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
+	{OpListMigrations, http.MethodGet, pathMigrations, true, listMigrationsParams, (*API).listMigrations},
+	{OpGetMigration, http.MethodGet, pathMigration, true, getMigrationParams, (*API).getMigration},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
 	{OpHealth, http.MethodGet, pathHealth, false, nil, (*API).health},
 	{OpHealth, http.MethodGet, "/api/v1" + pathHealth, false, nil, (*API).health}, // the same check under the API prefix
@@ -170,6 +180,7 @@ func (a *API) Handler() http.Handler {
 // Operation returns a handler serving only the routes of one operation:
 // "create", "get", "list", "update" or "delete" (and "create_token",
 // "list_tokens", "revoke_token" and "revoke_own_token" for the token routes,
+// "list_migrations" and "get_migration" for the migration jobs,
 // "whoami" for the caller's identity); "get" serves "get_by_name" too
 // (servedWith). Every other request gets 404 in the API's error format. It is
 // what a function deployed per operation serves. Operation panics on an

@@ -31,7 +31,7 @@ import (
 var fixedLabels = map[string]map[string]bool{
 	"operation": set(httpapi.OpCreate, httpapi.OpGet, httpapi.OpGetByName, httpapi.OpList, httpapi.OpUpdate,
 		httpapi.OpDelete, httpapi.OpCreateToken, httpapi.OpListTokens, httpapi.OpRevokeToken, httpapi.OpRevokeOwn,
-		httpapi.OpWhoAmI, httpapi.OpHealth, "unknown"),
+		httpapi.OpListMigrations, httpapi.OpGetMigration, httpapi.OpWhoAmI, httpapi.OpHealth, "unknown"),
 	"backend": set("memstore"),
 	"call": set(instrumented.CallCreate, instrumented.CallGet, instrumented.CallGetMetadata, instrumented.CallList, instrumented.CallModify, instrumented.CallIdempotency,
 		instrumented.CallUpdate, instrumented.CallDelete),
