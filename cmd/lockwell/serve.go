@@ -10,7 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/migrate/jobsapi"
 	deployconfig "github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/server"
 )
 
@@ -42,6 +45,11 @@ With LOCKWELL_ADMIN_TOKEN_FILE set (a file holding a token "lw_" + 43
 base64url characters, such as a mounted Kubernetes Secret) that token is
 the admin token: its hash is stored at start if it is new, and no
 admin.token is minted.
+
+Admins read migration jobs (lockwell migrate status) on the dashboard's
+Migrations page and at GET /api/v1/migrations: the job store is
+LOCKWELL_MIGRATE_JOBS, or else the served SQL database itself (the data
+directory's lockwell.db, or LOCKWELL_STORE when it is SQL).
 
 With --metrics-addr (or LOCKWELL_METRICS_ADDR) it serves Prometheus metrics
 at GET /metrics on that address, apart from the API and without a token.
@@ -82,6 +90,20 @@ With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
 					return err
 				}
 				cfg.Deployment = &dep
+			}
+			cfg.OpenMigrationJobs = func(ctx context.Context, storeURL string) (httpapi.MigrationJobs, func() error, error) {
+				jobsURL := a.getenv("LOCKWELL_MIGRATE_JOBS")
+				if jobsURL == "" {
+					jobsURL = migrate.JobStoreURLFromEnv(storeURL)
+				}
+				if jobsURL == "" {
+					return nil, nil, nil // a DynamoDB store without LOCKWELL_MIGRATE_JOBS: no jobs page
+				}
+				js, err := migrate.OpenJobStore(ctx, jobsURL)
+				if err != nil {
+					return nil, nil, err
+				}
+				return jobsapi.Jobs{Store: js}, js.Close, nil
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, nil))
 			cfg.MetricsAddr = metricsAddr
