@@ -126,3 +126,9 @@ variable "migration_max_instances" {
   type        = number
   default     = 5
 }
+
+variable "gateway" {
+  description = "Deploy an API Gateway (gateway.tf) that serves the API under /api/v1 and the dashboard at / on one host, calling the functions as its own service account."
+  type        = bool
+  default     = false
+}
