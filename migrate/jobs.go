@@ -1,9 +1,11 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +47,7 @@ func (c Counts) Total() int {
 
 // JobStore keeps jobs and their per-entry outcomes durably. It is the only
 // state the migrator keeps besides the central store itself, and is kept
-// small (six methods) so that any deployment's database can carry it: the
+// small so that any deployment's database can carry it: the
 // SQL implementation (package migrate/sqljobs) serves SQLite and
 // PostgreSQL. Implementations are safe for concurrent use, also from
 // several processes, and classify errors with errcode.
@@ -56,6 +58,10 @@ type JobStore interface {
 	CreateJob(ctx context.Context, job Job, entries []EntryStatus) error
 	// Job returns the job. Errors: not_found.
 	Job(ctx context.Context, id string) (*Job, error)
+	// Jobs returns at most limit jobs (limit > 0), newest first (by Created,
+	// then by id), for the dashboard's and the API's list of jobs. It reads
+	// every job record, which is cheap: a deployment has few jobs.
+	Jobs(ctx context.Context, limit int) ([]Job, error)
 	// Record stores the outcome of one delivery of an entry and counts the
 	// attempt. A final outcome (Outcome.Final) is never replaced: a late or
 	// duplicate delivery cannot undo a migration. Errors: not_found when the
@@ -121,4 +127,19 @@ func JobStoreURLFromEnv(storeURL string) string {
 		}
 	}
 	return ""
+}
+
+// NewestJobs sorts jobs newest first (by Created, then by id descending) and
+// keeps at most limit: the order of JobStore.Jobs, in one place.
+func NewestJobs(jobs []Job, limit int) []Job {
+	slices.SortFunc(jobs, func(a, b Job) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+	}
+	return jobs
 }

@@ -10,7 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lockwell/lockwell/migrate"
+	"github.com/lockwell/lockwell/migrate/jobsapi"
 	deployconfig "github.com/lockwell/lockwell/shared/config"
+	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/server"
 )
 
@@ -47,6 +50,11 @@ Change events stream at GET /api/v1/events (server-sent events). With
 LOCKWELL_WEBHOOK_URL set they are also POSTed there, signed with HMAC-SHA256
 (header Lockwell-Signature) keyed by the secret in the file named by
 LOCKWELL_WEBHOOK_SECRET_FILE.
+
+Admins read migration jobs (lockwell migrate status) on the dashboard's
+Migrations page and at GET /api/v1/migrations: the job store is
+LOCKWELL_MIGRATE_JOBS, or else the served SQL database itself (the data
+directory's lockwell.db, or LOCKWELL_STORE when it is SQL).
 
 With --metrics-addr (or LOCKWELL_METRICS_ADDR) it serves Prometheus metrics
 at GET /metrics on that address, apart from the API and without a token.
@@ -94,6 +102,20 @@ With OTEL_EXPORTER_OTLP_ENDPOINT set it sends OpenTelemetry traces there.`,
 					return err
 				}
 				cfg.Deployment = &dep
+			}
+			cfg.OpenMigrationJobs = func(ctx context.Context, storeURL string) (httpapi.MigrationJobs, func() error, error) {
+				jobsURL := a.getenv("LOCKWELL_MIGRATE_JOBS")
+				if jobsURL == "" {
+					jobsURL = migrate.JobStoreURLFromEnv(storeURL)
+				}
+				if jobsURL == "" {
+					return nil, nil, nil // a DynamoDB store without LOCKWELL_MIGRATE_JOBS: no jobs page
+				}
+				js, err := migrate.OpenJobStore(ctx, jobsURL)
+				if err != nil {
+					return nil, nil, err
+				}
+				return jobsapi.Jobs{Store: js}, js.Close, nil
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, nil))
 			cfg.MetricsAddr = metricsAddr

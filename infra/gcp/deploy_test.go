@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lockwell/lockwell/functions/gcp"
 )
@@ -50,6 +52,66 @@ func TestTerraformDeploysEveryFunction(t *testing.T) {
 	want := map[string]string{}
 	for _, f := range gcp.Functions {
 		want[f.Name] = f.Operation
+	}
+	assert.Equal(t, want, got)
+	assert.Contains(t, string(main), "dashboard = { "+gcp.DashboardName+` = "dashboard" }`, "main.tf deploys the dashboard function too")
+}
+
+// TestGatewayRoutesEveryOperation renders gateway.yaml.tftpl as Terraform
+// does (each function's URL in urls) and checks that the API Gateway sends
+// every method and path of the functions' operations to the function of
+// that operation, and / and every other GET page, sign-in and whoami to
+// the dashboard, on one host.
+func TestGatewayRoutesEveryOperation(t *testing.T) {
+	tmpl, err := os.ReadFile("gateway.yaml.tftpl")
+	require.NoError(t, err)
+	url := func(entry string) string { return "https://lockwell-" + strings.ToLower(entry) + ".example.run.app" }
+	rendered := regexp.MustCompile(`\$\{urls\["(\w+)"\]\}`).ReplaceAllStringFunc(string(tmpl), func(m string) string {
+		return url(regexp.MustCompile(`"(\w+)"`).FindStringSubmatch(m)[1])
+	})
+	require.NotContains(t, rendered, "${", "every interpolation is a function URL")
+	type backend struct {
+		Address         string `yaml:"address"`
+		PathTranslation string `yaml:"path_translation"`
+	}
+	var doc struct {
+		Swagger string  `yaml:"swagger"`
+		Backend backend `yaml:"x-google-backend"`
+		Paths   map[string]map[string]struct {
+			Backend *backend `yaml:"x-google-backend"`
+		} `yaml:"paths"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(rendered), &doc))
+	require.Equal(t, "2.0", doc.Swagger)
+	require.Equal(t, backend{url(gcp.DashboardName), "APPEND_PATH_TO_ADDRESS"}, doc.Backend, "the dashboard is the default backend")
+
+	// The routes of each operation (httpapi's routes table) and the
+	// dashboard's own.
+	routes := map[string][]string{
+		"create":    {"post /api/v1/secrets"},
+		"list":      {"get /api/v1/secrets"},
+		"get":       {"get /api/v1/secrets/{id}", "get /api/v1/secrets/by-name/{name}"},
+		"update":    {"patch /api/v1/secrets/{id}"},
+		"delete":    {"delete /api/v1/secrets/{id}"},
+		"dashboard": {"get /", "get /{path=**}", "post /api/v1/session", "delete /api/v1/session", "get /api/v1/whoami"},
+	}
+	want := map[string]string{}
+	for _, f := range append(slices.Clone(gcp.Functions), gcp.Function{Name: gcp.DashboardName, Operation: "dashboard"}) {
+		require.Contains(t, routes, f.Operation, "a route for each function")
+		for _, r := range routes[f.Operation] {
+			want[r] = url(f.Name)
+		}
+	}
+	got := map[string]string{}
+	for path, methods := range doc.Paths {
+		for method, op := range methods {
+			b := doc.Backend
+			if op.Backend != nil {
+				b = *op.Backend
+			}
+			assert.Equal(t, "APPEND_PATH_TO_ADDRESS", b.PathTranslation, "%s %s", method, path)
+			got[method+" "+path] = b.Address
+		}
 	}
 	assert.Equal(t, want, got)
 }

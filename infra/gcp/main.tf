@@ -1,5 +1,7 @@
 # Lockwell on Google Cloud Functions (2nd gen): one HTTP function per API
-# operation, all built from the source infra/gcp/stage.sh lays out.
+# operation and one for the web dashboard, all built from the source
+# infra/gcp/stage.sh lays out; gateway.tf routes / to the dashboard next to
+# /api/v1 on one host.
 
 locals {
   # Entry point (registered in functions/gcp) => API operation.
@@ -11,8 +13,13 @@ locals {
     DeleteSecret = "delete"
     PurgeExpired = "purge_expired"
   }
+  # The web dashboard (functions/gcp's Dashboard: its pages, sign-in and
+  # whoami), deployed beside the API functions as template.yaml's
+  # DashboardFunction is on AWS.
+  dashboard = { Dashboard = "dashboard" }
+  deployed  = merge(local.functions, local.dashboard)
   # 2nd gen function names are lower case; the entry point keeps its name.
-  names = { for entry, op in local.functions : entry => "lockwell-${lower(entry)}" }
+  names = { for entry, op in local.deployed : entry => "lockwell-${lower(entry)}" }
   # The function URLs are ID-token audiences only; IAP's audience (its
   # backend service) must be given.
   audiences = length(var.audiences) > 0 || var.gcp_identity != "idtoken" ? var.audiences : [
@@ -30,7 +37,7 @@ locals {
     LOCKWELL_EVENTS_TOPIC = google_pubsub_topic.events.id
   }, var.extra_env)
   invoker_bindings = {
-    for pair in setproduct(keys(local.functions), var.invokers) : "${pair[0]} ${pair[1]}" => { entry = pair[0], member = pair[1] }
+    for pair in setproduct(keys(local.deployed), var.invokers) : "${pair[0]} ${pair[1]}" => { entry = pair[0], member = pair[1] }
   }
 }
 
@@ -76,10 +83,10 @@ resource "google_storage_bucket_object" "source" {
 }
 
 resource "google_cloudfunctions2_function" "lockwell" {
-  for_each    = local.functions
+  for_each    = local.deployed
   name        = local.names[each.key]
   location    = var.region
-  description = "Lockwell: the ${each.value} operation of /api/v1/secrets"
+  description = each.value == "dashboard" ? "Lockwell: the web dashboard (/, /api/v1/session, /api/v1/whoami)" : "Lockwell: the ${each.value} operation of /api/v1/secrets"
 
   build_config {
     runtime     = var.go_runtime

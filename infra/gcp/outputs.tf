@@ -3,6 +3,16 @@ output "function_urls" {
   value       = { for entry, f in google_cloudfunctions2_function.lockwell : entry => f.url }
 }
 
+output "dashboard_url" {
+  description = "Where the dashboard is: the gateway's host with gateway = true (the API is under /api/v1 there), else the Dashboard function's URL."
+  value       = var.gateway ? "https://${google_api_gateway_gateway.lockwell[0].default_hostname}/" : google_cloudfunctions2_function.lockwell["Dashboard"].url
+}
+
+output "gateway_url" {
+  description = "The API Gateway's base URL (lockwell login --url), with gateway = true."
+  value       = var.gateway ? "https://${google_api_gateway_gateway.lockwell[0].default_hostname}" : ""
+}
+
 output "audiences" {
   description = "The ID token audiences the functions accept (LOCKWELL_AUDIENCE)."
   value       = local.audiences

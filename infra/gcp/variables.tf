@@ -132,3 +132,9 @@ variable "purge_schedule" {
   type        = string
   default     = "17 * * * *"
 }
+
+variable "gateway" {
+  description = "Deploy an API Gateway (gateway.tf) that serves the API under /api/v1 and the dashboard at / on one host, calling the functions as its own service account."
+  type        = bool
+  default     = false
+}

@@ -199,12 +199,54 @@ func (s *Store) Job(ctx context.Context, id string) (*migrate.Job, error) {
 	if item == nil {
 		return nil, errcode.New(errcode.NotFound, "migration job %s not found", id)
 	}
+	return jobOf(id, item)
+}
+
+// jobOf reads the job item of job id.
+func jobOf(id string, item map[string]types.AttributeValue) (*migrate.Job, error) {
 	job := &migrate.Job{ID: id, Owner: sOf(item, "owner"), Source: sOf(item, "source")}
 	job.Created, _ = time.Parse(time.RFC3339Nano, sOf(item, "created"))
 	if err := json.Unmarshal([]byte(sOf(item, "options")), &job.Options); err != nil {
 		return nil, errcode.New(errcode.Internal, "job %s has unreadable options", id)
 	}
 	return job, nil
+}
+
+// Jobs implements migrate.JobStore: a Scan of the job items (sk = "#job"),
+// which reads the entries too (DynamoDB filters after reading); the table
+// has no index of jobs, and listing them is a rare admin read.
+func (s *Store) Jobs(ctx context.Context, limit int) ([]migrate.Job, error) {
+	if limit <= 0 {
+		return nil, errcode.New(errcode.InvalidArgument, "limit must be positive")
+	}
+	in := &dynamodb.ScanInput{
+		TableName:                 s.table,
+		FilterExpression:          aws.String("sk = :j"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(jobSK)},
+		ConsistentRead:            aws.Bool(true),
+	}
+	var jobs []migrate.Job
+	for {
+		var page *dynamodb.ScanOutput
+		err := s.do(ctx, func(ctx context.Context) (err error) {
+			page, err = s.db.Scan(ctx, in)
+			return classify(err, "list jobs")
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range page.Items {
+			job, err := jobOf(sOf(item, "pk"), item)
+			if err != nil {
+				return nil, err
+			}
+			jobs = append(jobs, *job)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return migrate.NewestJobs(jobs, limit), nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
 }
 
 func entryOf(item map[string]types.AttributeValue) migrate.EntryStatus {

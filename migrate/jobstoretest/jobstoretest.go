@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,6 +59,32 @@ func Exercise(t *testing.T, js migrate.JobStore) {
 	require.Equal(t, migrate.Pending, all[1].Outcome)
 
 	exerciseManyConcurrent(t, js)
+	exerciseJobs(t, js)
+}
+
+// exerciseJobs lists the jobs newest first, with a limit; j2 was created
+// after j1 (or at the same instant, when the larger id comes first).
+func exerciseJobs(t *testing.T, js migrate.JobStore) {
+	ctx := context.Background()
+	old := migrate.Job{ID: "j0", Created: secret.Now().Add(-time.Hour), Owner: "carol", Source: "zenml-local:///old.yaml",
+		Options: migrate.Options{OnConflict: migrate.Skip}}
+	require.NoError(t, js.CreateJob(ctx, old, nil))
+	jobs, err := js.Jobs(ctx, 10)
+	require.NoError(t, err)
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	require.Equal(t, []string{"j2", "j1", "j0"}, ids)
+	require.Equal(t, "carol", jobs[2].Owner)
+	require.Equal(t, old.Options, jobs[2].Options)
+	require.True(t, old.Created.Equal(jobs[2].Created))
+	jobs, err = js.Jobs(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	require.Equal(t, "j2", jobs[0].ID)
+	_, err = js.Jobs(ctx, 0)
+	require.Equal(t, errcode.InvalidArgument, errcode.Of(err))
 }
 
 // exerciseManyConcurrent records 130 entries from 8 goroutines, each entry

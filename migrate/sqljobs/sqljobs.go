@@ -233,6 +233,37 @@ func (s *Store) CreateJob(ctx context.Context, job migrate.Job, entries []migrat
 	return nil
 }
 
+// Jobs implements migrate.JobStore. The created column is RFC 3339 text,
+// whose order is not the order of time when fractions differ in length,
+// so the jobs are sorted once read.
+func (s *Store) Jobs(ctx context.Context, limit int) ([]migrate.Job, error) {
+	if limit <= 0 {
+		return nil, errcode.New(errcode.InvalidArgument, "limit must be positive")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, created, owner, source, options FROM migrate_jobs`)
+	if err != nil {
+		return nil, unavailable(err, "list jobs")
+	}
+	defer rows.Close()
+	var jobs []migrate.Job
+	for rows.Next() {
+		var job migrate.Job
+		var created, opts string
+		if err := rows.Scan(&job.ID, &created, &job.Owner, &job.Source, &opts); err != nil {
+			return nil, unavailable(err, "list jobs")
+		}
+		job.Created, _ = time.Parse(time.RFC3339Nano, created)
+		if err := json.Unmarshal([]byte(opts), &job.Options); err != nil {
+			return nil, errcode.Wrap(errcode.Internal, err, "job %s has unreadable options", job.ID)
+		}
+		jobs = append(jobs, job)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err, "list jobs")
+	}
+	return migrate.NewestJobs(jobs, limit), nil
+}
+
 // Job implements migrate.JobStore.
 func (s *Store) Job(ctx context.Context, id string) (*migrate.Job, error) {
 	var job migrate.Job

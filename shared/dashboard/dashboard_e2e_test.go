@@ -245,6 +245,40 @@ func TestDashboardInBrowser(t *testing.T) {
 		admin.waitFor("the copied reference", `window.__lw.copied.at(-1) === '{{db-prod.api_key}}'`)
 	})
 
+	t.Run("re-masked after the delay", func(t *testing.T) {
+		admin := admin.in(t)
+		admin.open(detail())
+		admin.waitPage("detailPage")
+		admin.waitContains("#main .hint", "hidden again after 30 seconds")
+		// The page reads its delay from <html data-remask-ms> at each reveal;
+		// a short one keeps the test from waiting 30 s. A MutationObserver
+		// timestamps what the value cell shows, so the order and the spacing
+		// are checked however slowly the test polls on a busy machine.
+		const delayMS = 1500
+		evalJS[bool](admin, fmt.Sprintf(`(() => {
+			document.documentElement.dataset.remaskMs = '%d';
+			const cell = document.querySelector('code.value[data-key="password"]');
+			const seen = window.__remask = [];
+			new MutationObserver(() => seen.push([performance.now(), cell.classList.contains('masked')]))
+				.observe(cell, { childList: true, characterData: true, subtree: true, attributes: true });
+			return true;
+		})()`, delayMS))
+		admin.click(`tr[data-key="password"] .reveal`)
+		admin.waitFor("the password shown, then masked again", `(() => {
+			const i = window.__remask.findIndex(([, masked]) => !masked);
+			return i >= 0 && window.__remask.slice(i).some(([, masked]) => masked);
+		})()`)
+		spacing := evalJS[float64](admin, `(() => {
+			const seen = window.__remask;
+			const shown = seen.find(([, masked]) => !masked)[0];
+			const masked = seen.find(([t, m]) => m && t > shown)[0];
+			return masked - shown;
+		})()`)
+		require.GreaterOrEqual(t, spacing, float64(delayMS-20), "masked by the timer, not before the delay")
+		require.Equal(t, "Reveal", evalJS[string](admin, `document.querySelector('tr[data-key="password"] .reveal').textContent`))
+		evalJS[bool](admin, `(delete document.documentElement.dataset.remaskMs, true)`)
+	})
+
 	t.Run("edit with a stale version, then again", func(t *testing.T) {
 		admin := admin.in(t)
 		admin.open(detail())

@@ -24,6 +24,8 @@
 //	DELETE /api/v1/tokens/self    revoke_own_token (any bearer caller): 204, revokes the token it sent (logout)
 //	GET    /api/v1/audit      audit (admins): 200 {"items": [...], "next_page_token", "has_more"}; filters
 //	                              secret, principal, operation, since, until; page_size, page_token (audit.go)
+//	GET    /api/v1/migrations     list_migrations (admins): 200 {"items": [job, ...]}, newest first (migrations.go)
+//	GET    /api/v1/migrations/{job}  get_migration (admins): 200 {"job", "entries"}, per-entry outcomes
 //	GET    /api/v1/whoami         whoami: 200 {"user": "...", "role": "admin|member"}, the caller
 //	GET    /api/v1/events         events: 200 text/event-stream of the change events the caller may
 //	                              see, resumable with Last-Event-ID (events.go); 404 without Options.Events
@@ -51,8 +53,7 @@
 // (with Allow) for a method the path does not serve.
 //
 // Each route takes only the query parameters its line in routes lists;
-// any other parameter, on any route, is invalid_argument
-// naming it.
+// any other parameter, on any route, is invalid_argument naming it.
 //
 // Bodies are decoded strictly: one JSON object, no unknown or repeated
 // fields, no data after it, values that are strings (or, in an update, null
@@ -93,6 +94,10 @@ type Options struct {
 	// Events is where GET /api/v1/events reads change events from (the
 	// local server's events.Broker). Nil: the route answers not_found.
 	Events EventSource
+	// MigrationJobs reads the migration jobs that GET /api/v1/migrations
+	// serves. Nil means this deployment serves none: the routes answer
+	// not_found.
+	MigrationJobs MigrationJobs
 }
 
 // API serves the HTTP API over a store. Create one with New.
@@ -101,7 +106,9 @@ type API struct {
 	auth   Authenticator
 	tokens identity.TokenStore
 	events EventSource
-	log    *slog.Logger
+	// migrations reads migration jobs; nil when none are served.
+	migrations MigrationJobs
+	log        *slog.Logger
 	// backend is the metrics label of st's backend (observe.go).
 	backend string
 }
@@ -112,7 +119,7 @@ func New(st *store.Store, auth Authenticator, opts Options) *API {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: st, auth: auth, tokens: opts.Tokens, events: opts.Events, log: l, backend: backendLabel(st)}
+	return &API{st: st, auth: auth, tokens: opts.Tokens, events: opts.Events, migrations: opts.MigrationJobs, log: l, backend: backendLabel(st)}
 }
 
 // The operation names of Operation and of the request log.
@@ -182,6 +189,8 @@ var routes = []route{
 	{OpListTokens, http.MethodGet, pathTokens, true, nil, (*API).listTokens},
 	{OpRevokeToken, http.MethodDelete, pathToken, true, nil, (*API).revokeToken},
 	{OpRevokeOwn, http.MethodDelete, pathOwn, true, nil, (*API).revokeOwnToken},
+	{OpListMigrations, http.MethodGet, pathMigrations, true, listMigrationsParams, (*API).listMigrations},
+	{OpGetMigration, http.MethodGet, pathMigration, true, getMigrationParams, (*API).getMigration},
 	{OpWhoAmI, http.MethodGet, pathWhoAmI, true, nil, (*API).whoami},
 	{OpAudit, http.MethodGet, pathAudit, true, auditParams, (*API).listAudit},
 	{OpEvents, http.MethodGet, pathEvents, true, nil, (*API).streamEvents},
@@ -200,6 +209,7 @@ func (a *API) Handler() http.Handler {
 // Operation returns a handler serving only the routes of one operation:
 // "create", "get", "list", "update" or "delete" (and "create_token",
 // "list_tokens", "revoke_token" and "revoke_own_token" for the token routes,
+// "list_migrations" and "get_migration" for the migration jobs,
 // "whoami" for the caller's identity); "get" serves "get_by_name" too
 // (servedWith). Every other request gets 404 in the API's error format. It is
 // what a function deployed per operation serves. Operation panics on an

@@ -31,7 +31,8 @@ import (
 var fixedLabels = map[string]map[string]bool{
 	"operation": set(httpapi.OpCreate, httpapi.OpGet, httpapi.OpGetByName, httpapi.OpList, httpapi.OpUpdate,
 		httpapi.OpDelete, httpapi.OpCreateToken, httpapi.OpListTokens, httpapi.OpRevokeToken, httpapi.OpRevokeOwn,
-		httpapi.OpWhoAmI, httpapi.OpHealth, httpapi.OpVersions, httpapi.OpRollback, httpapi.OpRestore, "unknown"),
+		httpapi.OpWhoAmI, httpapi.OpHealth, httpapi.OpVersions, httpapi.OpRollback, httpapi.OpRestore,
+		httpapi.OpListMigrations, httpapi.OpGetMigration, "unknown"),
 	"backend": set("memstore"),
 	"call": set(instrumented.CallCreate, instrumented.CallGet, instrumented.CallGetMetadata, instrumented.CallList, instrumented.CallModify, instrumented.CallIdempotency,
 		instrumented.CallUpdate, instrumented.CallDelete, instrumented.CallVersions, instrumented.CallGetVersion, instrumented.CallExpired),

@@ -137,6 +137,14 @@ type Config struct {
 	// signing secret (at least webhook.MinSecretLength bytes; a trailing
 	// newline is ignored), required with WebhookURL.
 	WebhookURL, WebhookSecretFile string
+	// OpenMigrationJobs, if set, opens the migration jobs that the admin
+	// routes GET /api/v1/migrations[/{job}] and the dashboard's Migrations
+	// page read. Run calls it once with the URL of the store it serves (the
+	// deployment's StoreURL, or sqlite:///DATA_DIR/lockwell.db) and calls
+	// close at shutdown. A nil MigrationJobs means none are served. The
+	// server never imports the migrator: `lockwell serve` sets it (package
+	// migrate/jobsapi).
+	OpenMigrationJobs func(ctx context.Context, storeURL string) (jobs httpapi.MigrationJobs, close func() error, err error)
 }
 
 // Run opens the data directory and the store (the SQLite store in it, or
@@ -200,7 +208,22 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, httpapi.Options{Logger: log, Tokens: tokens, Events: broker})
+	opts := httpapi.Options{Logger: log, Tokens: tokens, Events: broker}
+	if cfg.OpenMigrationJobs != nil {
+		storeURL := (&url.URL{Scheme: "sqlite", Path: filepath.Join(dir, DatabaseFile)}).String()
+		if cfg.Deployment != nil {
+			storeURL = cfg.Deployment.StoreURL
+		}
+		jobs, closeJobs, err := cfg.OpenMigrationJobs(ctx, storeURL)
+		if err != nil {
+			return fmt.Errorf("open the migration jobs: %w", err)
+		}
+		if closeJobs != nil {
+			defer closeJobs()
+		}
+		opts.MigrationJobs = jobs
+	}
+	api := httpapi.New(st, httpapi.BearerAuthenticator{Tokens: tokens}, opts)
 
 	tp, err := tracing.Setup(ctx, "lockwell-server")
 	if err != nil {

@@ -74,5 +74,7 @@ export const api = {
   remove: (id, version) => call('DELETE', `/api/v1/secrets/${encodeURIComponent(id)}`, { ifMatch: version }),
   tokens: () => call('GET', '/api/v1/tokens'),
   mintToken: (user, role) => call('POST', '/api/v1/tokens', { body: { user, role } }),
+  migrations: () => call('GET', '/api/v1/migrations'),
+  migration: (id, outcome) => call('GET', `/api/v1/migrations/${encodeURIComponent(id)}`, { query: { outcome } }),
   revokeToken: (id) => call('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),
 };

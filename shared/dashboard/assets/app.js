@@ -1,5 +1,6 @@
-// app.js: Lockwell's dashboard. A small router over four pages (secrets
-// list, new secret, secret detail, API tokens) and a sign-in page. Every
+// app.js: Lockwell's dashboard. A small router over six pages (secrets
+// list, new secret, secret detail, API tokens, migration jobs and one job's
+// entries) and a sign-in page. Every
 // element is built with DOM calls (never innerHTML with data), so nothing
 // the API returns can run as markup. Values are fetched only when the user
 // reveals or copies one, kept only while revealed, and dropped after
@@ -9,6 +10,15 @@ import { api, ApiError, onUnauthenticated } from './api.js';
 import { parseBlock } from './paste.js';
 
 const REMASK_MS = 30_000;
+
+// remaskDelay is how long a revealed value stays shown: REMASK_MS, unless
+// the page's <html data-remask-ms="N"> says otherwise (the browser tests set
+// it short so they need not wait 30 s; nothing in the product sets it).
+// Read at each reveal.
+function remaskDelay() {
+  const n = Number(document.documentElement.dataset.remaskMs);
+  return Number.isFinite(n) && n > 0 ? n : REMASK_MS;
+}
 const PAGE_SIZE = 25;
 const MASK = '••••••••';
 
@@ -113,6 +123,7 @@ function renderHeader() {
   who.replaceChildren();
   nav.hidden = !state.me;
   document.getElementById('nav-tokens').hidden = state.me?.role !== 'admin';
+  document.getElementById('nav-migrations').hidden = state.me?.role !== 'admin';
   if (!state.me) return;
   who.append(
     h('span', { id: 'who-user', class: 'user' }, state.me.user),
@@ -123,7 +134,9 @@ function renderHeader() {
 
 function markCurrentNav() {
   for (const a of document.querySelectorAll('#nav a')) {
-    const here = a.getAttribute('href') === '/' ? ['/', '/new', '/secret'].includes(location.pathname) : location.pathname === a.getAttribute('href');
+    const href = a.getAttribute('href');
+    const here = href === '/' ? ['/', '/new', '/secret'].includes(location.pathname)
+      : href === '/migrations' ? ['/migrations', '/migration'].includes(location.pathname) : location.pathname === href;
     if (here) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
@@ -218,6 +231,10 @@ function route(path) {
       return detailPage;
     case '/tokens':
       return tokensPage;
+    case '/migrations':
+      return migrationsPage;
+    case '/migration':
+      return migrationPage;
     default:
       return notFoundPage;
   }
@@ -626,7 +643,7 @@ async function detailPage() {
   };
   const armRemask = () => {
     clearTimeout(remaskTimer);
-    remaskTimer = setTimeout(hideAll, REMASK_MS);
+    remaskTimer = setTimeout(hideAll, remaskDelay());
   };
   const paint = (k) => {
     const { valueCell, btn } = cells.get(k);
@@ -702,7 +719,7 @@ async function detailPage() {
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
         h('tbody', {}, keyRows)))
       : h('p', { class: 'muted' }, 'This secret has no keys yet. Add some with Edit keys.'),
-    h('p', { class: 'hint' }, `Revealed values are hidden again after ${REMASK_MS / 1000} seconds and when you leave the tab.`),
+    h('p', { class: 'hint' }, `Revealed values are hidden again after ${Math.round(remaskDelay() / 1000)} seconds and when you leave the tab.`),
     editBox);
 
   const startEdit = () => {
@@ -915,6 +932,140 @@ async function tokensPage() {
       })))));
   }
   await loadList();
+}
+
+// ---------- migration jobs (admins) ----------
+
+// OUTCOMES are the outcomes of a job's entries, in the order of
+// `lockwell migrate status`'s summary, with their labels.
+const OUTCOMES = [
+  ['pending', 'Pending'],
+  ['migrated', 'Migrated'],
+  ['skipped', 'Skipped'],
+  ['failed', 'Failed'],
+  ['not_migratable', 'Not migratable'],
+];
+
+function outcomeBadge(o) {
+  const label = OUTCOMES.find(([v]) => v === o)?.[1] ?? o;
+  return h('span', { class: `badge outcome-${o}` }, label);
+}
+
+function migrationURL(id, outcome) {
+  const p = new URLSearchParams({ job: id });
+  if (outcome) p.set('outcome', outcome);
+  return `/migration?${p}`;
+}
+
+// countsLine says a job's counts as `migrate status` does: "3 entries: 1 migrated, 1 failed, 1 skipped".
+function countsLine(job) {
+  const parts = OUTCOMES.filter(([o]) => job.counts[o]).map(([o, l]) => `${job.counts[o]} ${l.toLowerCase()}`);
+  return `${job.total} entr${job.total === 1 ? 'y' : 'ies'}${parts.length ? ': ' + parts.join(', ') : ''}`;
+}
+
+// migrationsUnavailable explains a 404 of the list route: the deployment serves no jobs.
+function migrationsUnavailable(err) {
+  return h('div', { class: 'empty', id: 'no-jobs' },
+    h('p', {}, err.code === 'not_found' ? 'This deployment serves no migration jobs.' : err.message),
+    h('p', { class: 'hint' }, 'Read a job from a terminal with lockwell migrate status JOB --jobs URL.'));
+}
+
+async function migrationsPage() {
+  document.title = 'Migrations · Lockwell';
+  main.append(h('h1', {}, 'Migrations'));
+  if (state.me.role !== 'admin') {
+    main.append(h('p', {}, 'Only admins see migration jobs.'));
+    return;
+  }
+  let items;
+  try {
+    items = (await api.migrations()).data.items;
+  } catch (err) {
+    if (err.status === 401) throw err;
+    main.append(migrationsUnavailable(err));
+    return;
+  }
+  if (items.length === 0) {
+    main.append(h('div', { class: 'empty', id: 'empty' },
+      h('h2', {}, 'No migration jobs yet'),
+      h('p', {}, 'Start one from a terminal; each job then shows here with the outcome of every entry:'),
+      h('pre', {}, h('code', {}, 'lockwell migrate start --source zenml-aws://?region=eu-west-1 --queue-url URL'))));
+    return;
+  }
+  main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'jobs' },
+    h('caption', { class: 'visually-hidden' }, 'Migration jobs, newest first'),
+    h('thead', {}, h('tr', {}, ['Job', 'Source', 'Owner', 'Created', 'Entries'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, items.map((j) => h('tr', { 'data-job': j.id },
+      h('th', { scope: 'row', 'data-label': 'Job' }, h('a', { href: migrationURL(j.id), 'data-link': true, class: 'job-id' }, h('code', {}, j.id))),
+      h('td', { 'data-label': 'Source', class: 'source' }, h('code', {}, j.source)),
+      h('td', { 'data-label': 'Owner' }, j.owner),
+      h('td', { 'data-label': 'Created' }, when(j.created)),
+      h('td', { 'data-label': 'Entries', class: 'job-counts' }, countsLine(j))))))));
+}
+
+async function migrationPage() {
+  const p = new URLSearchParams(location.search);
+  const id = p.get('job') ?? '';
+  const outcome = OUTCOMES.some(([o]) => o === p.get('outcome')) ? p.get('outcome') : '';
+  document.title = 'Migration job · Lockwell';
+  const crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/migrations', 'data-link': true }, 'Migrations'), ` › ${id}`);
+  if (state.me.role !== 'admin') {
+    main.append(crumbs, h('h1', {}, 'Migration job'), h('p', {}, 'Only admins see migration jobs.'));
+    return;
+  }
+  let data;
+  try {
+    data = (await api.migration(id, outcome)).data;
+  } catch (err) {
+    if (err.status === 401) throw err;
+    main.append(crumbs, h('h1', {}, 'Migration job'), err.code === 'not_found' && !/serves no/.test(err.message)
+      ? h('p', { id: 'job-missing' }, 'There is no such job. ', h('a', { href: '/migrations', 'data-link': true }, 'Back to the migrations'))
+      : migrationsUnavailable(err));
+    return;
+  }
+  const { job, entries } = data;
+  document.title = `Job ${job.id} · Lockwell`;
+  const filter = h('select', { id: 'outcome', name: 'outcome' },
+    h('option', { value: '', selected: outcome === '' }, `All (${job.total})`),
+    OUTCOMES.map(([o, l]) => h('option', { value: o, selected: o === outcome }, `${l} (${job.counts[o] ?? 0})`)));
+  filter.addEventListener('change', () => {
+    state.restoreFocus = 'outcome';
+    go(migrationURL(job.id, filter.value), { replace: true });
+  });
+  const opts = job.options ?? {};
+  main.append(
+    crumbs,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Migration job')),
+    h('dl', { class: 'meta card' },
+      h('div', { class: 'wide' }, h('dt', {}, 'ID'), h('dd', {}, h('code', { id: 'job-id' }, job.id))),
+      h('div', { class: 'wide' }, h('dt', {}, 'Source'), h('dd', {}, h('code', { id: 'job-source' }, job.source))),
+      h('div', {}, h('dt', {}, 'Owner'), h('dd', { id: 'job-owner' }, job.owner)),
+      h('div', {}, h('dt', {}, 'Created'), h('dd', {}, when(job.created))),
+      h('div', {}, h('dt', {}, 'Options'), h('dd', { id: 'job-options' },
+        [opts.private ? 'private' : 'public', `on conflict ${opts.on_conflict || 'fail'}`, opts.delete_source ? 'deletes the source' : 'keeps the source'].join(', '))),
+      h('div', { class: 'wide' }, h('dt', {}, 'Entries'), h('dd', { id: 'job-summary' }, countsLine(job)))),
+    job.counts.failed ? h('p', { class: 'hint', id: 'retry-hint' }, `Retry the failed entries with lockwell migrate retry ${job.id}.`) : null,
+    h('form', { class: 'filters', 'aria-label': 'Filter entries', onsubmit: (e) => e.preventDefault() },
+      h('div', { class: 'field' }, h('label', { for: 'outcome' }, 'Outcome'), filter)),
+  );
+  if (state.restoreFocus === 'outcome') {
+    filter.focus();
+    state.restoreFocus = null;
+  }
+  if (entries.length === 0) {
+    main.append(h('p', { class: 'muted', id: 'no-entries' }, 'No entries with this outcome.'));
+    return;
+  }
+  main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'entries' },
+    h('caption', { class: 'visually-hidden' }, 'Entries of the job and their outcomes'),
+    h('thead', {}, h('tr', {}, ['Entry', 'Outcome', 'Attempts', 'Target', 'Reason', 'Updated'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, entries.map((e) => h('tr', { 'data-entry': e.name, 'data-outcome': e.outcome },
+      h('th', { scope: 'row', 'data-label': 'Entry' }, h('code', {}, e.name)),
+      h('td', { 'data-label': 'Outcome' }, outcomeBadge(e.outcome)),
+      h('td', { 'data-label': 'Attempts', class: 'num' }, String(e.attempts)),
+      h('td', { 'data-label': 'Target' }, e.target_id ? h('a', { href: `/secret?id=${encodeURIComponent(e.target_id)}`, 'data-link': true }, e.target || e.target_id) : (e.target ?? '')),
+      h('td', { 'data-label': 'Reason', class: 'reason' }, e.reason ?? ''),
+      h('td', { 'data-label': 'Updated' }, when(e.updated))))))));
 }
 
 boot();
