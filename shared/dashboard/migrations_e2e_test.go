@@ -45,25 +45,32 @@ func seedJobs(t *testing.T, js migrate.JobStore) {
 	require.NoError(t, js.Record(ctx, job.ID, migrate.EntryStatus{Name: "s3-creds", Outcome: migrate.Failed, Reason: "a secret named s3-creds exists", Updated: jobCreated.Add(time.Minute)}))
 }
 
-// TestMigrationsPageInBrowser reads migration jobs as an admin: the list,
-// one job's entries with their outcomes, the outcome filter (by keyboard,
-// kept in the URL), and a member who sees neither the link nor the jobs.
-func TestMigrationsPageInBrowser(t *testing.T) {
-	browser := newBrowser(t)
+// startServerWithJobs starts a local server whose migration jobs live in
+// its own database, as lockwell serve keeps them, seeded by seedJobs.
+func startServerWithJobs(t *testing.T) *lockwell {
+	t.Helper()
 	dir := t.TempDir()
 	var openedAt string
 	r := servertest.Run(t, server.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler),
 		OpenMigrationJobs: func(ctx context.Context, storeURL string) (httpapi.MigrationJobs, func() error, error) {
 			openedAt = storeURL
-			js, err := sqljobs.Open(ctx, storeURL) // the jobs live in the served database, as lockwell serve keeps them
+			js, err := sqljobs.Open(ctx, storeURL)
 			if err != nil {
 				return nil, nil, err
 			}
 			seedJobs(t, js)
 			return jobsapi.Jobs{Store: js}, js.Close, nil
 		}})
-	require.Equal(t, "sqlite://"+filepath.Join(dir, server.DatabaseFile), openedAt)
-	srv := &lockwell{Running: r, admin: servertest.AdminToken(t, dir)}
+	require.Equal(t, "sqlite://"+filepath.Join(dir, server.DatabaseFile), openedAt, "the jobs are opened in the served database")
+	return &lockwell{Running: r, admin: servertest.AdminToken(t, dir)}
+}
+
+// TestMigrationsPageInBrowser reads migration jobs as an admin: the list,
+// one job's entries with their outcomes, the outcome filter (by keyboard,
+// kept in the URL), and a member who sees neither the link nor the jobs.
+func TestMigrationsPageInBrowser(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServerWithJobs(t)
 	newJob := "0190b5a2-0000-7000-8000-000000000002"
 
 	admin := newTab(t, browser, "admin", srv.URL, 1280, 900)

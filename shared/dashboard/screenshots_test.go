@@ -1,11 +1,14 @@
 package dashboard_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -59,10 +62,66 @@ const contrastJS = `(() => {
   return bad;
 })()`
 
+// controlsJS marks every visible control a keyboard user must reach (links,
+// buttons, fields, a <details>' summary; disabled ones and tabindex="-1" aside; of a radio group
+// the checked one, the one Tab stops on) with data-kb="N" and returns the
+// ones without an accessible name (aria-labelledby, aria-label, a <label>,
+// or a link's or button's text), as tag#id.class.
+const controlsJS = `(() => {
+  // checkVisibility also sees the inside of a closed <details> as hidden.
+  const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && e.checkVisibility({ visibilityProperty: true }); };
+  const field = (e) => ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName);
+  const name = (e) => {
+    const by = e.getAttribute('aria-labelledby');
+    if (by) return by.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? '').join(' ').trim();
+    return (e.getAttribute('aria-label') || [...(e.labels ?? [])].map((l) => l.textContent).join(' ') ||
+      (field(e) ? '' : e.textContent) || '').trim();
+  };
+  document.querySelectorAll('[data-kb]').forEach((e) => e.removeAttribute('data-kb'));
+  const controls = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')]
+    .filter((e) => e.type !== 'hidden' && !e.disabled && e.getAttribute('tabindex') !== '-1' && visible(e))
+    .filter((e) => e.type !== 'radio' || e.checked);
+  controls.forEach((e, i) => (e.dataset.kb = String(i)));
+  return controls.filter((e) => !name(e)).map((e) => e.tagName + '#' + e.id + '.' + e.className);
+})()`
+
+// keyboardMisses marks the page's controls (controlsJS), presses Tab from
+// the top of the page until focus comes back round, and returns the
+// controls Tab never reached.
+func (tb *tab) keyboardMisses() []string {
+	tb.t.Helper()
+	require.Empty(tb.t, evalJS[[]string](tb, controlsJS), "%s: controls without an accessible name", tb.name)
+	n := evalJS[int](tb, `document.querySelectorAll('[data-kb]').length`)
+	evalJS[bool](tb, `(document.activeElement?.blur(), window.scrollTo(0, 0), true)`)
+	reached := map[string]bool{}
+	for range n + 5 {
+		tb.do(chromedp.KeyEvent(kb.Tab))
+		k := evalJS[string](tb, `document.activeElement?.dataset?.kb ?? ''`)
+		if k == "" {
+			continue // the browser's own UI, past the end of the page
+		}
+		if reached[k] {
+			break // round again
+		}
+		reached[k] = true
+	}
+	missed := evalJS[[]string](tb, fmt.Sprintf(`[...document.querySelectorAll('[data-kb]')].filter((e) => !%s.includes(e.dataset.kb))
+		.map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + (e.getAttribute('aria-label') || e.textContent).trim().slice(0, 30))`, js(keys(reached))))
+	evalJS[bool](tb, `(document.activeElement?.blur(), window.scrollTo(0, 0), true)`) // leave the page as it was
+	return missed
+}
+
+func keys(m map[string]bool) string {
+	b, _ := json.Marshal(slices.Collect(maps.Keys(m)))
+	return string(b)
+}
+
 // TestDashboardScreenshots renders the main pages at 1280 and 360 pixels
 // wide, in the light and the dark theme, writes each as a PNG, and checks
 // on each that nothing overflows the width, that text meets WCAG AA
-// contrast, and (through the tab) that no CSP violation or script error
+// contrast (computed from the page's computed styles), that every control
+// has an accessible name and (once per width) that Tab reaches every
+// control, and (through the tab) that no CSP violation or script error
 // happened. It also walks the list page by keyboard.
 func TestDashboardScreenshots(t *testing.T) {
 	browser := newBrowser(t)
@@ -71,7 +130,7 @@ func TestDashboardScreenshots(t *testing.T) {
 		dir = t.TempDir()
 	}
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	srv := startServer(t)
+	srv := startServerWithJobs(t)
 
 	var alice struct{ Token string }
 	status, _ := srv.call(t, srv.admin, http.MethodPost, "/api/v1/tokens", map[string]string{"user": "alice", "role": "member"}, "", &alice)
@@ -104,6 +163,10 @@ func TestDashboardScreenshots(t *testing.T) {
 					require.True(t, evalJS[bool](tb, `document.documentElement.scrollWidth <= window.innerWidth`),
 						"%s at %dpx: the page is wider than the viewport", page, width)
 					require.Empty(t, evalJS[[]string](tb, contrastJS), "%s at %dpx %s: text below WCAG AA contrast", page, width, scheme)
+					require.Empty(t, evalJS[[]string](tb, controlsJS), "%s at %dpx %s: controls without an accessible name", page, width, scheme)
+					if scheme == "light" { // the theme changes no order: walk each layout once
+						require.Empty(t, tb.keyboardMisses(), "%s at %dpx: controls Tab does not reach", page, width)
+					}
 					tb.screenshot(dir, fmt.Sprintf("%s-%s-%d", page, scheme, width))
 				}
 
@@ -140,6 +203,16 @@ func TestDashboardScreenshots(t *testing.T) {
 				tb.waitPage("tokensPage")
 				tb.waitFor("tokens", `document.querySelectorAll('#tokens tbody tr').length === 3`)
 				check("tokens")
+
+				tb.open("/migrations")
+				tb.waitPage("migrationsPage")
+				tb.waitFor("jobs", `document.querySelectorAll('#jobs tbody tr').length === 2`)
+				check("migrations")
+
+				tb.open("/migration?job=0190b5a2-0000-7000-8000-000000000002")
+				tb.waitPage("migrationPage")
+				tb.waitFor("entries", `document.querySelectorAll('#entries tbody tr').length === 5`)
+				check("migration")
 			})
 		}
 	}
