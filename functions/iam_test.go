@@ -36,12 +36,21 @@ var rarePaths = map[string][]string{
 		"secretsmanager:CreateSecret",  // the entry went missing (removed out of band): it is written anew
 		"secretsmanager:TagResource",   // required by CreateSecret with tags; not an API call
 		"secretsmanager:RestoreSecret", // the entry is scheduled for deletion
+		// Retiring store versions the index no longer keeps: only once a
+		// secret has more versions than the retention (20 by default).
+		"secretsmanager:ListSecretVersionIds",
+		"secretsmanager:UpdateSecretVersionStage",
 	},
 	"get": {
 		"dynamodb:BatchGetItem", // the versions of a secret: provoked below with ValueStore=none only, for now
 	},
 	"delete": {
 		"dynamodb:UpdateItem", // finishing the idempotency records of keyed writes interrupted before their last step
+		// A delete is an update into the recovery window; it retires store
+		// versions as an update does, and writes no new values.
+		"secretsmanager:ListSecretVersionIds",
+		"secretsmanager:UpdateSecretVersionStage",
+		"secretsmanager:PutSecretValue",
 	},
 }
 

@@ -88,12 +88,13 @@ func TestGatewayRoutesEveryOperation(t *testing.T) {
 	// The routes of each operation (httpapi's routes table) and the
 	// dashboard's own.
 	routes := map[string][]string{
-		"create":    {"post /api/v1/secrets"},
-		"list":      {"get /api/v1/secrets"},
-		"get":       {"get /api/v1/secrets/{id}", "get /api/v1/secrets/by-name/{name}"},
-		"update":    {"patch /api/v1/secrets/{id}"},
-		"delete":    {"delete /api/v1/secrets/{id}"},
-		"dashboard": {"get /", "get /{path=**}", "post /api/v1/session", "delete /api/v1/session", "get /api/v1/whoami"},
+		"create":        {"post /api/v1/secrets"},
+		"list":          {"get /api/v1/secrets"},
+		"get":           {"get /api/v1/secrets/{id}", "get /api/v1/secrets/by-name/{name}", "get /api/v1/secrets/{id}/versions"},
+		"update":        {"patch /api/v1/secrets/{id}", "post /api/v1/secrets/{id}/rollback", "post /api/v1/secrets/{id}/restore"},
+		"delete":        {"delete /api/v1/secrets/{id}"},
+		"purge_expired": {"post /api/v1/admin/purge"},
+		"dashboard":     {"get /", "get /{path=**}", "post /api/v1/session", "delete /api/v1/session", "get /api/v1/whoami"},
 	}
 	want := map[string]string{}
 	for _, f := range append(slices.Clone(gcp.Functions), gcp.Function{Name: gcp.DashboardName, Operation: "dashboard"}) {

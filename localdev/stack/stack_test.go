@@ -204,7 +204,12 @@ func TestCLIAgainstEachStack(t *testing.T) {
 			_, err = c.GetSecret(ctx, created.ID)
 			assert.Equal(t, errcode.NotFound, errcode.Of(err))
 			if tc.values != "none" {
-				assert.Empty(t, entries(t, r), "the external entry is gone")
+				assert.NotEmpty(t, entries(t, r), "a deleted secret keeps its values for the recovery window")
+			}
+			_, err = c.DeleteSecretWith(ctx, created.ID, client.DeleteOptions{Purge: true})
+			require.NoError(t, err)
+			if tc.values != "none" {
+				assert.Empty(t, entries(t, r), "the external entry is gone after the purge")
 			}
 
 			r.shutdown(t)
