@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -337,6 +340,27 @@ func TestBinaryWithoutCloudSDKs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, liteInfo.Size(), fullInfo.Size()*2/3)
 	t.Logf("lockwell: %d bytes; with -tags nocloud: %d bytes", fullInfo.Size(), liteInfo.Size())
+
+	// `make dev` runs this build's serve on its own data directory.
+	served := exec.Command(lite, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	stdout, err := served.StdoutPipe()
+	require.NoError(t, err)
+	var serveLog bytes.Buffer
+	served.Stderr = &serveLog
+	require.NoError(t, served.Start())
+	t.Cleanup(func() { _ = served.Process.Kill(); _ = served.Wait() })
+	lines := bufio.NewScanner(stdout)
+	listening := ""
+	for listening == "" && lines.Scan() {
+		if rest, found := strings.CutPrefix(lines.Text(), "Lockwell on http://"); found {
+			listening, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	require.NotEmpty(t, listening, "the nocloud build's serve never listened: %s", serveLog.String())
+	res, err := http.Get("http://" + listening + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
 
 	srv := startServer(t)
 	lw := srv.binaryFor(t, srv.adminToken)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lockwell/lockwell/migrate"
 	"github.com/lockwell/lockwell/migrate/jobsapi"
+	_ "github.com/lockwell/lockwell/migrate/sqljobs" // the SQL job stores, in every build (nocloud too)
 	deployconfig "github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/httpapi"
 	"github.com/lockwell/lockwell/shared/server"
