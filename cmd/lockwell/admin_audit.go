@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,13 @@ sequence it prints with the JSON lines of LOCKWELL_AUDIT_FILE.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if dataDir != "" {
+				abs, err := filepath.Abs(dataDir) // the store URL needs an absolute path
+				if err != nil {
+					return err
+				}
+				dataDir = abs
+			}
 			l, closer, err := a.openAuditLog(ctx, dataDir)
 			if err != nil {
 				return err

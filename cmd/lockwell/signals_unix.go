@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"syscall"
 )
 
@@ -18,3 +19,17 @@ var watchSignals = map[string]os.Signal{
 
 // stopSignal is how "lockwell watch" asks a child to stop before a restart.
 var stopSignal os.Signal = syscall.SIGTERM
+
+// ownGroup makes child the leader of a process group of its own, so that
+// "lockwell watch" can stop everything it started (a shell and what the
+// shell runs), not only the direct child.
+func ownGroup(child *exec.Cmd) { child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
+
+// signalGroup sends s to the process group p leads (see ownGroup).
+func signalGroup(p *os.Process, s os.Signal) error {
+	sig, ok := s.(syscall.Signal)
+	if !ok {
+		return p.Signal(s)
+	}
+	return syscall.Kill(-p.Pid, sig)
+}

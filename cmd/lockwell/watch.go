@@ -177,7 +177,7 @@ func (w *watcher) run(cmd *cobra.Command) error {
 		for !restart {
 			select {
 			case s := <-sigs:
-				_ = child.Process.Signal(s)
+				_ = signalGroup(child.Process, s)
 			case err := <-exited:
 				return childStatus(err, w.args[0])
 			case ch := <-changes:
@@ -191,7 +191,7 @@ func (w *watcher) run(cmd *cobra.Command) error {
 				version = ch.version
 				if w.signal != nil {
 					fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed (version %d%s); sending %s\n", w.sel.name, ch.version, byWhom(ch.by), signalName(w.signal))
-					_ = child.Process.Signal(w.signal)
+					_ = signalGroup(child.Process, w.signal)
 					continue
 				}
 				rctx, rcancel := context.WithTimeout(ctx, time.Minute)
@@ -218,6 +218,7 @@ func (w *watcher) start(path string, env []string) (*exec.Cmd, <-chan error, err
 	child.Args[0] = w.args[0]
 	child.Env = env
 	child.Stdin, child.Stdout, child.Stderr = w.a.stdin, w.a.stdout, w.a.stderr
+	ownGroup(child) // stops reach what the command runs too (sh -c, npm, ...)
 	if err := child.Start(); err != nil {
 		printError(w.a.stderr, errcode.New(errcode.Internal, "cannot run %s: %v", shortArg(w.args[0]), errors.Unwrap(err)), "")
 		return nil, nil, &exitStatus{code: 126}
@@ -230,14 +231,14 @@ func (w *watcher) start(path string, env []string) (*exec.Cmd, <-chan error, err
 // stop asks the child to exit and waits up to the grace period, then kills
 // it.
 func (w *watcher) stop(child *exec.Cmd, exited <-chan error) error {
-	_ = child.Process.Signal(stopSignal)
+	_ = signalGroup(child.Process, stopSignal)
 	select {
 	case <-exited:
 		return nil
 	case <-time.After(w.grace):
 	}
 	fmt.Fprintf(w.a.stderr, "lockwell watch: %s did not exit within %s; killing it\n", w.args[0], w.grace)
-	_ = child.Process.Kill()
+	_ = signalGroup(child.Process, os.Kill)
 	<-exited
 	return nil
 }
