@@ -837,8 +837,142 @@ async function detailPage() {
         h('p', { id: 'visibility-status' }, meta.private ? 'Private: only you can see this secret.' : 'Public: everyone signed in can read this secret.'),
         h('button', { type: 'button', id: 'toggle-visibility', onclick: () => patch({ private: !meta.private }, (d) => `${d.name} is now ${d.private ? 'private' : 'public'}.`) }, meta.private ? 'Make public' : 'Make private')),
       settingsBox),
+    historySection(meta),
     h('section', { 'aria-labelledby': 'danger-heading', class: 'card danger-zone' }, h('h2', { id: 'danger-heading' }, 'Delete'), deleteForm),
   );
+}
+
+// historySection lists a secret's kept versions (who, when, how, which keys
+// changed) and loads them after the page shows. An old version's keys show
+// masked; its values are fetched only when revealed and dropped after
+// remaskDelay() or when the tab is hidden. Rolling back asks for a
+// confirmation and sends If-Match with the version the page loaded, so a
+// concurrent change gives the reload message (412).
+function historySection(meta) {
+  const box = errorBox('history-error');
+  const holder = h('div', { id: 'history-list' }, h('p', { class: 'muted' }, 'Loading the versions…'));
+  const section = h('section', { 'aria-labelledby': 'history-heading', class: 'card', id: 'history' },
+    h('h2', { id: 'history-heading' }, 'History'), holder, box);
+  const changes = (v) => {
+    const parts = [];
+    if (v.added?.length) parts.push(`added ${v.added.join(', ')}`);
+    if (v.changed?.length) parts.push(`changed ${v.changed.join(', ')}`);
+    if (v.removed?.length) parts.push(`removed ${v.removed.join(', ')}`);
+    if (v.from) parts.push(`from version ${v.from}`);
+    return parts.join('; ') || 'no key changes';
+  };
+  // viewPanel shows version v's keys, masked, with one reveal toggle.
+  const viewPanel = (v) => {
+    let timer;
+    const list = h('dl', { class: 'version-values', id: `version-values-${v.version}` });
+    const hide = () => {
+      clearTimeout(timer);
+      list.replaceChildren(...v.keys.map((k) => h('div', { 'data-key': k }, h('dt', {}, h('code', {}, k)), h('dd', {}, h('code', { class: 'value masked' }, MASK)))));
+      btn.textContent = `Reveal version ${v.version}`;
+      btn.setAttribute('aria-pressed', 'false');
+    };
+    const btn = h('button', {
+      type: 'button', class: 'small reveal-version', 'aria-pressed': 'false',
+      onclick: async () => {
+        if (btn.getAttribute('aria-pressed') === 'true') {
+          hide();
+          return;
+        }
+        let values;
+        try {
+          values = (await api.getVersion(meta.id, v.version)).data.values ?? {};
+        } catch (err) {
+          if (err.status !== 401) showError(box, err);
+          return;
+        }
+        list.replaceChildren(...v.keys.map((k) => h('div', { 'data-key': k }, h('dt', {}, h('code', {}, k)), h('dd', {}, h('code', { class: 'value' }, values[k] ?? '')))));
+        values = null;
+        btn.textContent = `Hide version ${v.version}`;
+        btn.setAttribute('aria-pressed', 'true');
+        clearTimeout(timer);
+        timer = setTimeout(hide, remaskDelay());
+      },
+    });
+    const onHidden = () => {
+      if (document.visibilityState === 'hidden') hide();
+    };
+    document.addEventListener('visibilitychange', onHidden);
+    cleanups.push(() => {
+      document.removeEventListener('visibilitychange', onHidden);
+      clearTimeout(timer);
+    });
+    hide();
+    return h('div', { class: 'version-panel' }, list, btn);
+  };
+  const rollbackCell = (v) => {
+    const cell = h('div', { class: 'row-actions' });
+    const ask = () => {
+      cell.replaceChildren(
+        h('button', {
+          type: 'button', class: 'danger small confirm-rollback', 'aria-label': `Confirm rolling back to version ${v.version}`,
+          onclick: async () => {
+            showError(box, null);
+            try {
+              const { data } = await api.rollback(meta.id, v.version, meta.version);
+              toast(`Rolled back to version ${v.version}: saved as version ${data.version}.`);
+              go(detailURL(data), { replace: true });
+            } catch (err) {
+              if (err.status !== 401) showError(box, err);
+              offer();
+            }
+          },
+        }, `Confirm roll back to version ${v.version}`),
+        h('button', { type: 'button', class: 'ghost small', onclick: () => { offer(); cell.querySelector('button').focus(); } }, 'Cancel'));
+      cell.querySelector('button').focus();
+    };
+    const offer = () => cell.replaceChildren(h('button', { type: 'button', class: 'small rollback', 'aria-label': `Roll back to version ${v.version}`, onclick: ask }, 'Roll back to this version'));
+    offer();
+    return cell;
+  };
+  const viewCell = (v, row) => {
+    const btn = h('button', { type: 'button', class: 'small view-version', 'aria-expanded': 'false', 'aria-label': `View the values of version ${v.version}` }, 'View values');
+    let panelRow = null;
+    btn.addEventListener('click', () => {
+      if (panelRow) {
+        panelRow.remove();
+        panelRow = null;
+        btn.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      panelRow = h('tr', { class: 'version-detail', 'data-version-detail': v.version }, h('td', { colspan: 6 }, viewPanel(v)));
+      row.after(panelRow);
+      btn.setAttribute('aria-expanded', 'true');
+    });
+    return btn;
+  };
+  (async () => {
+    let items;
+    try {
+      items = (await api.versions(meta.id)).data.items;
+    } catch (err) {
+      holder.replaceChildren();
+      if (err.status !== 401) showError(box, err);
+      return;
+    }
+    const tbody = h('tbody', {});
+    for (const v of items) {
+      const actions = h('div', { class: 'row-actions' });
+      const row = h('tr', { 'data-version': v.version },
+        h('th', { scope: 'row', 'data-label': 'Version' }, String(v.version), v.current ? ' (current)' : ''),
+        h('td', { 'data-label': 'When' }, when(v.created)),
+        h('td', { 'data-label': 'Who', class: 'principal' }, v.principal ?? ''),
+        h('td', { 'data-label': 'Operation', class: 'operation' }, v.operation ?? ''),
+        h('td', { 'data-label': 'Changes', class: 'changes' }, changes(v)),
+        h('td', { class: 'actions-cell' }, actions));
+      if (!v.current) actions.append(viewCell(v, row), rollbackCell(v));
+      tbody.append(row);
+    }
+    holder.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'versions' },
+      h('caption', { class: 'visually-hidden' }, 'Versions of this secret, newest first'),
+      h('thead', {}, h('tr', {}, ['Version', 'When', 'Who', 'Operation', 'Changes', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+      tbody)));
+  })();
+  return section;
 }
 
 // ---------- tokens ----------

@@ -1,0 +1,70 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestHistoryInBrowser walks a secret's history: the versions with who,
+// how and which keys changed; an old version's values, masked until
+// revealed (and fetched only then); a rollback whose confirmation meets a
+// concurrent change (412, the reload message) and then succeeds. The tab
+// fails the test on a CSP violation, an exception or a console error.
+func TestHistoryInBrowser(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t)
+	sec := srv.create(t, srv.admin, "hist-db", false, map[string]string{"password": "hist-old-value", "user": userValue})
+	status, _ := srv.call(t, srv.admin, http.MethodPatch, "/api/v1/secrets/"+sec.ID,
+		map[string]any{"values": map[string]any{"password": "hist-new-value", "user": nil, "extra": "x"}}, `"1"`, nil)
+	require.Equal(t, http.StatusOK, status)
+
+	admin := newTab(t, browser, "admin", srv.URL, 1280, 900)
+	admin.signIn(srv.admin, "admin", "admin")
+	admin.open("/secret?id=" + sec.ID + "&name=hist-db")
+	admin.waitPage("detailPage")
+	admin.waitFor("two versions", `document.querySelectorAll('#versions tbody tr[data-version]').length === 2`)
+	rows := evalJS[[][]string](admin, `[...document.querySelectorAll('#versions tbody tr[data-version]')].map((tr) =>
+		[tr.dataset.version, tr.querySelector('.principal').textContent, tr.querySelector('.operation').textContent, tr.querySelector('.changes').textContent])`)
+	require.Equal(t, "2", rows[0][0])
+	require.Equal(t, "admin", rows[0][1])
+	require.Contains(t, rows[0][3], "added extra")
+	require.Contains(t, rows[0][3], "changed password")
+	require.Contains(t, rows[0][3], "removed user")
+	require.Equal(t, []string{"1", "admin", "create"}, rows[1][:3])
+	require.False(t, evalJS[bool](admin, `!!document.querySelector('#versions tr[data-version="2"] .rollback')`), "no rollback to the current version")
+
+	// An old version's values: masked, then revealed, then masked again.
+	admin.click(`#versions tr[data-version="1"] .view-version`)
+	admin.waitFor("version 1's keys, masked", `[...document.querySelectorAll('#version-values-1 .value')].every((c) => c.classList.contains('masked')) &&
+		[...document.querySelectorAll('#version-values-1 [data-key]')].map((d) => d.dataset.key).join() === 'password,user'`)
+	admin.click(`[data-version-detail="1"] .reveal-version`)
+	admin.waitFor("version 1's old value", fmt.Sprintf(`document.querySelector('#version-values-1 [data-key=password] .value').textContent === %s`, js("hist-old-value")))
+	admin.click(`[data-version-detail="1"] .reveal-version`)
+	admin.waitFor("masked again", `document.querySelector('#version-values-1 [data-key=password] .value').classList.contains('masked')`)
+
+	// Someone saves meanwhile: the rollback meets 412 and offers a reload.
+	status, _ = srv.call(t, srv.admin, http.MethodPatch, "/api/v1/secrets/"+sec.ID, map[string]any{"values": map[string]any{"extra": "y"}}, `"2"`, nil)
+	require.Equal(t, http.StatusOK, status)
+	admin.click(`#versions tr[data-version="1"] .rollback`)
+	admin.waitFor("the confirmation", `document.activeElement?.classList.contains('confirm-rollback')`)
+	admin.click(`#versions tr[data-version="1"] .confirm-rollback`)
+	admin.waitContains("#history-error", "This secret changed since you loaded it")
+	admin.click("#history-error #reload")
+	admin.waitPage("detailPage")
+	admin.waitText("#meta-version", "3")
+	admin.waitFor("three versions", `document.querySelectorAll('#versions tbody tr[data-version]').length === 3`)
+	admin.click(`#versions tr[data-version="1"] .rollback`)
+	admin.waitFor("the confirmation", `!!document.querySelector('#versions tr[data-version="1"] .confirm-rollback')`)
+	admin.click(`#versions tr[data-version="1"] .confirm-rollback`)
+	admin.waitText("#meta-version", "4")
+
+	var got secretBody
+	status, _ = srv.call(t, srv.admin, http.MethodGet, "/api/v1/secrets/"+sec.ID, nil, "", &got)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, int64(4), got.Version)
+	require.ElementsMatch(t, []string{"password", "user"}, got.Keys)
+	require.True(t, got.Values["password"] == "hist-old-value", "the rollback restores version 1's values")
+}
