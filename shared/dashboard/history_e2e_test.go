@@ -11,7 +11,9 @@ import (
 // TestHistoryInBrowser walks a secret's history: the versions with who,
 // how and which keys changed; an old version's values, masked until
 // revealed (and fetched only then); a rollback whose confirmation meets a
-// concurrent change (412, the reload message) and then succeeds. The tab
+// concurrent change (412, the reload message) and then succeeds; a delete
+// that says until when it can be restored, and a restore from the Deleted
+// page whose name was taken meanwhile (409, a new name). The tab
 // fails the test on a CSP violation, an exception or a console error.
 func TestHistoryInBrowser(t *testing.T) {
 	browser := newBrowser(t)
@@ -67,4 +69,27 @@ func TestHistoryInBrowser(t *testing.T) {
 	require.Equal(t, int64(4), got.Version)
 	require.ElementsMatch(t, []string{"password", "user"}, got.Keys)
 	require.True(t, got.Values["password"] == "hist-old-value", "the rollback restores version 1's values")
+
+	// Delete: the message says until when it can be restored.
+	admin.typeInto("#confirm-name", "hist-db")
+	admin.click("#delete")
+	admin.waitPage("listPage")
+	admin.waitContains("#toast", "Deleted hist-db. It can be restored until")
+	admin.waitContains("#toast", "on the Deleted page")
+
+	// Its name is taken meanwhile: restoring asks for a new one.
+	srv.create(t, srv.admin, "hist-db", false, map[string]string{"k": "v"})
+	admin.click("#nav-deleted")
+	admin.waitPage("deletedPage")
+	require.Equal(t, "page", evalJS[string](admin, `document.getElementById('nav-deleted').getAttribute('aria-current')`))
+	admin.waitFor("the deleted secret", fmt.Sprintf(`!!document.querySelector('#deleted tr[data-id=%q] .purge-after time')`, sec.ID))
+	admin.click(fmt.Sprintf(`#deleted tr[data-id=%q] .restore`, sec.ID))
+	admin.waitFor("the name prompt", fmt.Sprintf(`document.activeElement?.id === %s`, js("restore-name-"+sec.ID)))
+	admin.typeInto("#restore-name-"+sec.ID, "hist-db-restored")
+	admin.click(fmt.Sprintf(`#deleted tr[data-id=%q] .restore-name button[type=submit]`, sec.ID))
+	admin.waitPage("detailPage")
+	admin.waitText("#secret-name", "hist-db-restored")
+	admin.open("/deleted")
+	admin.waitPage("deletedPage")
+	admin.waitContains("#no-deleted", "No deleted secrets")
 }

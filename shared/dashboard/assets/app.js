@@ -229,6 +229,8 @@ function route(path) {
       return createPage;
     case '/secret':
       return detailPage;
+    case '/deleted':
+      return deletedPage;
     case '/tokens':
       return tokensPage;
     case '/migrations':
@@ -810,8 +812,10 @@ async function detailPage() {
     if (confirmInput.value !== meta.name) return;
     showError(settingsBox, null);
     try {
-      await api.remove(meta.id, meta.version);
-      toast(`Deleted ${meta.name}.`);
+      const { data } = await api.remove(meta.id, meta.version);
+      toast(data?.purge_after
+        ? `Deleted ${meta.name}. It can be restored until ${dateFormat.format(new Date(data.purge_after))} on the Deleted page.`
+        : `Deleted ${meta.name}.`);
       go('/');
     } catch (err) {
       if (err.status !== 401) showError(settingsBox, err);
@@ -973,6 +977,75 @@ function historySection(meta) {
       tbody)));
   })();
   return section;
+}
+
+// ---------- deleted secrets ----------
+
+// deletedPage lists the deleted secrets the caller may see that are still
+// in their recovery window, each with a restore button; when its name was
+// taken meanwhile (409), it asks for a new name.
+async function deletedPage() {
+  document.title = 'Deleted secrets · Lockwell';
+  const p = new URLSearchParams(location.search);
+  const box = errorBox('deleted-error');
+  main.append(h('h1', {}, 'Deleted secrets'),
+    h('p', { class: 'hint' }, 'A deleted secret can be restored, with its history, until its recovery window ends; then it is destroyed.'), box);
+  const { data } = await api.deletedList({ page_size: PAGE_SIZE, page_token: p.get('page') ?? '' });
+  if (data.items.length === 0) {
+    main.append(h('p', { class: 'muted', id: 'no-deleted' }, 'No deleted secrets to restore.'));
+    return;
+  }
+  const restoreCell = (s) => {
+    const cell = h('div', { class: 'row-actions' });
+    const doRestore = async (name) => {
+      showError(box, null);
+      try {
+        const { data: d } = await api.restore(s.id, name, s.version);
+        toast(`Restored ${d.name}.`);
+        go(detailURL(d));
+      } catch (err) {
+        if (err.status === 401) return;
+        if (err.status === 409) askName(name ? err.message : null);
+        else showError(box, err);
+      }
+    };
+    const askName = (message) => {
+      const id = `restore-name-${s.id}`;
+      const input = h('input', { id, value: s.name, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': `${id}-error` });
+      const form = h('form', { class: 'inline-form restore-name', novalidate: true },
+        h('div', { class: 'field grow' }, h('label', { for: id }, `A secret named ${s.name} exists: restore as`), input,
+          h('p', { id: `${id}-error`, class: 'field-error' }, message ?? '')),
+        h('button', { type: 'submit', class: 'primary small' }, 'Restore under this name'));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const name = input.value.trim();
+        if (!name || name === s.name) {
+          fieldError(id, 'Type another name.');
+          return;
+        }
+        doRestore(name);
+      });
+      cell.replaceChildren(form);
+      input.focus();
+      input.select();
+    };
+    cell.append(h('button', { type: 'button', class: 'small restore', 'aria-label': `Restore ${s.name}`, onclick: () => doRestore(null) }, 'Restore'));
+    return cell;
+  };
+  main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'deleted' },
+    h('caption', { class: 'visually-hidden' }, 'Deleted secrets you can restore'),
+    h('thead', {}, h('tr', {}, ['Name', 'Visibility', 'Owner', 'Deleted', 'Restorable until', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+    h('tbody', {}, data.items.map((s) => h('tr', { 'data-id': s.id, 'data-name': s.name },
+      h('th', { scope: 'row', 'data-label': 'Name' }, s.name),
+      h('td', { 'data-label': 'Visibility' }, badge(s.private)),
+      h('td', { 'data-label': 'Owner' }, s.owner ?? ''),
+      h('td', { 'data-label': 'Deleted' }, s.deleted ? when(s.deleted) : ''),
+      h('td', { 'data-label': 'Restorable until', class: 'purge-after' }, s.purge_after ? when(s.purge_after) : ''),
+      h('td', { class: 'actions-cell' }, restoreCell(s))))))));
+  if (data.next_page_token) {
+    main.append(h('nav', { class: 'pager', 'aria-label': 'Pages' },
+      h('a', { href: `/deleted?${new URLSearchParams({ page: data.next_page_token })}`, 'data-link': true, id: 'deleted-next' }, 'Next page')));
+  }
 }
 
 // ---------- tokens ----------
