@@ -13,7 +13,8 @@ import (
 // revealed (and fetched only then); a rollback whose confirmation meets a
 // concurrent change (412, the reload message) and then succeeds; a delete
 // that says until when it can be restored, and a restore from the Deleted
-// page whose name was taken meanwhile (409, a new name). The tab
+// page whose name was taken meanwhile (409, a new name); and the admin's
+// audit log, filtered in the URL and paged by the API's page token. The tab
 // fails the test on a CSP violation, an exception or a console error.
 func TestHistoryInBrowser(t *testing.T) {
 	browser := newBrowser(t)
@@ -92,4 +93,43 @@ func TestHistoryInBrowser(t *testing.T) {
 	admin.open("/deleted")
 	admin.waitPage("deletedPage")
 	admin.waitContains("#no-deleted", "No deleted secrets")
+
+	// The audit log: filters in the URL, pages by the API's page token.
+	for i := range 30 {
+		srv.create(t, srv.admin, fmt.Sprintf("audit-%02d", i), false, map[string]string{"k": "v"})
+	}
+	admin.click("#nav-audit")
+	admin.waitPage("auditPage")
+	admin.typeInto("#audit-operation", "create")
+	admin.click("#audit-apply")
+	admin.waitFor("a first page of creates", `location.search === '?operation=create' && !!document.getElementById('audit-next') &&
+		document.querySelectorAll('#audit tbody tr').length === 25 &&
+		[...document.querySelectorAll('#audit tbody tr')].every((tr) => tr.dataset.operation === 'create')`)
+	first := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`)
+	admin.click("#audit-next")
+	admin.waitFor("the second page", `location.search.includes('page=') && !!document.getElementById('audit-first') &&
+		!!document.querySelector('main[data-page=auditPage]:not([aria-busy])') && document.querySelectorAll('#audit tbody tr').length > 0`)
+	second := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`)
+	require.Empty(t, intersect(first, second), "pages do not overlap")
+	require.True(t, evalJS[bool](admin, `[...document.querySelectorAll('#audit tbody tr')].every((tr) => tr.dataset.operation === 'create')`))
+	require.Equal(t, "create", evalJS[string](admin, `document.getElementById('audit-operation').value`), "the filter stays on the next page")
+
+	admin.open("/audit?secret=" + sec.ID)
+	admin.waitPage("auditPage")
+	admin.waitFor("the secret's records", `document.querySelectorAll('#audit tbody tr').length > 0`)
+	ops := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.operation)`)
+	require.Contains(t, ops, "rollback")
+	require.Equal(t, sec.ID, evalJS[string](admin, `document.getElementById('audit-secret').value`))
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }

@@ -79,6 +79,7 @@ export const api = {
   remove: (id, version) => call('DELETE', `/api/v1/secrets/${encodeURIComponent(id)}`, { ifMatch: version }),
   tokens: () => call('GET', '/api/v1/tokens'),
   mintToken: (user, role) => call('POST', '/api/v1/tokens', { body: { user, role } }),
+  audit: (query) => call('GET', '/api/v1/audit', { query }),
   migrations: () => call('GET', '/api/v1/migrations'),
   migration: (id, outcome) => call('GET', `/api/v1/migrations/${encodeURIComponent(id)}`, { query: { outcome } }),
   revokeToken: (id) => call('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),

@@ -1,5 +1,6 @@
-// app.js: Lockwell's dashboard. A small router over six pages (secrets
-// list, new secret, secret detail, API tokens, migration jobs and one job's
+// app.js: Lockwell's dashboard. A small router over eight pages (secrets
+// list, new secret, secret detail with its history, deleted secrets, API
+// tokens, the audit log, migration jobs and one job's
 // entries) and a sign-in page. Every
 // element is built with DOM calls (never innerHTML with data), so nothing
 // the API returns can run as markup. Values are fetched only when the user
@@ -124,6 +125,7 @@ function renderHeader() {
   nav.hidden = !state.me;
   document.getElementById('nav-tokens').hidden = state.me?.role !== 'admin';
   document.getElementById('nav-migrations').hidden = state.me?.role !== 'admin';
+  document.getElementById('nav-audit').hidden = state.me?.role !== 'admin';
   if (!state.me) return;
   who.append(
     h('span', { id: 'who-user', class: 'user' }, state.me.user),
@@ -231,6 +233,8 @@ function route(path) {
       return detailPage;
     case '/deleted':
       return deletedPage;
+    case '/audit':
+      return auditPage;
     case '/tokens':
       return tokensPage;
     case '/migrations':
@@ -1046,6 +1050,67 @@ async function deletedPage() {
     main.append(h('nav', { class: 'pager', 'aria-label': 'Pages' },
       h('a', { href: `/deleted?${new URLSearchParams({ page: data.next_page_token })}`, 'data-link': true, id: 'deleted-next' }, 'Next page')));
   }
+}
+
+// ---------- audit log (admins) ----------
+
+const AUDIT_FILTERS = [
+  ['secret', 'Secret (name or ID)'],
+  ['principal', 'Principal'],
+  ['operation', 'Operation'],
+];
+
+function auditURL(view, page) {
+  const p = new URLSearchParams();
+  for (const [k] of AUDIT_FILTERS) if (view[k]) p.set(k, view[k]);
+  if (page) p.set('page', page);
+  const s = p.toString();
+  return s ? `/audit?${s}` : '/audit';
+}
+
+// auditPage reads the audit log, newest first, filtered by the URL's
+// secret, principal and operation, one page at a time with the API's page
+// token (kept in the URL as page, so a view can be shared and reloaded).
+async function auditPage() {
+  document.title = 'Audit log · Lockwell';
+  main.append(h('h1', {}, 'Audit log'));
+  if (state.me.role !== 'admin') {
+    main.append(h('p', {}, 'Only admins read the audit log.'));
+    return;
+  }
+  const p = new URLSearchParams(location.search);
+  const view = Object.fromEntries(AUDIT_FILTERS.map(([k]) => [k, p.get(k) ?? '']));
+  const page = p.get('page') ?? '';
+  const inputs = AUDIT_FILTERS.map(([k, label]) => h('input', { id: `audit-${k}`, name: k, value: view[k], autocomplete: 'off', spellcheck: 'false', 'data-label': label }));
+  const form = h('form', { class: 'filters', id: 'audit-filters', 'aria-label': 'Filter the audit log', novalidate: true },
+    inputs.map((input) => h('div', { class: 'field' }, h('label', { for: input.id }, input.dataset.label), input)),
+    h('button', { type: 'submit', id: 'audit-apply' }, 'Filter'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const next = Object.fromEntries(inputs.map((i) => [i.name, i.value.trim()]));
+    go(auditURL(next, ''));
+  });
+  main.append(form);
+  const { data } = await api.audit({ ...view, page_size: PAGE_SIZE, page_token: page });
+  if (data.items.length === 0) {
+    main.append(h('p', { class: 'muted', id: 'no-records' }, 'No records match.'));
+  } else {
+    main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'audit' },
+      h('caption', { class: 'visually-hidden' }, 'Audit records, newest first'),
+      h('thead', {}, h('tr', {}, ['Time', 'Principal', 'Operation', 'Secret', 'Version', 'Outcome', 'Client'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation },
+        h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time)),
+        h('td', { 'data-label': 'Principal', class: 'principal' }, r.role ? `${r.principal} (${r.role})` : r.principal),
+        h('td', { 'data-label': 'Operation', class: 'operation' }, r.phase && r.phase !== 'response' ? `${r.operation} (${r.phase})` : r.operation),
+        h('td', { 'data-label': 'Secret', class: 'secret' }, r.secret_name || r.secret_id || (r.token_user ? `token of ${r.token_user}` : '')),
+        h('td', { 'data-label': 'Version', class: 'num' }, r.version ? String(r.version) : ''),
+        h('td', { 'data-label': 'Outcome', class: 'outcome' }, r.outcome ?? ''),
+        h('td', { 'data-label': 'Client' }, r.client_addr ?? '')))))));
+  }
+  const links = [];
+  if (page) links.push(h('a', { href: auditURL(view, ''), 'data-link': true, id: 'audit-first' }, 'First page'));
+  if (data.has_more && data.next_page_token) links.push(h('a', { href: auditURL(view, data.next_page_token), 'data-link': true, id: 'audit-next' }, 'Next page'));
+  if (links.length) main.append(h('nav', { class: 'pager', 'aria-label': 'Audit pages' }, links));
 }
 
 // ---------- tokens ----------
