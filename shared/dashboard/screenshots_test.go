@@ -197,7 +197,17 @@ func TestDashboardScreenshots(t *testing.T) {
 				tb.waitPage("detailPage")
 				tb.click(`tr[data-key="host"] .reveal`)
 				tb.waitFor("the host", `document.querySelector('code.value[data-key="host"]').textContent === 'db.internal'`)
+				tb.waitFor("the history", `document.querySelectorAll('#versions tbody tr[data-version]').length === 2`)
 				check("detail")
+
+				tb.open("/deleted")
+				tb.waitPage("deletedPage")
+				check("deleted")
+
+				tb.open("/audit?operation=create")
+				tb.waitPage("auditPage")
+				tb.waitFor("audit records", `document.querySelectorAll('#audit tbody tr').length > 0`)
+				check("audit")
 
 				tb.open("/tokens")
 				tb.waitPage("tokensPage")

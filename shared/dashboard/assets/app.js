@@ -1,5 +1,6 @@
-// app.js: Lockwell's dashboard. A small router over six pages (secrets
-// list, new secret, secret detail, API tokens, migration jobs and one job's
+// app.js: Lockwell's dashboard. A small router over eight pages (secrets
+// list, new secret, secret detail with its history, deleted secrets, API
+// tokens, the audit log, migration jobs and one job's
 // entries) and a sign-in page. Every
 // element is built with DOM calls (never innerHTML with data), so nothing
 // the API returns can run as markup. Values are fetched only when the user
@@ -124,6 +125,7 @@ function renderHeader() {
   nav.hidden = !state.me;
   document.getElementById('nav-tokens').hidden = state.me?.role !== 'admin';
   document.getElementById('nav-migrations').hidden = state.me?.role !== 'admin';
+  document.getElementById('nav-audit').hidden = state.me?.role !== 'admin';
   if (!state.me) return;
   who.append(
     h('span', { id: 'who-user', class: 'user' }, state.me.user),
@@ -229,6 +231,10 @@ function route(path) {
       return createPage;
     case '/secret':
       return detailPage;
+    case '/deleted':
+      return deletedPage;
+    case '/audit':
+      return auditPage;
     case '/tokens':
       return tokensPage;
     case '/migrations':
@@ -810,8 +816,10 @@ async function detailPage() {
     if (confirmInput.value !== meta.name) return;
     showError(settingsBox, null);
     try {
-      await api.remove(meta.id, meta.version);
-      toast(`Deleted ${meta.name}.`);
+      const { data } = await api.remove(meta.id, meta.version);
+      toast(data?.purge_after
+        ? `Deleted ${meta.name}. It can be restored until ${dateFormat.format(new Date(data.purge_after))} on the Deleted page.`
+        : `Deleted ${meta.name}.`);
       go('/');
     } catch (err) {
       if (err.status !== 401) showError(settingsBox, err);
@@ -837,8 +845,272 @@ async function detailPage() {
         h('p', { id: 'visibility-status' }, meta.private ? 'Private: only you can see this secret.' : 'Public: everyone signed in can read this secret.'),
         h('button', { type: 'button', id: 'toggle-visibility', onclick: () => patch({ private: !meta.private }, (d) => `${d.name} is now ${d.private ? 'private' : 'public'}.`) }, meta.private ? 'Make public' : 'Make private')),
       settingsBox),
+    historySection(meta),
     h('section', { 'aria-labelledby': 'danger-heading', class: 'card danger-zone' }, h('h2', { id: 'danger-heading' }, 'Delete'), deleteForm),
   );
+}
+
+// historySection lists a secret's kept versions (who, when, how, which keys
+// changed) and loads them after the page shows. An old version's keys show
+// masked; its values are fetched only when revealed and dropped after
+// remaskDelay() or when the tab is hidden. Rolling back asks for a
+// confirmation and sends If-Match with the version the page loaded, so a
+// concurrent change gives the reload message (412).
+function historySection(meta) {
+  const box = errorBox('history-error');
+  const holder = h('div', { id: 'history-list' }, h('p', { class: 'muted' }, 'Loading the versions…'));
+  const section = h('section', { 'aria-labelledby': 'history-heading', class: 'card', id: 'history' },
+    h('h2', { id: 'history-heading' }, 'History'), holder, box);
+  const changes = (v) => {
+    const parts = [];
+    if (v.added?.length) parts.push(`added ${v.added.join(', ')}`);
+    if (v.changed?.length) parts.push(`changed ${v.changed.join(', ')}`);
+    if (v.removed?.length) parts.push(`removed ${v.removed.join(', ')}`);
+    if (v.from) parts.push(`from version ${v.from}`);
+    return parts.join('; ') || 'no key changes';
+  };
+  // viewPanel shows version v's keys, masked, with one reveal toggle.
+  const viewPanel = (v) => {
+    let timer;
+    const list = h('dl', { class: 'version-values', id: `version-values-${v.version}` });
+    const hide = () => {
+      clearTimeout(timer);
+      list.replaceChildren(...v.keys.map((k) => h('div', { 'data-key': k }, h('dt', {}, h('code', {}, k)), h('dd', {}, h('code', { class: 'value masked' }, MASK)))));
+      btn.textContent = `Reveal version ${v.version}`;
+      btn.setAttribute('aria-pressed', 'false');
+    };
+    const btn = h('button', {
+      type: 'button', class: 'small reveal-version', 'aria-pressed': 'false',
+      onclick: async () => {
+        if (btn.getAttribute('aria-pressed') === 'true') {
+          hide();
+          return;
+        }
+        let values;
+        try {
+          values = (await api.getVersion(meta.id, v.version)).data.values ?? {};
+        } catch (err) {
+          if (err.status !== 401) showError(box, err);
+          return;
+        }
+        list.replaceChildren(...v.keys.map((k) => h('div', { 'data-key': k }, h('dt', {}, h('code', {}, k)), h('dd', {}, h('code', { class: 'value' }, values[k] ?? '')))));
+        values = null;
+        btn.textContent = `Hide version ${v.version}`;
+        btn.setAttribute('aria-pressed', 'true');
+        clearTimeout(timer);
+        timer = setTimeout(hide, remaskDelay());
+      },
+    });
+    const onHidden = () => {
+      if (document.visibilityState === 'hidden') hide();
+    };
+    document.addEventListener('visibilitychange', onHidden);
+    cleanups.push(() => {
+      document.removeEventListener('visibilitychange', onHidden);
+      clearTimeout(timer);
+    });
+    hide();
+    return h('div', { class: 'version-panel' }, list, btn);
+  };
+  const rollbackCell = (v) => {
+    const cell = h('div', { class: 'row-actions' });
+    const ask = () => {
+      cell.replaceChildren(
+        h('button', {
+          type: 'button', class: 'danger small confirm-rollback', 'aria-label': `Confirm rolling back to version ${v.version}`,
+          onclick: async () => {
+            showError(box, null);
+            try {
+              const { data } = await api.rollback(meta.id, v.version, meta.version);
+              toast(`Rolled back to version ${v.version}: saved as version ${data.version}.`);
+              go(detailURL(data), { replace: true });
+            } catch (err) {
+              if (err.status !== 401) showError(box, err);
+              offer();
+            }
+          },
+        }, `Confirm roll back to version ${v.version}`),
+        h('button', { type: 'button', class: 'ghost small', onclick: () => { offer(); cell.querySelector('button').focus(); } }, 'Cancel'));
+      cell.querySelector('button').focus();
+    };
+    const offer = () => cell.replaceChildren(h('button', { type: 'button', class: 'small rollback', 'aria-label': `Roll back to version ${v.version}`, onclick: ask }, 'Roll back to this version'));
+    offer();
+    return cell;
+  };
+  const viewCell = (v, row) => {
+    const btn = h('button', { type: 'button', class: 'small view-version', 'aria-expanded': 'false', 'aria-label': `View the values of version ${v.version}` }, 'View values');
+    let panelRow = null;
+    btn.addEventListener('click', () => {
+      if (panelRow) {
+        panelRow.remove();
+        panelRow = null;
+        btn.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      panelRow = h('tr', { class: 'version-detail', 'data-version-detail': v.version }, h('td', { colspan: 6 }, viewPanel(v)));
+      row.after(panelRow);
+      btn.setAttribute('aria-expanded', 'true');
+    });
+    return btn;
+  };
+  (async () => {
+    let items;
+    try {
+      items = (await api.versions(meta.id)).data.items;
+    } catch (err) {
+      holder.replaceChildren();
+      if (err.status !== 401) showError(box, err);
+      return;
+    }
+    const tbody = h('tbody', {});
+    for (const v of items) {
+      const actions = h('div', { class: 'row-actions' });
+      const row = h('tr', { 'data-version': v.version },
+        h('th', { scope: 'row', 'data-label': 'Version' }, String(v.version), v.current ? ' (current)' : ''),
+        h('td', { 'data-label': 'When' }, when(v.created)),
+        h('td', { 'data-label': 'Who', class: 'principal' }, v.principal ?? ''),
+        h('td', { 'data-label': 'Operation', class: 'operation' }, v.operation ?? ''),
+        h('td', { 'data-label': 'Changes', class: 'changes' }, changes(v)),
+        h('td', { class: 'actions-cell' }, actions));
+      if (!v.current) actions.append(viewCell(v, row), rollbackCell(v));
+      tbody.append(row);
+    }
+    holder.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'versions' },
+      h('caption', { class: 'visually-hidden' }, 'Versions of this secret, newest first'),
+      h('thead', {}, h('tr', {}, ['Version', 'When', 'Who', 'Operation', 'Changes', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+      tbody)));
+  })();
+  return section;
+}
+
+// ---------- deleted secrets ----------
+
+// deletedPage lists the deleted secrets the caller may see that are still
+// in their recovery window, each with a restore button; when its name was
+// taken meanwhile (409), it asks for a new name.
+async function deletedPage() {
+  document.title = 'Deleted secrets · Lockwell';
+  const p = new URLSearchParams(location.search);
+  const box = errorBox('deleted-error');
+  main.append(h('h1', {}, 'Deleted secrets'),
+    h('p', { class: 'hint' }, 'A deleted secret can be restored, with its history, until its recovery window ends; then it is destroyed.'), box);
+  const { data } = await api.deletedList({ page_size: PAGE_SIZE, page_token: p.get('page') ?? '' });
+  if (data.items.length === 0) {
+    main.append(h('p', { class: 'muted', id: 'no-deleted' }, 'No deleted secrets to restore.'));
+    return;
+  }
+  const restoreCell = (s) => {
+    const cell = h('div', { class: 'row-actions' });
+    const doRestore = async (name) => {
+      showError(box, null);
+      try {
+        const { data: d } = await api.restore(s.id, name, s.version);
+        toast(`Restored ${d.name}.`);
+        go(detailURL(d));
+      } catch (err) {
+        if (err.status === 401) return;
+        if (err.status === 409) askName(name ? err.message : null);
+        else showError(box, err);
+      }
+    };
+    const askName = (message) => {
+      const id = `restore-name-${s.id}`;
+      const input = h('input', { id, value: s.name, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': `${id}-error` });
+      const form = h('form', { class: 'inline-form restore-name', novalidate: true },
+        h('div', { class: 'field grow' }, h('label', { for: id }, `A secret named ${s.name} exists: restore as`), input,
+          h('p', { id: `${id}-error`, class: 'field-error' }, message ?? '')),
+        h('button', { type: 'submit', class: 'primary small' }, 'Restore under this name'));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const name = input.value.trim();
+        if (!name || name === s.name) {
+          fieldError(id, 'Type another name.');
+          return;
+        }
+        doRestore(name);
+      });
+      cell.replaceChildren(form);
+      input.focus();
+      input.select();
+    };
+    cell.append(h('button', { type: 'button', class: 'small restore', 'aria-label': `Restore ${s.name}`, onclick: () => doRestore(null) }, 'Restore'));
+    return cell;
+  };
+  main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'deleted' },
+    h('caption', { class: 'visually-hidden' }, 'Deleted secrets you can restore'),
+    h('thead', {}, h('tr', {}, ['Name', 'Visibility', 'Owner', 'Deleted', 'Restorable until', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
+    h('tbody', {}, data.items.map((s) => h('tr', { 'data-id': s.id, 'data-name': s.name },
+      h('th', { scope: 'row', 'data-label': 'Name' }, s.name),
+      h('td', { 'data-label': 'Visibility' }, badge(s.private)),
+      h('td', { 'data-label': 'Owner' }, s.owner ?? ''),
+      h('td', { 'data-label': 'Deleted' }, s.deleted ? when(s.deleted) : ''),
+      h('td', { 'data-label': 'Restorable until', class: 'purge-after' }, s.purge_after ? when(s.purge_after) : ''),
+      h('td', { class: 'actions-cell' }, restoreCell(s))))))));
+  if (data.next_page_token) {
+    main.append(h('nav', { class: 'pager', 'aria-label': 'Pages' },
+      h('a', { href: `/deleted?${new URLSearchParams({ page: data.next_page_token })}`, 'data-link': true, id: 'deleted-next' }, 'Next page')));
+  }
+}
+
+// ---------- audit log (admins) ----------
+
+const AUDIT_FILTERS = [
+  ['secret', 'Secret (name or ID)'],
+  ['principal', 'Principal'],
+  ['operation', 'Operation'],
+];
+
+function auditURL(view, page) {
+  const p = new URLSearchParams();
+  for (const [k] of AUDIT_FILTERS) if (view[k]) p.set(k, view[k]);
+  if (page) p.set('page', page);
+  const s = p.toString();
+  return s ? `/audit?${s}` : '/audit';
+}
+
+// auditPage reads the audit log, newest first, filtered by the URL's
+// secret, principal and operation, one page at a time with the API's page
+// token (kept in the URL as page, so a view can be shared and reloaded).
+async function auditPage() {
+  document.title = 'Audit log · Lockwell';
+  main.append(h('h1', {}, 'Audit log'));
+  if (state.me.role !== 'admin') {
+    main.append(h('p', {}, 'Only admins read the audit log.'));
+    return;
+  }
+  const p = new URLSearchParams(location.search);
+  const view = Object.fromEntries(AUDIT_FILTERS.map(([k]) => [k, p.get(k) ?? '']));
+  const page = p.get('page') ?? '';
+  const inputs = AUDIT_FILTERS.map(([k, label]) => h('input', { id: `audit-${k}`, name: k, value: view[k], autocomplete: 'off', spellcheck: 'false', 'data-label': label }));
+  const form = h('form', { class: 'filters', id: 'audit-filters', 'aria-label': 'Filter the audit log', novalidate: true },
+    inputs.map((input) => h('div', { class: 'field' }, h('label', { for: input.id }, input.dataset.label), input)),
+    h('button', { type: 'submit', id: 'audit-apply' }, 'Filter'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const next = Object.fromEntries(inputs.map((i) => [i.name, i.value.trim()]));
+    go(auditURL(next, ''));
+  });
+  main.append(form);
+  const { data } = await api.audit({ ...view, page_size: PAGE_SIZE, page_token: page });
+  if (data.items.length === 0) {
+    main.append(h('p', { class: 'muted', id: 'no-records' }, 'No records match.'));
+  } else {
+    main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'audit' },
+      h('caption', { class: 'visually-hidden' }, 'Audit records, newest first'),
+      h('thead', {}, h('tr', {}, ['Time', 'Principal', 'Operation', 'Secret', 'Version', 'Outcome', 'Client'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation },
+        h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time)),
+        h('td', { 'data-label': 'Principal', class: 'principal' }, r.role ? `${r.principal} (${r.role})` : r.principal),
+        h('td', { 'data-label': 'Operation', class: 'operation' }, r.phase && r.phase !== 'response' ? `${r.operation} (${r.phase})` : r.operation),
+        h('td', { 'data-label': 'Secret', class: 'secret' }, r.secret_name || r.secret_id || (r.token_user ? `token of ${r.token_user}` : '')),
+        h('td', { 'data-label': 'Version', class: 'num' }, r.version ? String(r.version) : ''),
+        h('td', { 'data-label': 'Outcome', class: 'outcome' }, r.outcome ?? ''),
+        h('td', { 'data-label': 'Client' }, r.client_addr ?? '')))))));
+  }
+  const links = [];
+  if (page) links.push(h('a', { href: auditURL(view, ''), 'data-link': true, id: 'audit-first' }, 'First page'));
+  if (data.has_more && data.next_page_token) links.push(h('a', { href: auditURL(view, data.next_page_token), 'data-link': true, id: 'audit-next' }, 'Next page'));
+  if (links.length) main.append(h('nav', { class: 'pager', 'aria-label': 'Audit pages' }, links));
 }
 
 // ---------- tokens ----------

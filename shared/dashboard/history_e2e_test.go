@@ -1,0 +1,135 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestHistoryInBrowser walks a secret's history: the versions with who,
+// how and which keys changed; an old version's values, masked until
+// revealed (and fetched only then); a rollback whose confirmation meets a
+// concurrent change (412, the reload message) and then succeeds; a delete
+// that says until when it can be restored, and a restore from the Deleted
+// page whose name was taken meanwhile (409, a new name); and the admin's
+// audit log, filtered in the URL and paged by the API's page token. The tab
+// fails the test on a CSP violation, an exception or a console error.
+func TestHistoryInBrowser(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t)
+	sec := srv.create(t, srv.admin, "hist-db", false, map[string]string{"password": "hist-old-value", "user": userValue})
+	status, _ := srv.call(t, srv.admin, http.MethodPatch, "/api/v1/secrets/"+sec.ID,
+		map[string]any{"values": map[string]any{"password": "hist-new-value", "user": nil, "extra": "x"}}, `"1"`, nil)
+	require.Equal(t, http.StatusOK, status)
+
+	admin := newTab(t, browser, "admin", srv.URL, 1280, 900)
+	admin.signIn(srv.admin, "admin", "admin")
+	admin.open("/secret?id=" + sec.ID + "&name=hist-db")
+	admin.waitPage("detailPage")
+	admin.waitFor("two versions", `document.querySelectorAll('#versions tbody tr[data-version]').length === 2`)
+	rows := evalJS[[][]string](admin, `[...document.querySelectorAll('#versions tbody tr[data-version]')].map((tr) =>
+		[tr.dataset.version, tr.querySelector('.principal').textContent, tr.querySelector('.operation').textContent, tr.querySelector('.changes').textContent])`)
+	require.Equal(t, "2", rows[0][0])
+	require.Equal(t, "admin", rows[0][1])
+	require.Contains(t, rows[0][3], "added extra")
+	require.Contains(t, rows[0][3], "changed password")
+	require.Contains(t, rows[0][3], "removed user")
+	require.Equal(t, []string{"1", "admin", "create"}, rows[1][:3])
+	require.False(t, evalJS[bool](admin, `!!document.querySelector('#versions tr[data-version="2"] .rollback')`), "no rollback to the current version")
+
+	// An old version's values: masked, then revealed, then masked again.
+	admin.click(`#versions tr[data-version="1"] .view-version`)
+	admin.waitFor("version 1's keys, masked", `[...document.querySelectorAll('#version-values-1 .value')].every((c) => c.classList.contains('masked')) &&
+		[...document.querySelectorAll('#version-values-1 [data-key]')].map((d) => d.dataset.key).join() === 'password,user'`)
+	admin.click(`[data-version-detail="1"] .reveal-version`)
+	admin.waitFor("version 1's old value", fmt.Sprintf(`document.querySelector('#version-values-1 [data-key=password] .value').textContent === %s`, js("hist-old-value")))
+	admin.click(`[data-version-detail="1"] .reveal-version`)
+	admin.waitFor("masked again", `document.querySelector('#version-values-1 [data-key=password] .value').classList.contains('masked')`)
+
+	// Someone saves meanwhile: the rollback meets 412 and offers a reload.
+	status, _ = srv.call(t, srv.admin, http.MethodPatch, "/api/v1/secrets/"+sec.ID, map[string]any{"values": map[string]any{"extra": "y"}}, `"2"`, nil)
+	require.Equal(t, http.StatusOK, status)
+	admin.click(`#versions tr[data-version="1"] .rollback`)
+	admin.waitFor("the confirmation", `document.activeElement?.classList.contains('confirm-rollback')`)
+	admin.click(`#versions tr[data-version="1"] .confirm-rollback`)
+	admin.waitContains("#history-error", "This secret changed since you loaded it")
+	admin.click("#history-error #reload")
+	admin.waitPage("detailPage")
+	admin.waitText("#meta-version", "3")
+	admin.waitFor("three versions", `document.querySelectorAll('#versions tbody tr[data-version]').length === 3`)
+	admin.click(`#versions tr[data-version="1"] .rollback`)
+	admin.waitFor("the confirmation", `!!document.querySelector('#versions tr[data-version="1"] .confirm-rollback')`)
+	admin.click(`#versions tr[data-version="1"] .confirm-rollback`)
+	admin.waitText("#meta-version", "4")
+
+	var got secretBody
+	status, _ = srv.call(t, srv.admin, http.MethodGet, "/api/v1/secrets/"+sec.ID, nil, "", &got)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, int64(4), got.Version)
+	require.ElementsMatch(t, []string{"password", "user"}, got.Keys)
+	require.True(t, got.Values["password"] == "hist-old-value", "the rollback restores version 1's values")
+
+	// Delete: the message says until when it can be restored.
+	admin.typeInto("#confirm-name", "hist-db")
+	admin.click("#delete")
+	admin.waitPage("listPage")
+	admin.waitContains("#toast", "Deleted hist-db. It can be restored until")
+	admin.waitContains("#toast", "on the Deleted page")
+
+	// Its name is taken meanwhile: restoring asks for a new one.
+	srv.create(t, srv.admin, "hist-db", false, map[string]string{"k": "v"})
+	admin.click("#nav-deleted")
+	admin.waitPage("deletedPage")
+	require.Equal(t, "page", evalJS[string](admin, `document.getElementById('nav-deleted').getAttribute('aria-current')`))
+	admin.waitFor("the deleted secret", fmt.Sprintf(`!!document.querySelector('#deleted tr[data-id=%q] .purge-after time')`, sec.ID))
+	admin.click(fmt.Sprintf(`#deleted tr[data-id=%q] .restore`, sec.ID))
+	admin.waitFor("the name prompt", fmt.Sprintf(`document.activeElement?.id === %s`, js("restore-name-"+sec.ID)))
+	admin.typeInto("#restore-name-"+sec.ID, "hist-db-restored")
+	admin.click(fmt.Sprintf(`#deleted tr[data-id=%q] .restore-name button[type=submit]`, sec.ID))
+	admin.waitPage("detailPage")
+	admin.waitText("#secret-name", "hist-db-restored")
+	admin.open("/deleted")
+	admin.waitPage("deletedPage")
+	admin.waitContains("#no-deleted", "No deleted secrets")
+
+	// The audit log: filters in the URL, pages by the API's page token.
+	for i := range 30 {
+		srv.create(t, srv.admin, fmt.Sprintf("audit-%02d", i), false, map[string]string{"k": "v"})
+	}
+	admin.click("#nav-audit")
+	admin.waitPage("auditPage")
+	admin.typeInto("#audit-operation", "create")
+	admin.click("#audit-apply")
+	admin.waitFor("a first page of creates", `location.search === '?operation=create' && !!document.getElementById('audit-next') &&
+		document.querySelectorAll('#audit tbody tr').length === 25 &&
+		[...document.querySelectorAll('#audit tbody tr')].every((tr) => tr.dataset.operation === 'create')`)
+	first := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`)
+	admin.click("#audit-next")
+	admin.waitFor("the second page", `location.search.includes('page=') && !!document.getElementById('audit-first') &&
+		!!document.querySelector('main[data-page=auditPage]:not([aria-busy])') && document.querySelectorAll('#audit tbody tr').length > 0`)
+	second := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`)
+	require.Empty(t, intersect(first, second), "pages do not overlap")
+	require.True(t, evalJS[bool](admin, `[...document.querySelectorAll('#audit tbody tr')].every((tr) => tr.dataset.operation === 'create')`))
+	require.Equal(t, "create", evalJS[string](admin, `document.getElementById('audit-operation').value`), "the filter stays on the next page")
+
+	admin.open("/audit?secret=" + sec.ID)
+	admin.waitPage("auditPage")
+	admin.waitFor("the secret's records", `document.querySelectorAll('#audit tbody tr').length > 0`)
+	ops := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.operation)`)
+	require.Contains(t, ops, "rollback")
+	require.Equal(t, sec.ID, evalJS[string](admin, `document.getElementById('audit-secret').value`))
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
