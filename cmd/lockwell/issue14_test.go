@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -345,8 +344,12 @@ func TestBinaryWithoutCloudSDKs(t *testing.T) {
 	served := exec.Command(lite, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
 	stdout, err := served.StdoutPipe()
 	require.NoError(t, err)
-	var serveLog bytes.Buffer
-	served.Stderr = &serveLog
+	// A file, not a buffer: exec copies into a buffer from a goroutine of
+	// its own, which reading it here would race with.
+	serveLog, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
+	require.NoError(t, err)
+	defer serveLog.Close()
+	served.Stderr = serveLog
 	require.NoError(t, served.Start())
 	t.Cleanup(func() { _ = served.Process.Kill(); _ = served.Wait() })
 	lines := bufio.NewScanner(stdout)
@@ -356,7 +359,10 @@ func TestBinaryWithoutCloudSDKs(t *testing.T) {
 			listening, _, _ = strings.Cut(rest, " ")
 		}
 	}
-	require.NotEmpty(t, listening, "the nocloud build's serve never listened: %s", serveLog.String())
+	if listening == "" {
+		logged, _ := os.ReadFile(serveLog.Name())
+		t.Fatalf("the nocloud build's serve never listened: %s", logged)
+	}
 	res, err := http.Get("http://" + listening + "/healthz")
 	require.NoError(t, err)
 	res.Body.Close()
