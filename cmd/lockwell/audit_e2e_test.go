@@ -64,7 +64,7 @@ func TestAuditEndToEnd(t *testing.T) {
 	assert.Equal(t, 2, updates, "each update is recorded")
 
 	// No value anywhere: not in the API's answer, not in the stored rows.
-	db, err := sql.Open("sqlite", filepath.Join(srv.dataDir, server.DatabaseFile))
+	db, err := sql.Open("sqlite", filepath.Join(srv.dataDir, server.AuditDatabaseFile))
 	require.NoError(t, err)
 	defer db.Close()
 	var dump strings.Builder

@@ -88,6 +88,9 @@ const (
 	KeyFile        = "store.key"
 	DatabaseFile   = "lockwell.db"
 	AdminTokenFile = "admin.token"
+	// AuditDatabaseFile holds the audit chain (the SQL store names it
+	// after DatabaseFile).
+	AuditDatabaseFile = "lockwell-audit.db"
 )
 
 // AdminPrincipal is the principal of the admin token minted on first start.

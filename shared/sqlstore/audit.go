@@ -10,9 +10,19 @@ import (
 	"github.com/lockwell/lockwell/shared/errcode"
 )
 
-// The SQL store keeps the audit chain in the audit_log table (migration
-// 0005): one row per record, inserted only; the primary key on seq is the
-// condition of a conditional append.
+// The SQL store keeps the audit chain in the audit_log table: one row per
+// record, inserted only; the primary key on seq is the condition of a
+// conditional append. PostgreSQL and MySQL keep it in the store's database
+// (migration 0005); SQLite in a database file of its own beside the store's
+// (sqliteAuditPath, same schema), so that the record each read of values
+// appends does not make the store's readers start with a cold page cache.
+//
+// On SQLite, records of responses are committed without an fsync of their
+// own (groupCommitter.doRelaxed): once committed they survive the process
+// being killed, and the next request record's commit (fsynced: it comes
+// before the change it announces) makes them durable against power loss.
+// That is the durability of Vault's file audit device, which writes without
+// fsync; a record that cannot be written still fails its request.
 var _ audit.Storage = (*Store)(nil)
 
 const auditColumns = `seq, time_us, request_id, principal, principal_role, operation, phase,
@@ -29,10 +39,13 @@ func (s *Store) AppendAudit(ctx context.Context, after int64, recs []audit.Recor
 		}
 	}
 	stmt := s.d.rebind(insertAudit)
-	err := s.write(ctx, len(recs) == 1, func(x execer) error {
+	relaxed := true
+	for i := range recs {
+		relaxed = relaxed && recs[i].Phase == audit.PhaseResponse
+	}
+	err := s.writeAudit(ctx, len(recs) == 1, relaxed, func(x execer) error {
 		for _, r := range recs {
-			_, err := x.exec(ctx, stmt, r.Seq, r.Time.UnixMicro(), r.RequestID, r.Principal, r.Role, r.Operation, r.Phase,
-				r.SecretID, r.SecretName, r.Version, r.TokenID, r.TokenUser, r.Outcome, r.ClientAddr, r.UserAgent, r.MAC)
+			_, err := x.exec(ctx, stmt, auditArgs(&r)...)
 			if err != nil {
 				err = classify(err, "append to the audit log")
 				if errcode.Is(err, errcode.AlreadyExists) {
@@ -51,7 +64,7 @@ func (s *Store) AppendAudit(ctx context.Context, after int64, recs []audit.Recor
 
 // AuditHead implements audit.Storage.
 func (s *Store) AuditHead(ctx context.Context) (*audit.Record, error) {
-	rows, err := s.r.query(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
+	rows, err := s.ar.query(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
 	if err != nil {
 		return nil, classify(err, "read the audit log's head")
 	}
@@ -90,11 +103,17 @@ func (s *Store) ReadAudit(ctx context.Context, q audit.Query) ([]audit.Record, e
 	}
 	args = append(args, q.Limit)
 	query := s.d.rebind(`SELECT ` + auditColumns + ` FROM audit_log WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`)
-	rows, err := s.r.query(ctx, query, args...)
+	rows, err := s.ar.query(ctx, query, args...)
 	if err != nil {
 		return nil, classify(err, "read the audit log")
 	}
 	return scanAudit(rows)
+}
+
+// auditArgs are the values of r's columns, in auditColumns order.
+func auditArgs(r *audit.Record) []any {
+	return []any{r.Seq, r.Time.UnixMicro(), r.RequestID, r.Principal, r.Role, r.Operation, r.Phase,
+		r.SecretID, r.SecretName, r.Version, r.TokenID, r.TokenUser, r.Outcome, r.ClientAddr, r.UserAgent, r.MAC}
 }
 
 func scanAudit(rows *sql.Rows) ([]audit.Record, error) {

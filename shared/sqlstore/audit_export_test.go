@@ -9,7 +9,7 @@ import (
 // with write access to the database would (tests of audit.Log.Verify).
 func TamperAudit(t testing.TB, s *Store, seq int64, principal string) {
 	t.Helper()
-	res, err := s.w.db.ExecContext(context.Background(), s.d.rebind(`UPDATE audit_log SET principal = ? WHERE seq = ?`), principal, seq)
+	res, err := s.aw.db.ExecContext(context.Background(), s.d.rebind(`UPDATE audit_log SET principal = ? WHERE seq = ?`), principal, seq)
 	if err != nil {
 		t.Fatalf("tamper with the audit log: %v", err)
 	}

@@ -20,6 +20,10 @@ const maxGroup = 128
 // write durable (synchronous=full fsyncs the WAL at commit), so grouping
 // never acknowledges a write that a crash could lose. A write whose context
 // ended while it was queued is not run.
+//
+// Statements are prepared once: a statement a group ran unprepared is
+// prepared on the writer between groups (while no transaction holds the one
+// connection) and reused by every later group.
 type groupCommitter struct {
 	db    *sql.DB
 	cache *stmtCache
@@ -43,8 +47,8 @@ func newGroupCommitter(db *sql.DB, cache *stmtCache) *groupCommitter {
 }
 
 // do runs fn in the next group and returns its outcome once the group is
-// committed. Errors: fn's, or the commit's (classified), or unavailable
-// when ctx ends before fn ran or the store is closing.
+// committed. Errors: fn's, or the commit's (classified), or
+// unavailable when ctx ends before fn ran or the store is closing.
 func (g *groupCommitter) do(ctx context.Context, fn func(x execer) error) error {
 	op := &groupOp{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	select {
@@ -83,6 +87,9 @@ func (g *groupCommitter) loop() {
 			}
 		}
 		g.commit(group)
+		if g.cache != nil {
+			g.cache.prepareWanted()
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"net/url"
@@ -63,15 +64,41 @@ func openSQLite(ctx context.Context, u *url.URL) (*Store, error) {
 		return nil, errcode.New(errcode.InvalidArgument, "sqlite synchronous must be full or normal, got %q", v)
 	}
 
+	write, read, err := openSQLiteFile(ctx, path, busy, sync)
+	if err != nil {
+		return nil, err
+	}
+	// The audit chain lives in a database file of its own (sqliteAuditPath):
+	// every read of values appends an audit record, and a commit to the
+	// store's own file would make every reader's page cache start cold.
+	auditWrite, auditRead, err := openSQLiteFile(ctx, sqliteAuditPath(path), busy, sync)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	return &Store{d: sqliteDialect, writeDB: write, readDB: read, auditWriteDB: auditWrite, auditReadDB: auditRead, syncFull: sync == "FULL"}, nil
+}
+
+// sqliteAuditPath is the file of the audit chain of the SQLite database at
+// path: lockwell.db keeps it in lockwell-audit.db beside it.
+func sqliteAuditPath(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-audit" + cmp.Or(ext, ".db")
+}
+
+// openSQLiteFile opens the SQLite database file at path (created private
+// with its directory): one writer connection and sqliteReaders readers.
+func openSQLiteFile(ctx context.Context, path string, busy int, sync string) (write, read *sql.DB, err error) {
 	// The database holds sealed values only, but its file is still nobody
 	// else's business: create it (and its directory) private. SQLite gives
 	// the -wal and -shm files the database file's mode.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, errcode.Wrap(errcode.Internal, err, "create the directory of the sqlite database")
+		return nil, nil, errcode.Wrap(errcode.Internal, err, "create the directory of the sqlite database")
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, errcode.Wrap(errcode.Internal, err, "open sqlite database file")
+		return nil, nil, errcode.Wrap(errcode.Internal, err, "open sqlite database file")
 	}
 	f.Close()
 
@@ -79,9 +106,9 @@ func openSQLite(ctx context.Context, u *url.URL) (*Store, error) {
 	// The writer sets WAL (persistent in the file) before anyone reads, and
 	// begins its transactions IMMEDIATE so a transaction never has to
 	// upgrade a read lock (which fails at once with SQLITE_BUSY in WAL).
-	write, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")&_txlock=immediate")
+	write, err = sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")&_txlock=immediate")
 	if err != nil {
-		return nil, errcode.Wrap(errcode.Internal, err, "open sqlite database")
+		return nil, nil, errcode.Wrap(errcode.Internal, err, "open sqlite database")
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
@@ -94,16 +121,16 @@ func openSQLite(ctx context.Context, u *url.URL) (*Store, error) {
 		return classify(write.PingContext(ctx), "open sqlite database")
 	}); err != nil {
 		write.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	read, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
+	read, err = sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
-		return nil, errcode.Wrap(errcode.Internal, err, "open sqlite database")
+		return nil, nil, errcode.Wrap(errcode.Internal, err, "open sqlite database")
 	}
 	read.SetMaxOpenConns(sqliteReaders)
 	read.SetMaxIdleConns(sqliteReaders)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &Store{d: sqliteDialect, writeDB: write, readDB: read}, nil
+	return write, read, nil
 }

@@ -125,6 +125,15 @@ type Store struct {
 	sealer  *envelope.Sealer
 	stmt    statements
 	group   *groupCommitter // SQLite: concurrent writes share commits
+	// syncFull: SQLite runs synchronous=FULL (the default).
+	syncFull bool
+
+	// The audit chain's connections: SQLite keeps it in a file of its own
+	// (auditWriteDB, auditReadDB, written by auditWriter); PostgreSQL and
+	// MySQL in the store's database (aw, ar are w, r).
+	auditWriteDB, auditReadDB *sql.DB
+	aw, ar                    conn
+	auditWriter               *sqliteAuditWriter
 }
 
 var (
@@ -180,6 +189,15 @@ func openURL(ctx context.Context, u *url.URL, opts backend.Options) (*Store, err
 	if s.d.groupCommit {
 		s.group = newGroupCommitter(s.writeDB, s.w.cache)
 	}
+	s.aw, s.ar = s.w, s.r
+	if s.auditWriteDB != nil {
+		s.aw, s.ar = conn{db: s.auditWriteDB, cache: newStmtCache(s.auditWriteDB)}, conn{db: s.auditReadDB, cache: newStmtCache(s.auditReadDB)}
+		if err := s.openSQLiteAudit(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.auditWriter = &sqliteAuditWriter{c: s.aw, full: s.syncFull}
+	}
 	return s, nil
 }
 
@@ -197,20 +215,34 @@ func (s *Store) write(ctx context.Context, single bool, fn func(x execer) error)
 	}
 }
 
+// writeAudit is write for the audit chain. On SQLite, a relaxed write
+// need not wait for an fsync of its own (sqliteAuditWriter).
+func (s *Store) writeAudit(ctx context.Context, single, relaxed bool, fn func(x execer) error) error {
+	if s.auditWriter != nil {
+		return s.auditWriter.write(ctx, relaxed, fn)
+	}
+	return s.write(ctx, single, fn)
+}
+
 // Close closes the database connections.
 func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
-	for _, c := range []conn{s.w, s.r} {
+	for _, c := range []conn{s.w, s.r, s.aw, s.ar} {
 		if c.cache != nil {
 			c.cache.close()
 		}
 	}
-	err := s.writeDB.Close()
-	if s.readDB != s.writeDB {
-		if rerr := s.readDB.Close(); err == nil {
-			err = rerr
+	var err error
+	closed := map[*sql.DB]bool{nil: true} // PostgreSQL and MySQL read on the writing pool
+	for _, db := range []*sql.DB{s.writeDB, s.readDB, s.auditWriteDB, s.auditReadDB} {
+		if closed[db] {
+			continue
+		}
+		closed[db] = true
+		if cerr := db.Close(); err == nil {
+			err = cerr
 		}
 	}
 	return err

@@ -18,6 +18,9 @@ type stmtCache struct {
 	db *sql.DB
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// wanted are statements a transaction ran unprepared, to prepare once
+	// no transaction holds the connection (prepareWanted).
+	wanted map[string]bool
 }
 
 func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
@@ -41,11 +44,32 @@ func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// prepared returns the statement for query if it is prepared already.
+// prepared returns the statement for query if it is prepared already, and
+// otherwise notes that query is wanted.
 func (c *stmtCache) prepared(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[query]
+	st := c.m[query]
+	if st == nil && len(c.m)+len(c.wanted) < maxCachedStatements {
+		if c.wanted == nil {
+			c.wanted = map[string]bool{}
+		}
+		c.wanted[query] = true
+	}
+	return st
+}
+
+// prepareWanted prepares the wanted statements. The caller must not hold a
+// transaction of the pool (SQLite's writer has one connection). A statement
+// that fails to prepare is dropped: it keeps running unprepared.
+func (c *stmtCache) prepareWanted() {
+	c.mu.Lock()
+	wanted := c.wanted
+	c.wanted = nil
+	c.mu.Unlock()
+	for q := range wanted {
+		_, _ = c.stmt(context.Background(), q)
+	}
 }
 
 func (c *stmtCache) close() {
