@@ -70,6 +70,11 @@ test: deps
 bench: deps
 	@echo "== local server vs bare net/http (localdev/bench) =="
 	$(GO) run ./localdev/bench $(BENCH_FLAGS)
+	@echo "== the same on PostgreSQL (localdev/bench -store-url; a schema of its own, dropped afterwards) =="
+	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; \
+	  $(GO) run ./localdev/bench -store-url "$$LOCKWELL_TEST_POSTGRES_URL" $(BENCH_FLAGS); \
+	else echo "PostgreSQL is not installed (apt-get install postgresql): skipped"; fi
 	@echo "== SQL list page at 1k and 100k secrets (shared/sqlstore: SQLite, PostgreSQL, MariaDB) =="
 	@if [ -x localdev/scripts/postgres.sh ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  eval "$$(localdev/scripts/postgres.sh start)"; export PGUSER LOCKWELL_TEST_POSTGRES_URL; fi; \

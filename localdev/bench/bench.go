@@ -73,7 +73,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 	// Seed the small store directly, before the server starts, and keep its
 	// ids for get and update.
 	start := time.Now()
-	ids, err := seed(ctx, cfg.DataDir, 0, cfg.Small)
+	ids, err := seed(ctx, cfg.DataDir, cfg.StoreURL, 0, cfg.Small)
 	if err != nil {
 		return res, err
 	}
@@ -82,9 +82,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 	// The server under test.
 	startLockwell := func() (string, func() error, error) {
 		if cfg.Processes {
-			return startChild(ctx, roleServer, cfg.DataDir, serverLog)
+			return startChild(ctx, roleServer, cfg.DataDir, cfg.StoreURL, serverLog)
 		}
-		return startServer(ctx, cfg.DataDir, serverLog)
+		return startServer(ctx, cfg.DataDir, cfg.StoreURL, serverLog)
 	}
 	lockwell, stopServer, err := startLockwell()
 	if err != nil {
@@ -101,7 +101,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 	var baseline string
 	if cfg.Processes {
 		var stopBare func() error
-		if baseline, stopBare, err = startChild(ctx, roleBare, "", io.Discard); err != nil {
+		if baseline, stopBare, err = startChild(ctx, roleBare, "", "", io.Discard); err != nil {
 			return res, err
 		}
 		defer func() { _ = stopBare() }()
@@ -172,7 +172,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (results, error) {
 	stored := cfg.Small + int(created.Load())
 	if more := cfg.Large - stored; more > 0 {
 		start := time.Now()
-		if _, err := seed(ctx, cfg.DataDir, cfg.Small, more); err != nil {
+		if _, err := seed(ctx, cfg.DataDir, cfg.StoreURL, cfg.Small, more); err != nil {
 			return res, err
 		}
 		progress.Info("seeded", "secrets", more, "took", time.Since(start).Round(time.Millisecond))
@@ -240,13 +240,13 @@ func pageTokenAt(ctx context.Context, g loadGen, base string, n int) (string, in
 
 // startServer runs the local server on dir until stop is called, and
 // returns its base URL.
-func startServer(ctx context.Context, dir string, log io.Writer) (baseURL string, stop func() error, err error) {
+func startServer(ctx context.Context, dir, storeURL string, log io.Writer) (baseURL string, stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {
 		served <- server.Run(ctx, server.Config{
-			Addr: "127.0.0.1:0", DataDir: dir,
+			Addr: "127.0.0.1:0", DataDir: dir, Deployment: deployment(dir, storeURL),
 			Logger: slog.New(slog.NewJSONHandler(log, nil)),
 			Ready:  func(addr string) { ready <- addr },
 		})
@@ -269,13 +269,13 @@ func startServer(ctx context.Context, dir string, log io.Writer) (baseURL string
 }
 
 // seed creates n public secrets with three keys each directly through the
-// portable store, on its own handle of dir's database opened with
-// synchronous=normal (durable against a crash of the process, which is all
-// a bulk load needs), from several goroutines: sealing runs in parallel,
-// the database serialises the writes. Names continue from offset. It
-// returns the new secrets' ids.
-func seed(ctx context.Context, dir string, offset, n int) ([]string, error) {
-	b, err := server.OpenBackendURL(ctx, dir, "synchronous=normal")
+// portable store, on its own handle of the store: storeURL's database, or
+// else dir's SQLite database opened with synchronous=normal (durable
+// against a crash of the process, which is all a bulk load needs), from
+// several goroutines: sealing runs in parallel, the database serialises the
+// writes. Names continue from offset. It returns the new secrets' ids.
+func seed(ctx context.Context, dir, storeURL string, offset, n int) ([]string, error) {
+	b, err := openSeedBackend(ctx, dir, storeURL)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,13 @@
 // a 50-item page with -large secrets stored at most 1.2 times as slow (p50)
 // as with -small. The stores are seeded directly through the portable store,
 // not over HTTP. With -strict a missed target exits with status 1.
+//
+// The server runs on its embedded SQLite store by default. -store-url
+// postgres://... (or mysql://...) runs it on that database instead, as
+// `lockwell serve` with LOCKWELL_STORE does; for PostgreSQL the bench works
+// in a schema of its own that it creates and drops, so the database may be
+// shared. Credentials come from the environment (PGUSER, PGPASSWORD;
+// MYSQL_USER, MYSQL_PWD_FILE), never from the URL.
 package main
 
 import (
@@ -43,6 +50,7 @@ func main() {
 	flag.IntVar(&cfg.Large, "large", cfg.Large, "secrets stored for the second list measurement")
 	flag.StringVar(&cfg.DataDir, "data-dir", "", "data directory for the server (default: a new temporary directory, removed afterwards)")
 	flag.BoolVar(&cfg.Strict, "strict", false, "exit with status 1 when a target is missed")
+	flag.StringVar(&cfg.StoreURL, "store-url", "", "serve a postgres:// or mysql:// store instead of the embedded SQLite one (credentials from the environment)")
 	flag.BoolVar(&cfg.Processes, "processes", cfg.Processes, "run the server and the baseline each as a process of its own (as users run them); false runs both in this process")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (client and server) to this file")
 	flag.Parse()
@@ -71,6 +79,15 @@ func main() {
 		cfg.DataDir = dir
 	}
 	cfg.Progress = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if cfg.StoreURL != "" {
+		storeURL, dropSchema, err := benchSchema(context.Background(), cfg.StoreURL)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer dropSchema()
+		cfg.StoreURL = storeURL
+	}
 	res, err := run(context.Background(), cfg, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -87,7 +104,11 @@ type config struct {
 	Workers          int
 	Small, Large     int
 	DataDir          string
-	Strict           bool
+	// StoreURL, if set, is the store the server serves instead of the
+	// SQLite store in DataDir (which then holds the store key and
+	// admin.token).
+	StoreURL string
+	Strict   bool
 	// Processes runs the server (as `lockwell serve` runs it, request log
 	// on) and the bare baseline each in a process of its own.
 	Processes bool

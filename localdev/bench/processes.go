@@ -32,7 +32,10 @@ const (
 	roleBare   = "bare"   // the bare net/http handler
 )
 
-const dataDirEnv = "LOCKWELL_BENCH_DATA_DIR"
+const (
+	dataDirEnv  = "LOCKWELL_BENCH_DATA_DIR"
+	storeURLEnv = "LOCKWELL_BENCH_STORE_URL"
+)
 
 // baseBody is what the bare handler answers: a small JSON body of the size
 // of a secret's metadata.
@@ -61,8 +64,9 @@ func runRole() bool {
 	case roleServer:
 		// As cmd/lockwell's serve: a text request log to stderr, which the
 		// parent discards after it is written.
+		dir := os.Getenv(dataDirEnv)
 		err = server.Run(ctx, server.Config{
-			Addr: "127.0.0.1:0", DataDir: os.Getenv(dataDirEnv),
+			Addr: "127.0.0.1:0", DataDir: dir, Deployment: deployment(dir, os.Getenv(storeURLEnv)),
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Ready: ready,
 		})
 	case roleBare:
@@ -87,13 +91,13 @@ func runRole() bool {
 
 // startChild starts this program in role and returns its base URL once it
 // listens, and a stop function that ends it with SIGTERM and waits.
-func startChild(ctx context.Context, role, dataDir string, log io.Writer) (string, func() error, error) {
+func startChild(ctx context.Context, role, dataDir, storeURL string, log io.Writer) (string, func() error, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", nil, err
 	}
 	cmd := exec.CommandContext(ctx, self)
-	cmd.Env = append(os.Environ(), roleEnv+"="+role, dataDirEnv+"="+dataDir)
+	cmd.Env = append(os.Environ(), roleEnv+"="+role, dataDirEnv+"="+dataDir, storeURLEnv+"="+storeURL)
 	cmd.Stderr = log
 	out, err := cmd.StdoutPipe()
 	if err != nil {
