@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/lockwell/lockwell/functions/backends"
 	"github.com/lockwell/lockwell/functions/lambdahttp"
 	"github.com/lockwell/lockwell/functions/lambdaserve"
+	"github.com/lockwell/lockwell/shared/audit"
 	"github.com/lockwell/lockwell/shared/backend/memstore"
 	"github.com/lockwell/lockwell/shared/dynamostore"
 	"github.com/lockwell/lockwell/shared/httpapi"
@@ -342,7 +344,10 @@ func TestTemplateGrantsWhatTheCodeCalls(t *testing.T) {
 			for id, fn := range tpl.GetAllServerlessFunctionResources() {
 				pkg := functionPackage(t, id)
 				if !strings.HasPrefix(pkg, "./functions/") {
-					continue // the migrator: migrate/lambda's own test checks its grants
+					// The migrator: migrate/lambda's own test checks its
+					// grants; it writes through the store, so it audits.
+					assertAuditGrants(t, id, fn)
+					continue
 				}
 				op := operation(pkg)
 				if op == "events" {
@@ -352,25 +357,67 @@ func TestTemplateGrantsWhatTheCodeCalls(t *testing.T) {
 						grantedActions(t, id, fn), "%s: the events function's grants", id)
 					continue
 				}
+				// Every function that opens the deployment keeps its audit log.
+				want := backends.AuditActions()
+				assertAuditGrants(t, id, fn)
 				if op == lambdaserve.Dashboard {
-					// With platform identity it calls nothing on AWS.
-					assert.Nil(t, fn.Policies, "%s: the dashboard needs no AWS permission", id)
+					// With platform identity it calls nothing else on AWS.
+					assert.Equal(t, want, grantedActions(t, id, fn), "%s: the dashboard needs the audit log's permissions only", id)
 					continue
 				}
-				var want []string
 				for _, a := range backends.Actions(op) {
 					service, _, _ := strings.Cut(a, ":")
 					switch {
 					case service == "kms" && valueStore != "none":
 					case service == "secretsmanager" && valueStore == "none":
+					case slices.Contains(want, a):
 					default:
 						want = append(want, a)
 					}
 				}
+				sort.Strings(want)
 				assert.Equal(t, want, grantedActions(t, id, fn), "%s (%s): granted IAM actions differ from the code's", id, op)
 			}
 		})
 	}
+}
+
+// assertAuditGrants checks that fn's audit permissions are scoped to the
+// audit log: the DynamoDB actions to the table's "a#" items (records, head
+// hint, wrapped chain key; dynamodb:LeadingKeys), the KMS actions to the
+// chain key's encryption context (audit.KeyAAD), never to data keys.
+func assertAuditGrants(t *testing.T, id string, fn *serverless.Function) {
+	t.Helper()
+	require.NotNil(t, fn.Policies, "%s: Policies", id)
+	require.NotNil(t, fn.Policies.IAMPolicyDocumentArray, "%s: Policies must be inline statements", id)
+	var ddb, kms bool
+	for _, doc := range *fn.Policies.IAMPolicyDocumentArray {
+		for _, st := range doc.Statement {
+			m, ok := st.(map[string]any)
+			if !ok {
+				continue
+			}
+			cond, _ := m["Condition"].(map[string]any)
+			if like, ok := cond["ForAllValues:StringLike"].(map[string]any); ok {
+				if keys, ok := like["dynamodb:LeadingKeys"].([]any); ok {
+					assert.Equal(t, []any{"a#*"}, keys, "%s: the audit statement covers the a# items only", id)
+					assert.Equal(t, []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, m["Action"], "%s", id)
+					ddb = true
+				}
+			}
+			if eq, ok := cond["StringEquals"].(map[string]any); ok {
+				if v, ok := eq["kms:EncryptionContext:lockwell-aad"]; ok {
+					assert.Equal(t, audit.KeyAAD, v, "%s: the chain key's encryption context", id)
+					assert.Equal(t, []any{"kms:Decrypt", "kms:GenerateDataKey"}, m["Action"], "%s", id)
+					kms = true
+				}
+			}
+		}
+	}
+	if pkg := functionPackage(t, id); strings.HasPrefix(pkg, "./functions/") {
+		assert.True(t, ddb, "%s: no DynamoDB statement for the audit log's a# items", id)
+	}
+	assert.True(t, kms, "%s: no KMS statement for the audit chain key", id)
 }
 
 // TestTemplateTableIsTheBackendsTable checks that the table template.yaml

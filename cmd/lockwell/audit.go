@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -121,6 +122,10 @@ type auditPrinter struct {
 	lines bool // JSON lines and a header only once (--follow)
 	recs  []audit.Record
 	head  bool
+	// names are the secret names the records printed so far gave, by
+	// secret id, and by request id and secret id: a change's request record
+	// holds only the id, its response record the name too.
+	names, requestNames map[string]string
 }
 
 func (p *auditPrinter) add(recs []audit.Record) { p.recs = append(p.recs, recs...) }
@@ -152,15 +157,49 @@ func (p *auditPrinter) flush() error {
 		fmt.Fprintln(tw, "SEQ\tTIME\tPRINCIPAL\tOPERATION\tPHASE\tSECRET\tVERSION\tOUTCOME\tCLIENT")
 		p.head = true
 	}
+	p.learnNames()
 	for _, r := range p.recs {
-		target := r.SecretName
-		if target == "" {
-			target = r.SecretID
+		version := "-" // not known: a request record, or a refused request
+		if r.Version > 0 {
+			version = strconv.FormatInt(r.Version, 10)
 		}
-		if r.TokenID != "" {
-			target = "token " + r.TokenID
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), r.Principal, r.Operation, r.Phase, target, r.Version, r.Outcome, r.ClientAddr)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, displayTime(r.Time), r.Principal, r.Operation, r.Phase, p.target(&r), version, r.Outcome, r.ClientAddr)
 	}
 	return tw.Flush()
+}
+
+// learnNames notes the secret names of the records to print.
+func (p *auditPrinter) learnNames() {
+	if p.names == nil {
+		p.names, p.requestNames = map[string]string{}, map[string]string{}
+	}
+	for _, r := range p.recs {
+		if r.SecretID != "" && r.SecretName != "" {
+			p.names[r.SecretID] = r.SecretName
+			p.requestNames[r.RequestID+"\x00"+r.SecretID] = r.SecretName
+		}
+	}
+}
+
+// target is what the SECRET column shows for r: the secret's name when
+// known (from r, or from the records of the same request or the same
+// secret), else its id; "token ID" for a token operation.
+func (p *auditPrinter) target(r *audit.Record) string {
+	switch {
+	case r.TokenID != "":
+		return "token " + r.TokenID
+	case r.SecretName != "":
+		return r.SecretName
+	case r.SecretID == "":
+		return "-"
+	}
+	if r.RequestID != "" {
+		if name, ok := p.requestNames[r.RequestID+"\x00"+r.SecretID]; ok {
+			return name // the name this request's response gave
+		}
+	}
+	if name, ok := p.names[r.SecretID]; ok {
+		return name
+	}
+	return r.SecretID
 }

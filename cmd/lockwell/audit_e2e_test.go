@@ -63,6 +63,19 @@ func TestAuditEndToEnd(t *testing.T) {
 	}
 	assert.Equal(t, 2, updates, "each update is recorded")
 
+	// The table names the secret on request rows too, and gives them no
+	// version.
+	table := ok(t, admin.run("audit", "--operation", "update"))
+	var requests int
+	for _, line := range strings.Split(table.stdout, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 7 && f[4] == audit.PhaseRequest {
+			requests++
+			assert.Equal(t, []string{"alice", "update", "request", "db", "-"}, f[2:7], line)
+		}
+	}
+	assert.Equal(t, 2, requests, "%s", table.stdout)
+
 	// No value anywhere: not in the API's answer, not in the stored rows.
 	db, err := sql.Open("sqlite", filepath.Join(srv.dataDir, server.AuditDatabaseFile))
 	require.NoError(t, err)

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -82,7 +81,7 @@ NAME N".`,
 			}
 			items := make([]historyView, len(versions))
 			for i, v := range versions {
-				items[i] = historyView{Version: v.Version, Created: v.Created.Format(time.RFC3339), Name: v.Name,
+				items[i] = historyView{Version: v.Version, Created: displayTime(v.Created), Name: v.Name,
 					Private: v.Private, Principal: v.Principal, Operation: v.Operation, From: v.From,
 					Keys: orEmpty(v.Keys), Added: orEmpty(v.Added), Removed: orEmpty(v.Removed), Changed: orEmpty(v.Changed),
 					Current: v.Current}
@@ -423,5 +422,5 @@ meanwhile, restore under a new one with --name.`,
 
 // restoreHint says until when a deleted secret can be restored, and how.
 func restoreHint(s *secret.Secret) string {
-	return fmt.Sprintf("It can be restored until %s: lockwell secret restore %s", s.PurgeAfter.UTC().Format("2006-01-02 15:04 MST"), s.ID)
+	return fmt.Sprintf("It can be restored until %s: lockwell secret restore %s", displayTime(s.PurgeAfter), s.ID)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,20 +120,26 @@ func TestSecretDeleteRestorePurge(t *testing.T) {
 	assert.Contains(t, r.stdout, "Deleted public secret db (id "+id+"). It can be restored until ")
 	assert.Contains(t, r.stdout, "lockwell secret restore "+id)
 	assert.Contains(t, r.stdout, before.Add(7*24*time.Hour).Format("2006-01-02"), "the default recovery window is 7 days")
+	m := regexp.MustCompile(`restored until (\S+):`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, m, r.stdout)
+	until := m[1]
+	parsed, err := time.Parse(time.RFC3339, until)
+	require.NoError(t, err, "the date is RFC 3339, as everywhere in the CLI")
+	assert.Equal(t, until, displayTime(parsed), "in UTC")
 	fails(t, admin.run("secret", "get", "db"), exitNotFound, "no secret named db")
 
 	r = ok(t, admin.run("secret", "list"))
 	assert.NotContains(t, r.stdout, id, "a deleted secret is not listed")
 	r = ok(t, admin.run("secret", "list", "--deleted"))
 	assert.Contains(t, r.stdout, "RESTORABLE UNTIL")
-	assert.Contains(t, r.stdout, id)
+	assert.Regexp(t, regexp.QuoteMeta(id)+`.*\s`+regexp.QuoteMeta(until)+`\n`, r.stdout, "list --deleted shows the date delete gave, in the same format")
 	r = ok(t, admin.run("secret", "list", "--deleted", "-o", "json"))
 	var items []secretView
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &items))
 	require.Len(t, items, 1)
 	assert.Equal(t, id, items[0].ID)
 	assert.NotEmpty(t, items[0].Deleted)
-	assert.NotEmpty(t, items[0].PurgeAfter)
+	assert.Equal(t, until, items[0].PurgeAfter)
 	assert.NotContains(t, r.stdout, "pw-1")
 
 	// the name is free: another secret takes it, and restore asks for --name

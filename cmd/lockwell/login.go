@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -187,7 +186,7 @@ that it can be piped into a file or a secret manager; it cannot be shown again.`
 			}
 			views := make([]tokenView, len(tokens))
 			for i, t := range tokens {
-				views[i] = tokenView{ID: t.ID, User: t.User, Role: string(t.Role), Created: t.Created.Format(time.RFC3339)}
+				views[i] = tokenView{ID: t.ID, User: t.User, Role: string(t.Role), Created: displayTime(t.Created)}
 			}
 			if output == "table" {
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)

@@ -136,6 +136,10 @@ func countKeys(n int) string {
 	return fmt.Sprintf("%d keys", n)
 }
 
+// displayTime is how the CLI prints every time: RFC 3339 in UTC
+// (2026-01-02T15:04:05Z), in tables, JSON, YAML and messages alike.
+func displayTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
 func visibility(private bool) string {
 	if private {
 		return "private"
@@ -229,9 +233,9 @@ func viewOf(s *secret.Secret) secretView {
 		keys = secret.KeysOf(s.Values)
 	}
 	v := secretView{ID: s.ID, Name: s.Name, Private: s.Private, Owner: s.Owner, Version: s.Version,
-		Created: s.Created.Format(time.RFC3339), Updated: s.Updated.Format(time.RFC3339), Keys: keys, Values: s.Values}
+		Created: displayTime(s.Created), Updated: displayTime(s.Updated), Keys: keys, Values: s.Values}
 	if s.IsDeleted() {
-		v.Deleted, v.PurgeAfter = s.Deleted.Format(time.RFC3339), s.PurgeAfter.Format(time.RFC3339)
+		v.Deleted, v.PurgeAfter = displayTime(s.Deleted), displayTime(s.PurgeAfter)
 	}
 	return v
 }
@@ -241,7 +245,7 @@ func (a *app) printSecret(s *secret.Secret, output string) error {
 	case "table":
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "Name:\t%s\nID:\t%s\nVisibility:\t%s\nOwner:\t%s\nVersion:\t%d\nUpdated:\t%s\n\n",
-			s.Name, s.ID, visibility(s.Private), s.Owner, s.Version, s.Updated.Format(time.RFC3339))
+			s.Name, s.ID, visibility(s.Private), s.Owner, s.Version, displayTime(s.Updated))
 		tw.Flush()
 		printValuesTable(a.stdout, s.Values)
 		return nil

@@ -45,6 +45,34 @@ func need(op string, acts ...string) {
 	}
 }
 
+// auditActions are the IAM actions every function that opens the
+// deployment calls for its audit log, whatever its operation and value
+// store.
+var auditActions = map[string]bool{}
+
+// needForAudit records that opening and appending to the audit log calls
+// these IAM actions. Call it from init.
+func needForAudit(acts ...string) {
+	for _, a := range acts {
+		auditActions[a] = true
+	}
+}
+
+// AuditActions returns, sorted, the IAM actions of the audit log (package
+// audit over the linked backend and key wrapper) that every function
+// opening the deployment calls: reading (or, on the deployment's first
+// cold start, making) the wrapped chain key and appending records. They
+// concern only the audit's own items and the chain key's KMS encryption
+// context, which template.yaml grants in statements of their own.
+func AuditActions() []string {
+	var out []string
+	for a := range auditActions {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Actions returns, sorted, the IAM actions the linked AWS packages call when
 // serving op ("create", "get", "list", "update", "delete"), including those
 // of a value store that is linked but only used when configured.

@@ -14,7 +14,15 @@ import _ "github.com/lockwell/lockwell/shared/dynamostore" // dynamodb://
 // in batches (BatchGetItem). A delete is an update that moves
 // the secret into the recovery window (?purge=true destroys it: DeleteItem);
 // the scheduled purge finds expired secrets with a Scan.
+//
+// The audit log (package dynamostore's audit.go and auditkey.go) lives in
+// the same table under keys "a#...": every function reads the wrapped chain
+// key a#key when it starts (GetItem; the deployment's first start puts it,
+// PutItem), and appends records a#<seq> with conditional puts (PutItem),
+// reading the head hint a#head and the records after it (GetItem) and
+// raising the hint (UpdateItem).
 func init() {
+	needForAudit("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 	need("create", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")
 	need("get", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
 	need("list", "dynamodb:Query")

@@ -10,10 +10,12 @@
 // canonical encoding of the record), so that changing, removing, inserting
 // or reordering stored records breaks the chain at that point; Verify walks
 // the chain and names the first broken link. The key is derived with HKDF
-// from the deployment's store key (DeriveKey), so whoever can write the
-// database but does not hold the store key cannot forge a chain. (Whoever
-// holds the store key can; an external copy of the head MAC, such as the
-// JSON lines of LOCKWELL_AUDIT_FILE shipped elsewhere, also detects that.)
+// from the deployment's store key (DeriveKey) or, when the store key never
+// leaves a key service (KMS), is a random key the storage keeps wrapped by
+// it (LoadKey, KeyStorage), so whoever can write the database but does not
+// hold or cannot use the store key cannot forge a chain. (Whoever can
+// does; an external copy of the head MAC, such as the JSON lines of
+// LOCKWELL_AUDIT_FILE shipped elsewhere, also detects that.)
 //
 // The chain is global: every process appends to the same Storage with a
 // conditional write (the sequence after the head it last saw); a process that

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"sort"
 	"sync"
@@ -11,12 +12,16 @@ import (
 type Memory struct {
 	mu   sync.Mutex
 	recs []Record // in sequence order
+	key  []byte   // the wrapped chain key (KeyStorage)
 	// Fail, when set, is returned by every AppendAudit (to test failing
 	// closed).
 	Fail error
 }
 
-var _ Storage = (*Memory)(nil)
+var (
+	_ Storage    = (*Memory)(nil)
+	_ KeyStorage = (*Memory)(nil)
+)
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory { return &Memory{} }
@@ -73,4 +78,21 @@ func (m *Memory) Tamper(seq int64, change func(*Record)) {
 			change(&m.recs[i])
 		}
 	}
+}
+
+// WrappedAuditKey implements KeyStorage.
+func (m *Memory) WrappedAuditKey(context.Context) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return bytes.Clone(m.key), nil
+}
+
+// PutWrappedAuditKey implements KeyStorage.
+func (m *Memory) PutWrappedAuditKey(_ context.Context, wrapped []byte) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.key == nil {
+		m.key = bytes.Clone(wrapped)
+	}
+	return bytes.Clone(m.key), nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,19 +16,32 @@ import (
 
 // OpenAuditLog returns the audit log (package audit) of a deployment whose
 // backend is b and whose store key is w, and how to close what it opened.
-// The chain key is derived from the store key (envelope.KeyDeriver: a
-// localkey or envkey store key); with a key that never leaves a service
-// (KMS), from the key that keyURL names (LOCKWELL_AUDIT_KEY: envkey://VAR or
-// localkey:///path, kept apart from the KMS key, for example in Secrets
-// Manager). file (LOCKWELL_AUDIT_FILE) also receives each record as a JSON
-// line: "-" is standard output, any other value a file opened for appending
-// (mode 0600). retention (LOCKWELL_AUDIT_RETENTION, DynamoDB only) makes
-// records expire through the table's TTL; 0 keeps them.
 //
-// When b keeps no audit records, or there is no key to derive the chain key
-// from, the log is nil (no audit records) and the reason is logged as a
-// warning. Errors: invalid_argument for a keyURL that names no local key;
-// unavailable when file cannot be opened.
+// The chain key comes from the key that keyURL names (LOCKWELL_AUDIT_KEY,
+// any key URL: envkey://VAR, localkey:///path, awskms://...), else from the
+// store key w (LOCKWELL_KEY):
+//
+//   - a key held in the process (localkey, envkey: envelope.KeyDeriver): the
+//     chain key is derived from it with HKDF; nothing is stored;
+//   - a key that never leaves a service (KMS): the deployment's chain key
+//     is a random key that the first process to start makes and stores in
+//     b, wrapped by that key (audit.LoadKey; b implements audit.KeyStorage).
+//     Every process unwraps it once here (one KMS Decrypt); two processes
+//     starting together end with the same key.
+//
+// So every deployment with a store key keeps an audit log. file
+// (LOCKWELL_AUDIT_FILE) also receives each record as a JSON line: "-" is
+// standard output, any other value a file opened for appending (mode
+// 0600). retention (LOCKWELL_AUDIT_RETENTION, DynamoDB only) makes records
+// expire through the table's TTL; 0 keeps them.
+//
+// When b keeps no audit records, or there is no key at all (an index with
+// an external value store and neither LOCKWELL_KEY nor LOCKWELL_AUDIT_KEY),
+// the log is nil (no audit records) and the reason is logged as a warning.
+// The chain key is never logged. Errors: invalid_argument for a keyURL that
+// does not open; unavailable when the wrapped key cannot be read, made or
+// unwrapped for now (storage or key service), or file cannot be opened;
+// internal for a stored key that does not unwrap under this key.
 func OpenAuditLog(ctx context.Context, b backend.Backend, w envelope.KeyWrapper, keyURL, file string, retention time.Duration, logger *slog.Logger) (*audit.Log, func() error, error) {
 	noop := func() error { return nil }
 	if logger == nil {
@@ -48,21 +62,18 @@ func OpenAuditLog(ctx context.Context, b backend.Backend, w envelope.KeyWrapper,
 	if keyURL != "" {
 		kw, err := envelope.OpenWrapper(ctx, keyURL)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("LOCKWELL_AUDIT_KEY: %w", err)
 		}
-		if w = kw; !isDeriver(kw) {
-			return nil, nil, errcode.New(errcode.InvalidArgument, "LOCKWELL_AUDIT_KEY must name a local key (envkey://VARIABLE or localkey:///path), not a KMS key")
-		}
+		w = kw
 	}
-	d, ok := w.(envelope.KeyDeriver)
-	if !ok {
-		logger.Warn("no audit key: the store key is held by KMS; set LOCKWELL_AUDIT_KEY (envkey://VARIABLE) to keep an audit log")
-		return nil, noop, nil
-	}
-	key, err := d.DeriveKey(audit.KeyInfo, audit.KeySize)
+	key, err := chainKey(ctx, b, w, logger)
 	if err != nil {
 		return nil, nil, err
 	}
+	if key == nil {
+		return nil, noop, nil
+	}
+	defer clear(key) // audit.New keeps its own copy
 	var opts []audit.Option
 	closer := noop
 	switch file {
@@ -85,9 +96,29 @@ func OpenAuditLog(ctx context.Context, b backend.Backend, w envelope.KeyWrapper,
 	return l, closer, nil
 }
 
-func isDeriver(w envelope.KeyWrapper) bool {
-	_, ok := w.(envelope.KeyDeriver)
-	return ok
+// chainKey returns the chain key under w (see OpenAuditLog), or nil when
+// there is none to have, which it logs.
+func chainKey(ctx context.Context, b backend.Backend, w envelope.KeyWrapper, logger *slog.Logger) ([]byte, error) {
+	if d, ok := w.(envelope.KeyDeriver); ok {
+		return d.DeriveKey(audit.KeyInfo, audit.KeySize)
+	}
+	if _, none := w.(envelope.NoKey); none || w == nil {
+		logger.Warn("no audit key: this index holds no values and has no store key; set LOCKWELL_AUDIT_KEY (awskms://KEY, or envkey://VARIABLE) to keep an audit log")
+		return nil, nil
+	}
+	ks, ok := b.(audit.KeyStorage)
+	if !ok {
+		logger.Warn("no audit key: the store key is held by a key service and this backend cannot keep the wrapped audit key; set LOCKWELL_AUDIT_KEY (envkey://VARIABLE) to keep an audit log")
+		return nil, nil
+	}
+	key, created, err := audit.LoadKey(ctx, ks, w)
+	if err != nil {
+		return nil, fmt.Errorf("open the audit log: %w", err)
+	}
+	if created {
+		logger.Info("made this deployment's audit chain key; the backend keeps it, wrapped by the key service")
+	}
+	return key, nil
 }
 
 var _ io.Closer = (*os.File)(nil)

@@ -63,7 +63,7 @@ func TestDeploymentWritesAuditRecords(t *testing.T) {
 	assert.Nil(t, rep.Broken)
 }
 
-func TestAuditKeyMustBeLocal(t *testing.T) {
+func TestAuditKeyThatDoesNotOpen(t *testing.T) {
 	dir := t.TempDir()
 	c := config.Config{
 		StoreURL: "sqlite://" + filepath.Join(dir, "lockwell.db"), KeyURL: "localkey://" + filepath.Join(dir, "store.key"),

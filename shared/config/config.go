@@ -16,8 +16,10 @@
 //	LOCKWELL_KEY         key that wraps data keys: localkey:///path/store.key, envkey://VARIABLE or
 //	                     awskms://alias/name?region=R; required unless LOCKWELL_VALUES is set (then the backend is
 //	                     an index that holds no values, and it refuses to store any)
-//	LOCKWELL_AUDIT_KEY   optional local key (envkey://VARIABLE) the audit chain's key is derived from when
-//	                     LOCKWELL_KEY is a KMS key (else it is derived from the store key); see OpenAuditLog
+//	LOCKWELL_AUDIT_KEY   optional key the audit chain's key comes from instead of LOCKWELL_KEY: a local key
+//	                     (envkey://VARIABLE) derives it; a KMS key (awskms://...) wraps a random one the
+//	                     backend keeps (needed for an index with LOCKWELL_VALUES, which has no store key);
+//	                     see OpenAuditLog
 //	LOCKWELL_AUDIT_RETENTION  optional, DynamoDB only: audit records expire (table TTL) after this duration
 //	LOCKWELL_AUDIT_FILE  optional: also write audit records as JSON lines to this file ("-": standard output)
 //	LOCKWELL_ADMINS      comma-separated principals with the admin role (for platform identities)

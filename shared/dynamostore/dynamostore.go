@@ -32,6 +32,8 @@
 //	t#<sha256 hex>          an API token: {user, role, created, id} (identity.TokenStore;
 //	                        tokens.go says how the list indexes hold them)
 //	i#<key>                 an idempotency record (idempotency.go)
+//	a#<seq, 19 digits>      an audit record; a#head a hint of the chain's head (audit.go)
+//	a#key                   the audit chain's key, wrapped by the store key (auditkey.go)
 //
 // Every secret item carries "scope" ("pub", or "prv#<owner>"; for a secret
 // in the recovery window "del#pub" or "del#prv#<owner>", so that deleted
@@ -126,6 +128,9 @@
 //	Expired      dynamodb:Scan
 //	SaveToken    dynamodb:PutItem
 //	TokenPrincipal dynamodb:GetItem
+//	AppendAudit  dynamodb:PutItem, UpdateItem, GetItem             (keys a#*: records, a#head)
+//	AuditHead, ReadAudit  dynamodb:GetItem                         (keys a#*)
+//	WrappedAuditKey, PutWrappedAuditKey  dynamodb:GetItem, PutItem (key a#key)
 //	create_table dynamodb:CreateTable, DescribeTable               (development only)
 //
 // Update reads the secret item (GetItem) to copy the version it replaces

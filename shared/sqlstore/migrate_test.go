@@ -42,7 +42,7 @@ func migrationTargets(t *testing.T) map[string]func(t *testing.T) migrationTarge
 }
 
 // latestMigrations are the versions a fresh database ends up with.
-var latestMigrations = []int{1, 2, 3, 4, 5}
+var latestMigrations = []int{1, 2, 3, 4, 5, 6}
 
 func TestMigrations(t *testing.T) {
 	ctx := context.Background()
