@@ -84,8 +84,9 @@ type Opener func(ctx context.Context) (Operations, error)
 // Server serves the functions from one lazily opened deployment. It is safe
 // for concurrent use.
 type Server struct {
-	open Opener
-	log  *slog.Logger
+	open    Opener
+	log     *slog.Logger
+	gateway bool // see BehindGateway
 
 	mu  sync.Mutex
 	ops Operations
@@ -100,9 +101,63 @@ func NewServer(open Opener, log *slog.Logger) *Server {
 	return &Server{open: open, log: log}
 }
 
+// BehindGateway makes s take each caller's credential from
+// X-Forwarded-Authorization, where API Gateway forwards it (see the package
+// doc), and returns s. Call it before s serves.
+func (s *Server) BehindGateway() *Server {
+	s.gateway = true
+	return s
+}
+
+// GatewayEnv is the variable that says the functions sit behind API
+// Gateway: "true", or "false" or empty (the default).
+const GatewayEnv = "LOCKWELL_GCP_GATEWAY"
+
+// ParseGateway reads GatewayEnv's value. Errors: invalid_argument for
+// anything but true, false or empty.
+func ParseGateway(v string) (bool, error) {
+	switch v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, errcode.New(errcode.InvalidArgument, "%s must be true or false, got %q", GatewayEnv, v)
+}
+
 // Default is the server the registered functions use: it opens the
-// deployment from the environment (LOCKWELL_* variables).
-var Default = NewServer(OpenFromEnv, slog.Default())
+// deployment from the environment (LOCKWELL_* variables). A GatewayEnv it
+// cannot read fails the opening (OpenFromEnv checks it), so every request
+// answers 503 and the log says why.
+var Default = newDefault()
+
+func newDefault() *Server {
+	s := NewServer(OpenFromEnv, slog.Default())
+	if on, _ := ParseGateway(os.Getenv(GatewayEnv)); on {
+		s.BehindGateway()
+	}
+	return s
+}
+
+// callerRequest returns the request the API sees: r's clone, and behind
+// the gateway with the caller's credential in Authorization (X-Forwarded-
+// Authorization's value, or none) in place of the gateway's own token.
+func (s *Server) callerRequest(r *http.Request) *http.Request {
+	r2 := r.Clone(r.Context())
+	if s.gateway {
+		if fwd := r2.Header.Get(forwardedAuthorization); fwd != "" {
+			r2.Header.Set("Authorization", fwd)
+		} else {
+			r2.Header.Del("Authorization")
+		}
+		r2.Header.Del(forwardedAuthorization)
+	}
+	return r2
+}
+
+// forwardedAuthorization is where API Gateway puts the caller's
+// Authorization header when it sends its own to the backend.
+const forwardedAuthorization = "X-Forwarded-Authorization"
 
 // DashboardName is the entry point of the function that serves the web
 // dashboard (package shared/dashboard); see (*Server).DashboardHandler.
@@ -130,7 +185,7 @@ func (s *Server) DashboardHandler() http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, errcode.Unavailable, "the secrets store is not available; retry later")
 			return
 		}
-		r2 := r.Clone(r.Context())
+		r2 := s.callerRequest(r)
 		r2.URL.Path = dashboardPath(r.URL.Path, DashboardName, os.Getenv("K_SERVICE"))
 		r2.URL.RawPath = ""
 		r2.RequestURI = r2.URL.RequestURI()
@@ -166,7 +221,7 @@ func (s *Server) Handler(f Function) http.HandlerFunc {
 			return
 		}
 		names := []string{f.Name, os.Getenv("K_SERVICE")}
-		r2 := r.Clone(r.Context())
+		r2 := s.callerRequest(r)
 		r2.URL.Path = RESTPath(r.URL.Path, names...)
 		r2.URL.RawPath = ""
 		if raw := r.URL.EscapedPath(); raw != r.URL.Path {
