@@ -69,6 +69,13 @@ func TestDeletedPagesInBrowser(t *testing.T) {
 	other.waitPage("deletedPage")
 	other.waitFor("the shared page", `document.querySelectorAll('#deleted tbody tr').length > 0`)
 	require.Equal(t, second, evalJS[[]string](other, rowsJS))
+
+	// An out-of-date or edited link says so in words, with the way back.
+	other.open("/deleted?page=not-a-token")
+	other.waitPage("deletedPage")
+	other.waitContains("#deleted-load-error", "the link is out of date or was edited")
+	other.click("#deleted-load-error a")
+	other.waitFor("the first page", `location.search === '' && document.querySelectorAll('#deleted tbody tr').length === 25`)
 }
 
 // TestAuditTimeRangeInBrowser filters the audit log by Since and Until, in

@@ -102,6 +102,17 @@ function errorBox(id) {
   return h('div', { id, class: 'form-error', role: 'alert' });
 }
 
+// loadError says why a page of a list could not be loaded, with a link to
+// its first page when the page token in the URL was the trouble (an old or
+// edited link): the API's message names a query parameter a reader of the
+// dashboard never typed.
+function loadError(err, id, firstPageURL) {
+  const badToken = err.code === 'invalid_argument' && /page_token/.test(err.message);
+  return h('div', { class: 'form-error', role: 'alert', id },
+    h('p', {}, badToken ? 'This page of results cannot be shown: the link is out of date or was edited.' : err.message),
+    firstPageURL ? h('a', { href: firstPageURL, 'data-link': true }, 'Go to the first page') : null);
+}
+
 function showError(box, err, { reload } = {}) {
   box.replaceChildren();
   if (!err) return;
@@ -270,7 +281,7 @@ async function signInPage() {
     { id: 'sign-in', class: 'card narrow', novalidate: true },
     h('h1', {}, 'Sign in'),
     h('div', { class: 'field' }, h('label', { for: 'token' }, 'API token'), input,
-      h('p', { id: 'token-hint', class: 'hint' }, 'With make dev, the admin token is in .lockwell/admin.token. Admins mint tokens for others on the Tokens page or with lockwell token create.'),
+      h('p', { id: 'token-hint', class: 'hint' }, 'The first admin token is in the file admin.token in the server\'s data directory (.lockwell/admin.token with make dev); lockwell serve prints its path when it starts. Admins mint tokens for others on the Tokens page or with lockwell token create.'),
       h('p', { id: 'token-error', class: 'field-error' })),
     h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
     h('p', { class: 'hint' }, 'The token is kept in an HttpOnly cookie for this site only, never in the page or its storage. Signing out forgets it; revoke it on the Tokens page to end it everywhere.'),
@@ -396,7 +407,7 @@ async function listPage() {
     page = (await api.list(query)).data;
   } catch (err) {
     if (err.status === 401) throw err;
-    main.append(h('div', { class: 'form-error', role: 'alert' }, h('p', {}, err.message), view.page ? h('a', { href: listURL({ ...view, page: '' }), 'data-link': true }, 'Back to the first page') : null));
+    main.append(loadError(err, 'list-error', view.page ? listURL({ ...view, page: '' }) : null));
     return;
   }
   const filtered = view.q || view.visibility || view.owner;
@@ -480,8 +491,8 @@ function valueInput(id, label, { placeholder } = {}) {
 let rowSeq = 0;
 function kvRow(key = '', value = '') {
   const n = ++rowSeq;
-  const keyInput = h('input', { id: `key-${n}`, class: 'key', value: key, autocomplete: 'off', spellcheck: 'false', 'aria-label': `Key ${n}`, 'aria-describedby': `key-${n}-error` });
-  const { input, toggle } = valueInput(`value-${n}`, `value ${n}`);
+  const keyInput = h('input', { id: `key-${n}`, class: 'key', value: key, autocomplete: 'off', spellcheck: 'false', placeholder: 'Key, e.g. password', 'aria-label': `Key ${n}`, 'aria-describedby': `key-${n}-error` });
+  const { input, toggle } = valueInput(`value-${n}`, `value ${n}`, { placeholder: 'Value' });
   input.value = value;
   const row = h('div', { class: 'kv-row', 'data-row': n },
     keyInput, input, toggle,
@@ -1011,8 +1022,7 @@ async function deletedPage() {
     data = (await api.deletedList({ page_size: PAGE_SIZE, page_token: page })).data;
   } catch (err) {
     if (err.status === 401) throw err;
-    main.append(h('div', { class: 'form-error', role: 'alert', id: 'deleted-load-error' }, h('p', {}, err.message),
-      page ? h('a', { href: '/deleted', 'data-link': true }, 'Back to the first page') : null));
+    main.append(loadError(err, 'deleted-load-error', page ? '/deleted' : null));
     return;
   }
   if (data.items.length === 0 && !page) {
@@ -1187,8 +1197,7 @@ async function auditPage() {
     data = (await api.audit({ ...view, page_size: PAGE_SIZE, page_token: page })).data;
   } catch (err) {
     if (err.status === 401) throw err;
-    main.append(h('div', { class: 'form-error', role: 'alert', id: 'audit-error' }, h('p', {}, err.message),
-      page ? h('a', { href: auditURL(view, ''), 'data-link': true }, 'Back to the first page') : null));
+    main.append(loadError(err, 'audit-error', page ? auditURL(view, '') : null));
     return;
   }
   const filtered = Object.values(view).some(Boolean);
@@ -1200,7 +1209,7 @@ async function auditPage() {
       h('thead', {}, h('tr', {}, ['Time', 'Principal', 'Operation', 'Secret', 'Version', 'Outcome', 'Client'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation, 'data-time': r.time },
         h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time)),
-        h('td', { 'data-label': 'Principal', class: 'principal' }, r.role ? `${r.principal} (${r.role})` : r.principal),
+        h('td', { 'data-label': 'Principal', class: 'principal' }, r.principal ? (r.role ? `${r.principal} (${r.role})` : r.principal) : '(not signed in)'),
         h('td', { 'data-label': 'Operation', class: 'operation' }, r.phase && r.phase !== 'response' ? `${r.operation} (${r.phase})` : r.operation),
         h('td', { 'data-label': 'Secret', class: 'secret' }, r.secret_name || r.secret_id || (r.token_user ? `token of ${r.token_user}` : '')),
         h('td', { 'data-label': 'Version', class: 'num' }, r.version ? String(r.version) : ''),
