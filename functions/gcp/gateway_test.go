@@ -56,7 +56,8 @@ func TestBehindGatewayTheCallerCredentialIsForwarded(t *testing.T) {
 	list := srv.Handler(listSecrets(t))
 	dash := srv.DashboardHandler()
 	send := func(h http.HandlerFunc, method, path string, header http.Header, body string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, "https://gw.example"+path, strings.NewReader(body))
+		// The gateway calls the function at the function's own host.
+		r := httptest.NewRequest(method, "https://lockwell-dashboard-abc-ew.a.run.app"+path, strings.NewReader(body))
 		for k, v := range header {
 			r.Header[k] = v
 		}
@@ -80,12 +81,19 @@ func TestBehindGatewayTheCallerCredentialIsForwarded(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	assert.Contains(t, w.Body.String(), `"bob"`)
 
-	// Sign in from the dashboard (the browser sends no Authorization; the
-	// gateway adds its own), then use the session cookie.
+	// Sign in from the dashboard, loaded from the gateway's host (the
+	// browser sends no Authorization; the gateway adds its own), then use
+	// the session cookie.
 	browser := http.Header{"Authorization": {gatewayToken}, "Origin": {"https://gw.example"}, "Sec-Fetch-Site": {"same-origin"}, "Content-Type": {"application/json"}}
 	signIn := browser.Clone()
 	signIn.Set(dashboard.CSRFHeader, "1")
 	body, _ := json.Marshal(map[string]string{"token": token})
+	// A browser that does not say the request is same-origin cannot be
+	// told from a cross-origin one: its Origin is not the function's host.
+	noFetchSite := signIn.Clone()
+	noFetchSite.Del("Sec-Fetch-Site")
+	w = send(dash, "POST", dashboard.SessionPath, noFetchSite, string(body))
+	assert.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
 	w = send(dash, "POST", dashboard.SessionPath, signIn, string(body))
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	cookies := w.Result().Cookies()

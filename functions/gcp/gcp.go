@@ -44,6 +44,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -142,6 +143,17 @@ func newDefault() *Server {
 // callerRequest returns the request the API sees: r's clone, and behind
 // the gateway with the caller's credential in Authorization (X-Forwarded-
 // Authorization's value, or none) in place of the gateway's own token.
+//
+// Behind the gateway it also fixes the host the session layer compares a
+// browser's Origin with: the gateway calls the function at the function's
+// own host, so Host never names the gateway the page was loaded from, and
+// every state-changing request from the dashboard (sign-in included) would
+// look cross-origin. When the browser itself says the request is
+// same-origin (Sec-Fetch-Site, a header no page can set), the Origin's host
+// is the host the page is served on, and becomes Host; an X-Forwarded-Host,
+// whose sender is unknown, is dropped. A browser request without
+// Sec-Fetch-Site keeps the function's host and is refused when it carries
+// an Origin, as a cross-origin one would be.
 func (s *Server) callerRequest(r *http.Request) *http.Request {
 	r2 := r.Clone(r.Context())
 	if s.gateway {
@@ -151,6 +163,12 @@ func (s *Server) callerRequest(r *http.Request) *http.Request {
 			r2.Header.Del("Authorization")
 		}
 		r2.Header.Del(forwardedAuthorization)
+		r2.Header.Del("X-Forwarded-Host")
+		if r2.Header.Get("Sec-Fetch-Site") == "same-origin" {
+			if u, err := url.Parse(r2.Header.Get("Origin")); err == nil && u.Host != "" {
+				r2.Host = u.Host
+			}
+		}
 	}
 	return r2
 }
