@@ -32,6 +32,26 @@
 // API Gateway (apigateway). LOCKWELL_ADMINS names the admins by email. With
 // LOCKWELL_AUTH=bearer the functions authenticate Lockwell API tokens instead.
 //
+// # Behind API Gateway
+//
+// API Gateway calls a private function with an ID token of its own in
+// Authorization (x-google-backend without disable_auth), and moves the
+// caller's Authorization header, if it sent one, to X-Forwarded-Authorization.
+// With LOCKWELL_GCP_GATEWAY=true (GatewayEnv; see BehindGateway) the
+// functions take the caller's credential from X-Forwarded-Authorization and
+// drop the gateway's token (Cloud Run has already checked it to let the
+// gateway invoke the function): so a Lockwell API token (LOCKWELL_AUTH=bearer)
+// or a caller's own Google ID token reaches the authenticator, and a browser
+// request carrying the dashboard's session cookie and no Authorization of
+// its own gets the session layer's CSRF checks, against the gateway's host
+// (the Origin of a request the browser marks same-origin; see
+// callerRequest). It is off by default: a function called directly reads
+// Authorization only, and X-Forwarded-Authorization is ignored, so a caller
+// cannot put a credential there that the deployment does not expect. Turn it
+// on only where every request comes through the gateway (infra/gcp does when
+// gateway = true); a direct call then authenticates with what it puts in
+// X-Forwarded-Authorization, never with its Authorization header.
+//
 // # The store
 //
 // The deployment (store, tokens) is opened from the environment on the first
