@@ -32,6 +32,26 @@
 // API Gateway (apigateway). LOCKWELL_ADMINS names the admins by email. With
 // LOCKWELL_AUTH=bearer the functions authenticate Lockwell API tokens instead.
 //
+// # Behind API Gateway
+//
+// API Gateway calls a private function with an ID token of its own in
+// Authorization (x-google-backend without disable_auth), and moves the
+// caller's Authorization header, if it sent one, to X-Forwarded-Authorization.
+// With LOCKWELL_GCP_GATEWAY=true (GatewayEnv; see BehindGateway) the
+// functions take the caller's credential from X-Forwarded-Authorization and
+// drop the gateway's token (Cloud Run has already checked it to let the
+// gateway invoke the function): so a Lockwell API token (LOCKWELL_AUTH=bearer)
+// or a caller's own Google ID token reaches the authenticator, and a browser
+// request carrying the dashboard's session cookie and no Authorization of
+// its own gets the session layer's CSRF checks, against the gateway's host
+// (the Origin of a request the browser marks same-origin; see
+// callerRequest). It is off by default: a function called directly reads
+// Authorization only, and X-Forwarded-Authorization is ignored, so a caller
+// cannot put a credential there that the deployment does not expect. Turn it
+// on only where every request comes through the gateway (infra/gcp does when
+// gateway = true); a direct call then authenticates with what it puts in
+// X-Forwarded-Authorization, never with its Authorization header.
+//
 // # The store
 //
 // The deployment (store, tokens) is opened from the environment on the first
@@ -44,6 +64,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -84,8 +105,9 @@ type Opener func(ctx context.Context) (Operations, error)
 // Server serves the functions from one lazily opened deployment. It is safe
 // for concurrent use.
 type Server struct {
-	open Opener
-	log  *slog.Logger
+	open    Opener
+	log     *slog.Logger
+	gateway bool // see BehindGateway
 
 	mu  sync.Mutex
 	ops Operations
@@ -100,9 +122,80 @@ func NewServer(open Opener, log *slog.Logger) *Server {
 	return &Server{open: open, log: log}
 }
 
+// BehindGateway makes s take each caller's credential from
+// X-Forwarded-Authorization, where API Gateway forwards it (see the package
+// doc), and returns s. Call it before s serves.
+func (s *Server) BehindGateway() *Server {
+	s.gateway = true
+	return s
+}
+
+// GatewayEnv is the variable that says the functions sit behind API
+// Gateway: "true", or "false" or empty (the default).
+const GatewayEnv = "LOCKWELL_GCP_GATEWAY"
+
+// ParseGateway reads GatewayEnv's value. Errors: invalid_argument for
+// anything but true, false or empty.
+func ParseGateway(v string) (bool, error) {
+	switch v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, errcode.New(errcode.InvalidArgument, "%s must be true or false, got %q", GatewayEnv, v)
+}
+
 // Default is the server the registered functions use: it opens the
-// deployment from the environment (LOCKWELL_* variables).
-var Default = NewServer(OpenFromEnv, slog.Default())
+// deployment from the environment (LOCKWELL_* variables). A GatewayEnv it
+// cannot read fails the opening (OpenFromEnv checks it), so every request
+// answers 503 and the log says why.
+var Default = newDefault()
+
+func newDefault() *Server {
+	s := NewServer(OpenFromEnv, slog.Default())
+	if on, _ := ParseGateway(os.Getenv(GatewayEnv)); on {
+		s.BehindGateway()
+	}
+	return s
+}
+
+// callerRequest returns the request the API sees: r's clone, and behind
+// the gateway with the caller's credential in Authorization (X-Forwarded-
+// Authorization's value, or none) in place of the gateway's own token.
+//
+// Behind the gateway it also fixes the host the session layer compares a
+// browser's Origin with: the gateway calls the function at the function's
+// own host, so Host never names the gateway the page was loaded from, and
+// every state-changing request from the dashboard (sign-in included) would
+// look cross-origin. When the browser itself says the request is
+// same-origin (Sec-Fetch-Site, a header no page can set), the Origin's host
+// is the host the page is served on, and becomes Host; an X-Forwarded-Host,
+// whose sender is unknown, is dropped. A browser request without
+// Sec-Fetch-Site keeps the function's host and is refused when it carries
+// an Origin, as a cross-origin one would be.
+func (s *Server) callerRequest(r *http.Request) *http.Request {
+	r2 := r.Clone(r.Context())
+	if s.gateway {
+		if fwd := r2.Header.Get(forwardedAuthorization); fwd != "" {
+			r2.Header.Set("Authorization", fwd)
+		} else {
+			r2.Header.Del("Authorization")
+		}
+		r2.Header.Del(forwardedAuthorization)
+		r2.Header.Del("X-Forwarded-Host")
+		if r2.Header.Get("Sec-Fetch-Site") == "same-origin" {
+			if u, err := url.Parse(r2.Header.Get("Origin")); err == nil && u.Host != "" {
+				r2.Host = u.Host
+			}
+		}
+	}
+	return r2
+}
+
+// forwardedAuthorization is where API Gateway puts the caller's
+// Authorization header when it sends its own to the backend.
+const forwardedAuthorization = "X-Forwarded-Authorization"
 
 // DashboardName is the entry point of the function that serves the web
 // dashboard (package shared/dashboard); see (*Server).DashboardHandler.
@@ -130,7 +223,7 @@ func (s *Server) DashboardHandler() http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, errcode.Unavailable, "the secrets store is not available; retry later")
 			return
 		}
-		r2 := r.Clone(r.Context())
+		r2 := s.callerRequest(r)
 		r2.URL.Path = dashboardPath(r.URL.Path, DashboardName, os.Getenv("K_SERVICE"))
 		r2.URL.RawPath = ""
 		r2.RequestURI = r2.URL.RequestURI()
@@ -166,7 +259,7 @@ func (s *Server) Handler(f Function) http.HandlerFunc {
 			return
 		}
 		names := []string{f.Name, os.Getenv("K_SERVICE")}
-		r2 := r.Clone(r.Context())
+		r2 := s.callerRequest(r)
 		r2.URL.Path = RESTPath(r.URL.Path, names...)
 		r2.URL.RawPath = ""
 		if raw := r.URL.EscapedPath(); raw != r.URL.Path {

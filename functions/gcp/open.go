@@ -16,7 +16,8 @@ import (
 
 // OpenFromEnv opens the deployment the LOCKWELL_* variables describe (see
 // package config) and the authenticator LOCKWELL_AUTH, LOCKWELL_GCP_IDENTITY
-// and LOCKWELL_AUDIENCE select. The backends it can open are those linked
+// and LOCKWELL_AUDIENCE select. It refuses a LOCKWELL_GCP_GATEWAY that is
+// not true or false (Default reads it; see BehindGateway). The backends it can open are those linked
 // into the binary (package functions/backends).
 //
 // With LOCKWELL_EVENTS_TOPIC set (projects/P/topics/T) every committed
@@ -28,6 +29,9 @@ import (
 // OpenTelemetry spans over OTLP HTTP (package tracing), flushed after each
 // request.
 func OpenFromEnv(ctx context.Context) (Operations, error) {
+	if _, err := ParseGateway(os.Getenv(GatewayEnv)); err != nil {
+		return nil, err
+	}
 	log := slog.Default()
 	cloudlogging.Install()
 	if err := setupTracing(ctx); err != nil {

@@ -35,6 +35,9 @@ locals {
     LOCKWELL_GCP_IDENTITY = var.gcp_identity
     LOCKWELL_AUDIENCE     = join(",", local.audiences)
     LOCKWELL_EVENTS_TOPIC = google_pubsub_topic.events.id
+    # Behind the gateway the caller's Authorization arrives in
+    # X-Forwarded-Authorization (functions/gcp, "Behind API Gateway").
+    LOCKWELL_GCP_GATEWAY = var.gateway ? "true" : "false"
   }, var.extra_env)
   invoker_bindings = {
     for pair in setproduct(keys(local.deployed), var.invokers) : "${pair[0]} ${pair[1]}" => { entry = pair[0], member = pair[1] }

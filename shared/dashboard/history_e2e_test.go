@@ -102,17 +102,20 @@ func TestHistoryInBrowser(t *testing.T) {
 	admin.waitPage("auditPage")
 	admin.typeInto("#audit-operation", "create")
 	admin.click("#audit-apply")
-	admin.waitFor("a first page of creates", `location.search === '?operation=create' && !!document.getElementById('audit-next') &&
+	admin.waitFor("a first page of creates", `location.search === '?operation=create' && document.getElementById('next-page')?.disabled === false &&
 		document.querySelectorAll('#audit tbody tr').length === 25 &&
 		[...document.querySelectorAll('#audit tbody tr')].every((tr) => tr.dataset.operation === 'create')`)
 	first := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`)
-	admin.click("#audit-next")
-	admin.waitFor("the second page", `location.search.includes('page=') && !!document.getElementById('audit-first') &&
+	admin.click("#next-page")
+	admin.waitFor("the second page", `location.search.includes('page=') && document.getElementById('prev-page')?.disabled === false &&
 		!!document.querySelector('main[data-page=auditPage]:not([aria-busy])') && document.querySelectorAll('#audit tbody tr').length > 0`)
 	second := evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`)
 	require.Empty(t, intersect(first, second), "pages do not overlap")
 	require.True(t, evalJS[bool](admin, `[...document.querySelectorAll('#audit tbody tr')].every((tr) => tr.dataset.operation === 'create')`))
 	require.Equal(t, "create", evalJS[string](admin, `document.getElementById('audit-operation').value`), "the filter stays on the next page")
+	admin.click("#prev-page")
+	admin.waitFor("the first page again", `location.search === '?operation=create' && document.querySelectorAll('#audit tbody tr').length === 25`)
+	require.Equal(t, first, evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`))
 
 	admin.open("/audit?secret=" + sec.ID)
 	admin.waitPage("auditPage")

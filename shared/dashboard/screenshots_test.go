@@ -91,19 +91,23 @@ const controlsJS = `(() => {
 func (tb *tab) keyboardMisses() []string {
 	tb.t.Helper()
 	require.Empty(tb.t, evalJS[[]string](tb, controlsJS), "%s: controls without an accessible name", tb.name)
-	n := evalJS[int](tb, `document.querySelectorAll('[data-kb]').length`)
+	// Tab stops in each part of a date or time field (day, month, year,
+	// hours, minutes, seconds, AM/PM), so such a field takes several Tabs.
+	n := evalJS[int](tb, `document.querySelectorAll('[data-kb]').length + 7 * document.querySelectorAll('input[data-kb][type^=date], input[data-kb][type=time]').length`)
 	evalJS[bool](tb, `(document.activeElement?.blur(), window.scrollTo(0, 0), true)`)
 	reached := map[string]bool{}
+	last := ""
 	for range n + 5 {
 		tb.do(chromedp.KeyEvent(kb.Tab))
 		k := evalJS[string](tb, `document.activeElement?.dataset?.kb ?? ''`)
-		if k == "" {
-			continue // the browser's own UI, past the end of the page
+		if k == "" || k == last {
+			last = k
+			continue // the browser's own UI past the end of the page, or the next part of a date field
 		}
 		if reached[k] {
 			break // round again
 		}
-		reached[k] = true
+		reached[k], last = true, k
 	}
 	missed := evalJS[[]string](tb, fmt.Sprintf(`[...document.querySelectorAll('[data-kb]')].filter((e) => !%s.includes(e.dataset.kb))
 		.map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + (e.getAttribute('aria-label') || e.textContent).trim().slice(0, 30))`, js(keys(reached))))
@@ -147,6 +151,10 @@ func TestDashboardScreenshots(t *testing.T) {
 	// One more version of db-prod, so the list shows versions.
 	srv.call(t, srv.admin, http.MethodPatch, "/api/v1/secrets/"+db.ID, map[string]any{"values": map[string]string{"sslmode": "require"}}, "", nil)
 	detail := "/secret?" + url.Values{"id": {db.ID}, "name": {"db-prod"}}.Encode()
+	// A deleted secret, so the Deleted page shows one to restore.
+	old := srv.create(t, srv.admin, "legacy-ftp", false, map[string]string{"password": "example"})
+	status, _ = srv.call(t, srv.admin, http.MethodDelete, "/api/v1/secrets/"+old.ID, nil, `"1"`, nil)
+	require.Equal(t, http.StatusOK, status)
 
 	for _, width := range []int64{1280, 360} {
 		for _, scheme := range []string{"light", "dark"} {
@@ -202,6 +210,7 @@ func TestDashboardScreenshots(t *testing.T) {
 
 				tb.open("/deleted")
 				tb.waitPage("deletedPage")
+				tb.waitFor("the deleted secret", `document.querySelectorAll('#deleted tbody tr').length === 1`)
 				check("deleted")
 
 				tb.open("/audit?operation=create")

@@ -102,6 +102,17 @@ function errorBox(id) {
   return h('div', { id, class: 'form-error', role: 'alert' });
 }
 
+// loadError says why a page of a list could not be loaded, with a link to
+// its first page when the page token in the URL was the trouble (an old or
+// edited link): the API's message names a query parameter a reader of the
+// dashboard never typed.
+function loadError(err, id, firstPageURL) {
+  const badToken = err.code === 'invalid_argument' && /page_token/.test(err.message);
+  return h('div', { class: 'form-error', role: 'alert', id },
+    h('p', {}, badToken ? 'This page of results cannot be shown: the link is out of date or was edited.' : err.message),
+    firstPageURL ? h('a', { href: firstPageURL, 'data-link': true }, 'Go to the first page') : null);
+}
+
 function showError(box, err, { reload } = {}) {
   box.replaceChildren();
   if (!err) return;
@@ -270,7 +281,7 @@ async function signInPage() {
     { id: 'sign-in', class: 'card narrow', novalidate: true },
     h('h1', {}, 'Sign in'),
     h('div', { class: 'field' }, h('label', { for: 'token' }, 'API token'), input,
-      h('p', { id: 'token-hint', class: 'hint' }, 'With make dev, the admin token is in .lockwell/admin.token. Admins mint tokens for others on the Tokens page or with lockwell token create.'),
+      h('p', { id: 'token-hint', class: 'hint' }, 'The first admin token is in the file admin.token in the server\'s data directory (.lockwell/admin.token with make dev); lockwell serve prints its path when it starts. Admins mint tokens for others on the Tokens page or with lockwell token create.'),
       h('p', { id: 'token-error', class: 'field-error' })),
     h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
     h('p', { class: 'hint' }, 'The token is kept in an HttpOnly cookie for this site only, never in the page or its storage. Signing out forgets it; revoke it on the Tokens page to end it everywhere.'),
@@ -396,7 +407,7 @@ async function listPage() {
     page = (await api.list(query)).data;
   } catch (err) {
     if (err.status === 401) throw err;
-    main.append(h('div', { class: 'form-error', role: 'alert' }, h('p', {}, err.message), view.page ? h('a', { href: listURL({ ...view, page: '' }), 'data-link': true }, 'Back to the first page') : null));
+    main.append(loadError(err, 'list-error', view.page ? listURL({ ...view, page: '' }) : null));
     return;
   }
   const filtered = view.q || view.visibility || view.owner;
@@ -419,24 +430,36 @@ async function listPage() {
       h('td', { 'data-label': 'Updated' }, when(s.updated)),
     ))),
   );
+  const pages = pager({
+    page: view.page, next: page.next_page_token, urlFor: (token) => listURL({ ...view, page: token }),
+    status: `${page.items.length} secret${page.items.length === 1 ? '' : 's'} on this page`,
+  });
+  main.append(h('div', { class: 'table-wrap' }, table), pages);
+}
+
+// pager returns the Previous and Next buttons of a keyset-paged view. page
+// is the API page token of the page shown ('' for the first), next the
+// token the API returned for the page after it ('' at the end), urlFor(token)
+// the URL of the view's page with that token. The URL holds the page shown,
+// so a reload or a shared link shows the same page; the tokens of the pages
+// before it are a stack in history.state (the API gives no token backwards),
+// so Previous goes back one page, also after a reload. A shared link has no
+// stack: its Previous goes to the first page.
+function pager({ page, next, urlFor, status, label = 'Pages' }) {
   const prevStack = history.state?.prev ?? [];
-  const pager = h(
+  return h(
     'nav',
-    { class: 'pager', 'aria-label': 'Pages' },
+    { class: 'pager', 'aria-label': label },
     h('button', {
-      type: 'button', id: 'prev-page', disabled: !view.page,
-      onclick: () => {
-        const prev = prevStack.slice(0, -1);
-        go(listURL({ ...view, page: prevStack.at(-1) ?? '' }), { state: { prev } });
-      },
+      type: 'button', id: 'prev-page', disabled: !page,
+      onclick: () => go(urlFor(prevStack.at(-1) ?? ''), { state: { prev: prevStack.slice(0, -1) } }),
     }, 'Previous'),
-    h('span', { id: 'page-status', 'aria-live': 'polite' }, `${page.items.length} secret${page.items.length === 1 ? '' : 's'} on this page`),
+    h('span', { id: 'page-status', 'aria-live': 'polite' }, status),
     h('button', {
-      type: 'button', id: 'next-page', disabled: !page.next_page_token,
-      onclick: () => go(listURL({ ...view, page: page.next_page_token }), { state: { prev: [...prevStack, view.page] } }),
+      type: 'button', id: 'next-page', disabled: !next,
+      onclick: () => go(urlFor(next), { state: { prev: [...prevStack, page] } }),
     }, 'Next'),
   );
-  main.append(h('div', { class: 'table-wrap' }, table), pager);
 }
 
 function emptyState() {
@@ -468,8 +491,8 @@ function valueInput(id, label, { placeholder } = {}) {
 let rowSeq = 0;
 function kvRow(key = '', value = '') {
   const n = ++rowSeq;
-  const keyInput = h('input', { id: `key-${n}`, class: 'key', value: key, autocomplete: 'off', spellcheck: 'false', 'aria-label': `Key ${n}`, 'aria-describedby': `key-${n}-error` });
-  const { input, toggle } = valueInput(`value-${n}`, `value ${n}`);
+  const keyInput = h('input', { id: `key-${n}`, class: 'key', value: key, autocomplete: 'off', spellcheck: 'false', placeholder: 'Key, e.g. password', 'aria-label': `Key ${n}`, 'aria-describedby': `key-${n}-error` });
+  const { input, toggle } = valueInput(`value-${n}`, `value ${n}`, { placeholder: 'Value' });
   input.value = value;
   const row = h('div', { class: 'kv-row', 'data-row': n },
     keyInput, input, toggle,
@@ -990,13 +1013,22 @@ function historySection(meta) {
 // taken meanwhile (409), it asks for a new name.
 async function deletedPage() {
   document.title = 'Deleted secrets · Lockwell';
-  const p = new URLSearchParams(location.search);
+  const page = new URLSearchParams(location.search).get('page') ?? '';
   const box = errorBox('deleted-error');
   main.append(h('h1', {}, 'Deleted secrets'),
     h('p', { class: 'hint' }, 'A deleted secret can be restored, with its history, until its recovery window ends; then it is destroyed.'), box);
-  const { data } = await api.deletedList({ page_size: PAGE_SIZE, page_token: p.get('page') ?? '' });
-  if (data.items.length === 0) {
-    main.append(h('p', { class: 'muted', id: 'no-deleted' }, 'No deleted secrets to restore.'));
+  let data;
+  try {
+    data = (await api.deletedList({ page_size: PAGE_SIZE, page_token: page })).data;
+  } catch (err) {
+    if (err.status === 401) throw err;
+    main.append(loadError(err, 'deleted-load-error', page ? '/deleted' : null));
+    return;
+  }
+  if (data.items.length === 0 && !page) {
+    main.append(h('div', { class: 'empty', id: 'no-deleted' },
+      h('p', {}, 'No deleted secrets to restore.'),
+      h('p', { class: 'hint' }, 'When you delete a secret, it waits here until its recovery window ends.')));
     return;
   }
   const restoreCell = (s) => {
@@ -1046,10 +1078,11 @@ async function deletedPage() {
       h('td', { 'data-label': 'Deleted' }, s.deleted ? when(s.deleted) : ''),
       h('td', { 'data-label': 'Restorable until', class: 'purge-after' }, s.purge_after ? when(s.purge_after) : ''),
       h('td', { class: 'actions-cell' }, restoreCell(s))))))));
-  if (data.next_page_token) {
-    main.append(h('nav', { class: 'pager', 'aria-label': 'Pages' },
-      h('a', { href: `/deleted?${new URLSearchParams({ page: data.next_page_token })}`, 'data-link': true, id: 'deleted-next' }, 'Next page')));
-  }
+  main.append(pager({
+    page, next: data.next_page_token, label: 'Pages of deleted secrets',
+    urlFor: (token) => (token ? `/deleted?${new URLSearchParams({ page: token })}` : '/deleted'),
+    status: `${data.items.length} deleted secret${data.items.length === 1 ? '' : 's'} on this page`,
+  }));
 }
 
 // ---------- audit log (admins) ----------
@@ -1059,18 +1092,41 @@ const AUDIT_FILTERS = [
   ['principal', 'Principal'],
   ['operation', 'Operation'],
 ];
+// AUDIT_TIMES are the time-range filters: since (included) and until (not
+// included). The URL holds them in RFC 3339 UTC, as the API takes them, so
+// a shared view means the same range in every time zone; the inputs show
+// them in the reader's local time.
+const AUDIT_TIMES = [
+  ['since', 'Since'],
+  ['until', 'Until'],
+];
 
 function auditURL(view, page) {
   const p = new URLSearchParams();
-  for (const [k] of AUDIT_FILTERS) if (view[k]) p.set(k, view[k]);
+  for (const [k] of [...AUDIT_FILTERS, ...AUDIT_TIMES]) if (view[k]) p.set(k, view[k]);
   if (page) p.set('page', page);
   const s = p.toString();
   return s ? `/audit?${s}` : '/audit';
 }
 
-// auditPage reads the audit log, newest first, filtered by the URL's
-// secret, principal and operation, one page at a time with the API's page
-// token (kept in the URL as page, so a view can be shared and reloaded).
+// localInputValue turns an RFC 3339 time into a datetime-local input's
+// value in the browser's time zone (to the second); '' if it is not a time.
+function localInputValue(iso) {
+  const d = new Date(iso);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(iso) || Number.isNaN(d.getTime())) return '';
+  const two = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+// utcTime turns a datetime-local value (local time) into RFC 3339 UTC.
+function utcTime(local) {
+  return new Date(local).toISOString().replace('.000Z', 'Z');
+}
+
+// auditPage reads the audit log, oldest first, filtered by the URL's
+// secret, principal, operation and time range, one page at a time with the
+// API's page token (kept in the URL as page, so a view can be shared and
+// reloaded).
 async function auditPage() {
   document.title = 'Audit log · Lockwell';
   main.append(h('h1', {}, 'Audit log'));
@@ -1079,38 +1135,93 @@ async function auditPage() {
     return;
   }
   const p = new URLSearchParams(location.search);
-  const view = Object.fromEntries(AUDIT_FILTERS.map(([k]) => [k, p.get(k) ?? '']));
+  const view = Object.fromEntries([...AUDIT_FILTERS, ...AUDIT_TIMES].map(([k]) => [k, p.get(k) ?? '']));
   const page = p.get('page') ?? '';
   const inputs = AUDIT_FILTERS.map(([k, label]) => h('input', { id: `audit-${k}`, name: k, value: view[k], autocomplete: 'off', spellcheck: 'false', 'data-label': label }));
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const times = AUDIT_TIMES.map(([k, label]) => h('input', {
+    id: `audit-${k}`, name: k, type: 'datetime-local', step: '1', value: localInputValue(view[k]),
+    'data-label': label, 'aria-describedby': `audit-times-hint audit-${k}-error`,
+  }));
   const form = h('form', { class: 'filters', id: 'audit-filters', 'aria-label': 'Filter the audit log', novalidate: true },
     inputs.map((input) => h('div', { class: 'field' }, h('label', { for: input.id }, input.dataset.label), input)),
-    h('button', { type: 'submit', id: 'audit-apply' }, 'Filter'));
+    times.map((input) => h('div', { class: 'field' }, h('label', { for: input.id }, input.dataset.label), input,
+      h('p', { id: `${input.id}-error`, class: 'field-error' }))),
+    h('button', { type: 'submit', id: 'audit-apply' }, 'Filter'),
+    h('p', { id: 'audit-times-hint', class: 'hint wide' }, `Oldest first. Times are in your time zone${zone ? ` (${zone})` : ''}; Since is included, Until is not.`));
+  // checkTimes puts an error on a time field that is incomplete or out of
+  // order; it returns the range in RFC 3339 UTC, or null.
+  const checkTimes = () => {
+    const out = {};
+    let ok = true;
+    for (const input of times) {
+      fieldError(input.id, null);
+      if (input.validity.badInput) {
+        fieldError(input.id, `${input.dataset.label} is not a complete date and time: fill in every part, or clear it.`);
+        ok = false;
+      } else {
+        out[input.name] = input.value ? utcTime(input.value) : '';
+      }
+    }
+    if (ok && out.since && out.until && new Date(out.since) >= new Date(out.until)) {
+      fieldError('audit-until', 'Until must be later than Since.');
+      ok = false;
+    }
+    if (!ok) form.querySelector('[aria-invalid=true]')?.focus();
+    return ok ? out : null;
+  };
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    const range = checkTimes();
+    if (!range) return;
     const next = Object.fromEntries(inputs.map((i) => [i.name, i.value.trim()]));
-    go(auditURL(next, ''));
+    go(auditURL({ ...next, ...range }, ''));
   });
   main.append(form);
-  const { data } = await api.audit({ ...view, page_size: PAGE_SIZE, page_token: page });
+  // A time in the URL that is not one (an edited link) is said on its field
+  // rather than sent.
+  let badURL = false;
+  for (const [k, label] of AUDIT_TIMES) {
+    if (view[k] && !localInputValue(view[k])) {
+      fieldError(`audit-${k}`, `The link's ${label.toLowerCase()} (${view[k]}) is not a time; pick one or clear the field.`);
+      badURL = true;
+    }
+  }
+  if (!badURL && view.since && view.until && new Date(view.since) >= new Date(view.until)) {
+    fieldError('audit-until', 'Until must be later than Since.');
+    badURL = true;
+  }
+  if (badURL) return;
+  let data;
+  try {
+    data = (await api.audit({ ...view, page_size: PAGE_SIZE, page_token: page })).data;
+  } catch (err) {
+    if (err.status === 401) throw err;
+    main.append(loadError(err, 'audit-error', page ? auditURL(view, '') : null));
+    return;
+  }
+  const filtered = Object.values(view).some(Boolean);
   if (data.items.length === 0) {
-    main.append(h('p', { class: 'muted', id: 'no-records' }, 'No records match.'));
+    main.append(h('p', { class: 'muted', id: 'no-records' }, page ? 'No more records.' : filtered ? 'No records match these filters.' : 'No records yet.'));
   } else {
     main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'audit' },
-      h('caption', { class: 'visually-hidden' }, 'Audit records, newest first'),
+      h('caption', { class: 'visually-hidden' }, 'Audit records, oldest first'),
       h('thead', {}, h('tr', {}, ['Time', 'Principal', 'Operation', 'Secret', 'Version', 'Outcome', 'Client'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation },
+      h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation, 'data-time': r.time },
         h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time)),
-        h('td', { 'data-label': 'Principal', class: 'principal' }, r.role ? `${r.principal} (${r.role})` : r.principal),
+        h('td', { 'data-label': 'Principal', class: 'principal' }, r.principal ? (r.role ? `${r.principal} (${r.role})` : r.principal) : '(not signed in)'),
         h('td', { 'data-label': 'Operation', class: 'operation' }, r.phase && r.phase !== 'response' ? `${r.operation} (${r.phase})` : r.operation),
         h('td', { 'data-label': 'Secret', class: 'secret' }, r.secret_name || r.secret_id || (r.token_user ? `token of ${r.token_user}` : '')),
         h('td', { 'data-label': 'Version', class: 'num' }, r.version ? String(r.version) : ''),
         h('td', { 'data-label': 'Outcome', class: 'outcome' }, r.outcome ?? ''),
         h('td', { 'data-label': 'Client' }, r.client_addr ?? '')))))));
   }
-  const links = [];
-  if (page) links.push(h('a', { href: auditURL(view, ''), 'data-link': true, id: 'audit-first' }, 'First page'));
-  if (data.has_more && data.next_page_token) links.push(h('a', { href: auditURL(view, data.next_page_token), 'data-link': true, id: 'audit-next' }, 'Next page'));
-  if (links.length) main.append(h('nav', { class: 'pager', 'aria-label': 'Audit pages' }, links));
+  if (page || data.has_more) {
+    main.append(pager({
+      page, next: data.has_more ? data.next_page_token : '', label: 'Audit pages', urlFor: (token) => auditURL(view, token),
+      status: `${data.items.length} record${data.items.length === 1 ? '' : 's'} on this page`,
+    }));
+  }
 }
 
 // ---------- tokens ----------
