@@ -114,9 +114,13 @@ func (f Filter) Match(r *Record) bool {
 }
 
 // Query is a read of the chain: the records with After < Seq, matching
-// Filter, in sequence order, at most Limit (> 0) of them.
+// Filter, in sequence order, at most Limit (> 0) of them. With Newest, the
+// records with Seq < Before (0: up to the head) instead, newest first: how
+// a person reads a log, page after page back in time.
 type Query struct {
 	After  int64
+	Newest bool
+	Before int64
 	Limit  int
 	Filter Filter
 }

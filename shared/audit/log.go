@@ -199,7 +199,7 @@ func (l *Log) Read(ctx context.Context, q Query) ([]Record, error) {
 	if q.Limit < 1 || q.Limit > MaxPage {
 		return nil, errcode.New(errcode.InvalidArgument, "page size must be between 1 and %d", MaxPage)
 	}
-	if q.After < 0 {
+	if q.After < 0 || q.Before < 0 {
 		return nil, errcode.New(errcode.InvalidArgument, "audit sequence must not be negative")
 	}
 	return l.st.ReadAudit(ctx, q)

@@ -59,8 +59,17 @@ func (m *Memory) AuditHead(context.Context) (*Record, error) {
 func (m *Memory) ReadAudit(_ context.Context, q Query) ([]Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	i := sort.Search(len(m.recs), func(i int) bool { return m.recs[i].Seq > q.After })
 	out := []Record{}
+	if q.Newest {
+		i := sort.Search(len(m.recs), func(i int) bool { return q.Before > 0 && m.recs[i].Seq >= q.Before }) - 1
+		for ; i >= 0 && len(out) < q.Limit; i-- {
+			if q.Filter.Match(&m.recs[i]) {
+				out = append(out, m.recs[i])
+			}
+		}
+		return out, nil
+	}
+	i := sort.Search(len(m.recs), func(i int) bool { return m.recs[i].Seq > q.After })
 	for ; i < len(m.recs) && len(out) < q.Limit; i++ {
 		if q.Filter.Match(&m.recs[i]) {
 			out = append(out, m.recs[i])

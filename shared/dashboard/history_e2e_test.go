@@ -3,6 +3,8 @@ package dashboard_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -116,6 +118,19 @@ func TestHistoryInBrowser(t *testing.T) {
 	admin.click("#prev-page")
 	admin.waitFor("the first page again", `location.search === '?operation=create' && document.querySelectorAll('#audit tbody tr').length === 25`)
 	require.Equal(t, first, evalJS[[]string](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => tr.dataset.seq)`))
+	seqs := func() []int {
+		return evalJS[[]int](admin, `[...document.querySelectorAll('#audit tbody tr')].map((tr) => Number(tr.dataset.seq))`)
+	}
+	require.True(t, slices.IsSortedFunc(seqs(), func(a, b int) int { return b - a }), "newest first: %v", seqs())
+	// Oldest first, kept in the URL.
+	evalJS[string](admin, `document.getElementById('audit-order').value = 'oldest'`)
+	admin.click("#audit-apply")
+	admin.waitFor("the oldest creates first", `location.search === '?operation=create&order=oldest' && !!document.querySelector('main[data-page=auditPage]:not([aria-busy])') &&
+		document.querySelectorAll('#audit tbody tr').length === 25`)
+	require.True(t, slices.IsSorted(seqs()), "oldest first: %v", seqs())
+	newestLast, err := strconv.Atoi(first[len(first)-1])
+	require.NoError(t, err)
+	require.Less(t, seqs()[0], newestLast, "the oldest creates come before the newest page's")
 
 	admin.open("/audit?secret=" + sec.ID)
 	admin.waitPage("auditPage")

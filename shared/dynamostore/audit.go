@@ -198,8 +198,9 @@ func (b *Backend) AuditHead(ctx context.Context) (*audit.Record, error) {
 }
 
 // ReadAudit implements audit.Storage: records are read by sequence from
-// q.After+1 up to the head and filtered here; records removed by the
-// table's TTL are skipped.
+// q.After+1 up to the head (with q.Newest, from below q.Before or the head
+// down to 1) and filtered here; records removed by the table's TTL are
+// skipped.
 func (b *Backend) ReadAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
 	head, err := b.auditHeadSeq(ctx)
 	if err != nil {
@@ -209,7 +210,14 @@ func (b *Backend) ReadAudit(ctx context.Context, q audit.Query) ([]audit.Record,
 	if head == nil {
 		return out, nil
 	}
-	for seq := q.After + 1; seq <= head.Seq && len(out) < q.Limit; seq++ {
+	first, last, step := q.After+1, head.Seq, int64(1)
+	if q.Newest {
+		first, last, step = head.Seq, 1, -1
+		if q.Before > 0 {
+			first = min(first, q.Before-1)
+		}
+	}
+	for seq := first; seq*step <= last*step && len(out) < q.Limit; seq += step {
 		r, err := b.getAudit(ctx, seq)
 		if err != nil {
 			return nil, err

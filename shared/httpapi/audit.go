@@ -36,7 +36,7 @@ const OpAudit = "audit"
 const pathAudit = "/api/v1/audit"
 
 // auditParams are the query parameters of GET /api/v1/audit.
-var auditParams = []string{"secret", "principal", "operation", "since", "until", "page_size", "page_token"}
+var auditParams = []string{"secret", "principal", "operation", "since", "until", "order", "page_size", "page_token"}
 
 // auditedHere are the operations whose records the API writes itself (the
 // store writes those of reads and changes of secrets).
@@ -148,11 +148,13 @@ const (
 )
 
 // listAudit serves GET /api/v1/audit: admins read the audit log, oldest
-// first, filtered by secret (id or name), principal, operation and a time
-// range [since, until) in RFC 3339. Pages are keyset pages on the sequence:
-// next_page_token resumes after the last record returned, also at the end
-// of the log (so that a follower polls with it; has_more is false then),
-// and is bound to the filters it was issued for.
+// first (order=newest: newest first), filtered by secret (id or name),
+// principal, operation and a time range [since, until) in RFC 3339. Pages
+// are keyset pages on the sequence: next_page_token resumes after the last
+// record returned, also at the end of the log (so that a follower polls
+// with it; has_more is false then), and is bound to the filters and order
+// it was issued for. Newest first, the token resumes before the last record
+// returned, and there is none once the start of the log is reached.
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, rec *record) error {
 	if !rec.principal.IsAdmin() {
 		return errcode.New(errcode.PermissionDenied, "only admins can read the audit log")
@@ -180,21 +182,37 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, rec *record) err
 			return errcode.New(errcode.InvalidArgument, "page_size must be a number from 1 to %d", maxAuditPage)
 		}
 	}
-	bind := filterBinding(f)
-	var after int64
+	var newest bool
+	switch q.Get("order") {
+	case "", "oldest":
+	case "newest":
+		newest = true
+	default:
+		return errcode.New(errcode.InvalidArgument, "order must be oldest or newest")
+	}
+	bind := filterBinding(f, newest)
+	var from int64 // after (oldest first) or before (newest first)
 	if v := q.Get("page_token"); v != "" {
-		if after, err = decodeAuditToken(v, bind); err != nil {
+		if from, err = decodeAuditToken(v, bind); err != nil {
 			return err
 		}
 	}
-	recs, err := l.Read(r.Context(), audit.Query{After: after, Limit: size, Filter: f})
+	query := audit.Query{After: from, Limit: size, Filter: f}
+	if newest {
+		query = audit.Query{Newest: true, Before: from, Limit: size, Filter: f}
+	}
+	recs, err := l.Read(r.Context(), query)
 	if err != nil {
 		return err
 	}
 	if len(recs) > 0 {
-		after = recs[len(recs)-1].Seq
+		from = recs[len(recs)-1].Seq
 	}
-	writeJSON(w, http.StatusOK, auditJSON{Items: recs, NextPageToken: encodeAuditToken(after, bind), HasMore: len(recs) == size})
+	out := auditJSON{Items: recs, NextPageToken: encodeAuditToken(from, bind), HasMore: len(recs) == size}
+	if newest && (len(recs) < size || from == 1) {
+		out.NextPageToken, out.HasMore = "", false // the start of the log: nothing before it
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -204,8 +222,11 @@ type auditToken struct {
 	Bind  string `json:"b"`
 }
 
-func filterBinding(f audit.Filter) string {
+func filterBinding(f audit.Filter, newest bool) string {
 	h := sha256.New()
+	if newest {
+		h.Write([]byte("newest;"))
+	}
 	for _, s := range []string{f.Secret, f.Principal, f.Operation, f.Since.UTC().Format(time.RFC3339Nano), f.Until.UTC().Format(time.RFC3339Nano)} {
 		h.Write([]byte(strconv.Itoa(len(s)) + ":" + s))
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,5 +156,56 @@ func TestAuditRecordsTokensRefusalsAndServesLog(t *testing.T) {
 	code, _ = ah.do("admin", "GET", "/api/v1/audit?since=yesterday", "")
 	assert.Equal(t, http.StatusBadRequest, code)
 	code, _ = ah.do("admin", "GET", "/api/v1/audit?colour=red", "")
+	assert.Equal(t, http.StatusBadRequest, code)
+}
+
+// TestAuditNewestFirst pages the log back in time with order=newest: each
+// record once, newest first, no token after the start of the log, and
+// tokens bound to their order.
+func TestAuditNewestFirst(t *testing.T) {
+	ah := newAuditHarness(t)
+	for range 3 {
+		code, body := ah.do("alice", "GET", "/api/v1/tokens", "")
+		require.Equal(t, http.StatusForbidden, code, body)
+	}
+	type auditPage struct {
+		Items         []audit.Record `json:"items"`
+		NextPageToken string         `json:"next_page_token"`
+		HasMore       bool           `json:"has_more"`
+	}
+	read := func(query string) auditPage {
+		t.Helper()
+		code, body := ah.do("admin", "GET", "/api/v1/audit?"+query, "")
+		require.Equal(t, http.StatusOK, code, body)
+		var p auditPage
+		require.NoError(t, json.Unmarshal([]byte(body), &p))
+		return p
+	}
+	var oldest []int64
+	for _, r := range read("page_size=100").Items {
+		oldest = append(oldest, r.Seq)
+	}
+	require.Len(t, oldest, 6, "a request and a response record per refusal")
+
+	var newest []int64
+	p := read("order=newest&page_size=4")
+	for {
+		for _, r := range p.Items {
+			newest = append(newest, r.Seq)
+		}
+		if p.NextPageToken == "" {
+			assert.False(t, p.HasMore)
+			break
+		}
+		require.Less(t, len(newest), 10, "pages end")
+		p = read("order=newest&page_size=4&page_token=" + p.NextPageToken)
+	}
+	slices.Reverse(newest)
+	assert.Equal(t, oldest, newest, "every record once, newest first")
+
+	p = read("order=newest&page_size=2")
+	code, body := ah.do("admin", "GET", "/api/v1/audit?page_size=2&page_token="+p.NextPageToken, "")
+	assert.Equal(t, http.StatusBadRequest, code, "a token is bound to its order: %s", body)
+	code, _ = ah.do("admin", "GET", "/api/v1/audit?order=sideways", "")
 	assert.Equal(t, http.StatusBadRequest, code)
 }

@@ -78,8 +78,13 @@ func (s *Store) AuditHead(ctx context.Context) (*audit.Record, error) {
 // ReadAudit implements audit.Storage: one keyset query on seq, filtered in
 // the database.
 func (s *Store) ReadAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
-	where := []string{"seq > ?"}
-	args := []any{q.After}
+	where, args, order := []string{"seq > ?"}, []any{q.After}, "seq"
+	if q.Newest {
+		where, args, order = []string{"seq < ?"}, []any{q.Before}, "seq DESC"
+		if q.Before == 0 {
+			where, args = []string{"seq > 0"}, nil
+		}
+	}
 	f := q.Filter
 	if f.Secret != "" {
 		where = append(where, "(secret_id = ? OR secret_name = ?)")
@@ -102,7 +107,7 @@ func (s *Store) ReadAudit(ctx context.Context, q audit.Query) ([]audit.Record, e
 		args = append(args, f.Until.UnixMicro())
 	}
 	args = append(args, q.Limit)
-	query := s.d.rebind(`SELECT ` + auditColumns + ` FROM audit_log WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ?`)
+	query := s.d.rebind(`SELECT ` + auditColumns + ` FROM audit_log WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`)
 	rows, err := s.ar.query(ctx, query, args...)
 	if err != nil {
 		return nil, classify(err, "read the audit log")

@@ -150,6 +150,13 @@ func testFilters(t *testing.T, h Harness) {
 	assert.Equal(t, []int64{6, 8}, seqs(audit.Query{After: 4, Limit: 2, Filter: audit.Filter{Principal: "bob"}}))
 	assert.Equal(t, []int64{}, seqs(audit.Query{After: 12, Limit: 2}))
 	assert.Equal(t, []int64{}, seqs(audit.Query{Limit: 5, Filter: audit.Filter{Principal: "nobody"}}))
+	// Newest first, paging back in time.
+	assert.Equal(t, []int64{12, 11, 10}, seqs(audit.Query{Newest: true, Limit: 3}))
+	assert.Equal(t, []int64{12, 10}, seqs(audit.Query{Newest: true, Limit: 2, Filter: audit.Filter{Principal: "bob"}}))
+	assert.Equal(t, []int64{8, 6}, seqs(audit.Query{Newest: true, Before: 10, Limit: 2, Filter: audit.Filter{Principal: "bob"}}))
+	assert.Equal(t, []int64{5, 4}, seqs(audit.Query{Newest: true, Limit: 100, Filter: audit.Filter{Since: base.Add(4 * time.Minute), Until: base.Add(6 * time.Minute)}}))
+	assert.Equal(t, []int64{}, seqs(audit.Query{Newest: true, Before: 1, Limit: 5}))
+	assert.Equal(t, []int64{1}, seqs(audit.Query{Newest: true, Before: 2, Limit: 5}))
 }
 
 // testTwoProcesses appends from two Logs (two processes) on one storage

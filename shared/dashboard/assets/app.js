@@ -1101,9 +1101,11 @@ const AUDIT_TIMES = [
   ['until', 'Until'],
 ];
 
+// The audit log reads newest first unless the URL says order=oldest.
 function auditURL(view, page) {
   const p = new URLSearchParams();
   for (const [k] of [...AUDIT_FILTERS, ...AUDIT_TIMES]) if (view[k]) p.set(k, view[k]);
+  if (view.order === 'oldest') p.set('order', 'oldest');
   if (page) p.set('page', page);
   const s = p.toString();
   return s ? `/audit?${s}` : '/audit';
@@ -1123,10 +1125,10 @@ function utcTime(local) {
   return new Date(local).toISOString().replace('.000Z', 'Z');
 }
 
-// auditPage reads the audit log, oldest first, filtered by the URL's
-// secret, principal, operation and time range, one page at a time with the
-// API's page token (kept in the URL as page, so a view can be shared and
-// reloaded).
+// auditPage reads the audit log, newest first (or oldest first), filtered
+// by the URL's secret, principal, operation and time range, one page at a
+// time with the API's page token (kept in the URL as page, so a view can be
+// shared and reloaded).
 async function auditPage() {
   document.title = 'Audit log · Lockwell';
   main.append(h('h1', {}, 'Audit log'));
@@ -1136,6 +1138,7 @@ async function auditPage() {
   }
   const p = new URLSearchParams(location.search);
   const view = Object.fromEntries([...AUDIT_FILTERS, ...AUDIT_TIMES].map(([k]) => [k, p.get(k) ?? '']));
+  const oldest = p.get('order') === 'oldest';
   const page = p.get('page') ?? '';
   const inputs = AUDIT_FILTERS.map(([k, label]) => h('input', { id: `audit-${k}`, name: k, value: view[k], autocomplete: 'off', spellcheck: 'false', 'data-label': label }));
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -1147,8 +1150,12 @@ async function auditPage() {
     inputs.map((input) => h('div', { class: 'field' }, h('label', { for: input.id }, input.dataset.label), input)),
     times.map((input) => h('div', { class: 'field' }, h('label', { for: input.id }, input.dataset.label), input,
       h('p', { id: `${input.id}-error`, class: 'field-error' }))),
+    h('div', { class: 'field' }, h('label', { for: 'audit-order' }, 'Order'),
+      h('select', { id: 'audit-order', name: 'order' },
+        h('option', { value: 'newest', selected: !oldest }, 'Newest first'),
+        h('option', { value: 'oldest', selected: oldest }, 'Oldest first'))),
     h('button', { type: 'submit', id: 'audit-apply' }, 'Filter'),
-    h('p', { id: 'audit-times-hint', class: 'hint wide' }, `Oldest first. Times are in your time zone${zone ? ` (${zone})` : ''}; Since is included, Until is not.`));
+    h('p', { id: 'audit-times-hint', class: 'hint wide' }, `Times are in your time zone${zone ? ` (${zone})` : ''}; Since is included, Until is not.`));
   // checkTimes puts an error on a time field that is incomplete or out of
   // order; it returns the range in RFC 3339 UTC, or null.
   const checkTimes = () => {
@@ -1175,7 +1182,7 @@ async function auditPage() {
     const range = checkTimes();
     if (!range) return;
     const next = Object.fromEntries(inputs.map((i) => [i.name, i.value.trim()]));
-    go(auditURL({ ...next, ...range }, ''));
+    go(auditURL({ ...next, ...range, order: form.querySelector('#audit-order').value }, ''));
   });
   main.append(form);
   // A time in the URL that is not one (an edited link) is said on its field
@@ -1194,7 +1201,7 @@ async function auditPage() {
   if (badURL) return;
   let data;
   try {
-    data = (await api.audit({ ...view, page_size: PAGE_SIZE, page_token: page })).data;
+    data = (await api.audit({ ...view, order: oldest ? 'oldest' : 'newest', page_size: PAGE_SIZE, page_token: page })).data;
   } catch (err) {
     if (err.status === 401) throw err;
     main.append(loadError(err, 'audit-error', page ? auditURL(view, '') : null));
@@ -1205,7 +1212,7 @@ async function auditPage() {
     main.append(h('p', { class: 'muted', id: 'no-records' }, page ? 'No more records.' : filtered ? 'No records match these filters.' : 'No records yet.'));
   } else {
     main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'audit' },
-      h('caption', { class: 'visually-hidden' }, 'Audit records, oldest first'),
+      h('caption', { class: 'visually-hidden' }, `Audit records, ${oldest ? 'oldest' : 'newest'} first`),
       h('thead', {}, h('tr', {}, ['Time', 'Principal', 'Operation', 'Secret', 'Version', 'Outcome', 'Client'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation, 'data-time': r.time },
         h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time)),
@@ -1218,7 +1225,7 @@ async function auditPage() {
   }
   if (page || data.has_more) {
     main.append(pager({
-      page, next: data.has_more ? data.next_page_token : '', label: 'Audit pages', urlFor: (token) => auditURL(view, token),
+      page, next: data.has_more ? data.next_page_token : '', label: 'Audit pages', urlFor: (token) => auditURL({ ...view, order: oldest ? 'oldest' : '' }, token),
       status: `${data.items.length} record${data.items.length === 1 ? '' : 's'} on this page`,
     }));
   }
