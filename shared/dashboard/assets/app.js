@@ -60,9 +60,11 @@ function toast(message, kind = 'ok') {
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-function when(iso) {
+// secondsFormat is for the audit log, where many records share a minute.
+const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+function when(iso, format = dateFormat) {
   const d = new Date(iso);
-  return h('time', { datetime: iso, title: d.toISOString() }, dateFormat.format(d));
+  return h('time', { datetime: iso, title: d.toISOString() }, format.format(d));
 }
 
 function badge(isPrivate) {
@@ -1215,7 +1217,7 @@ async function auditPage() {
       h('caption', { class: 'visually-hidden' }, `Audit records, ${oldest ? 'oldest' : 'newest'} first`),
       h('thead', {}, h('tr', {}, ['Time', 'Principal', 'Operation', 'Secret', 'Version', 'Outcome', 'Client'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation, 'data-time': r.time },
-        h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time)),
+        h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time, secondsFormat)),
         h('td', { 'data-label': 'Principal', class: 'principal' }, r.principal ? (r.role ? `${r.principal} (${r.role})` : r.principal) : '(not signed in)'),
         h('td', { 'data-label': 'Operation', class: 'operation' }, r.phase && r.phase !== 'response' ? `${r.operation} (${r.phase})` : r.operation),
         h('td', { 'data-label': 'Secret', class: 'secret' }, r.secret_name || r.secret_id || (r.token_user ? `token of ${r.token_user}` : '')),
