@@ -133,8 +133,9 @@ func buildEnv(ctx context.Context, r *secretref.Resolver, src secretref.Source, 
 
 // refuseOverrides fails when a variable lockwell run would set is already
 // in the parent environment: a secret with a key "path" or "home" must not
-// silently replace PATH or HOME. from says where each variable came from.
-func refuseOverrides(parent []string, env, from map[string]string) error {
+// silently replace PATH or HOME. from says where each variable came from;
+// remedies says what the command offers instead (runRemedies, watchRemedies).
+func refuseOverrides(parent []string, env, from map[string]string, remedies string) error {
 	var clash []string
 	for _, kv := range parent {
 		name, _, _ := strings.Cut(kv, "=")
@@ -146,10 +147,15 @@ func refuseOverrides(parent []string, env, from map[string]string) error {
 		return nil
 	}
 	sort.Strings(clash)
-	return errcode.New(errcode.FailedPrecondition,
-		"not replacing variables the environment already has: %s; rename them with --prefix, pick keys with --secret NAME:KEY,..., name them with --env VAR={{name.key}}, or pass --override",
-		strings.Join(clash, ", "))
+	return errcode.New(errcode.FailedPrecondition, "not replacing variables the environment already has: %s; %s",
+		strings.Join(clash, ", "), remedies)
 }
+
+// What lockwell run and lockwell watch offer against a clash of names.
+const (
+	runRemedies   = "rename them with --prefix, pick keys with --secret NAME:KEY,..., name them with --env VAR={{name.key}}, or pass --override"
+	watchRemedies = "rename them with --prefix, or pass --override (lockwell run also picks keys with --secret NAME:KEY,... and names them with --env)"
+)
 
 func shortArg(s string) string {
 	if len(s) > 40 {
@@ -264,7 +270,7 @@ and lockwell exits with the child's status (128+N when signal N ended it).`,
 			}
 			parent := os.Environ()
 			if !override {
-				if err := refuseOverrides(parent, env, from); err != nil {
+				if err := refuseOverrides(parent, env, from, runRemedies); err != nil {
 					return err
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/lockwell/lockwell/shared/client"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/retry"
+	"github.com/lockwell/lockwell/shared/secret"
 	"github.com/lockwell/lockwell/shared/secretref"
 )
 
@@ -105,8 +107,12 @@ CMD; lockwell exits when CMD exits on its own, with its status.`,
 }
 
 type watcher struct {
-	a        *app
-	sel      secretSelection
+	a   *app
+	sel secretSelection
+	// id and name are the watched secret's, once resolved: it is followed
+	// by id, so a rename (or another secret taking the old name) does not
+	// make the watch read a different secret.
+	id, name string
 	vis      client.Visibility
 	prefix   string
 	override bool
@@ -117,24 +123,56 @@ type watcher struct {
 }
 
 // env reads the secret's values into the child's environment, and returns
-// the secret's id and version.
-func (w *watcher) env(ctx context.Context) ([]string, string, int64, error) {
-	src := &lazySource{a: w.a, vis: w.vis}
+// the secret's version. The first call resolves the name to the secret
+// (w.id, w.name); later ones read that secret by id and note its current
+// name.
+func (w *watcher) env(ctx context.Context) ([]string, int64, error) {
+	src := &pinnedSource{lazySource: lazySource{a: w.a, vis: w.vis}, w: w}
 	s, err := src.LookupSecret(ctx, w.sel.name, false)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, 0, err
 	}
+	if w.id == "" {
+		w.id = s.ID
+	}
+	w.name = s.Name
 	env, from, err := buildEnv(ctx, secretref.NewResolver(src), src, []secretSelection{w.sel}, nil, w.prefix)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, 0, err
 	}
 	parent := os.Environ()
 	if !w.override {
-		if err := refuseOverrides(parent, env, from); err != nil {
-			return nil, "", 0, err
+		if err := refuseOverrides(parent, env, from, watchRemedies); err != nil {
+			return nil, 0, err
 		}
 	}
-	return childEnv(parent, env), s.ID, s.Version, nil
+	return childEnv(parent, env), s.Version, nil
+}
+
+// pinnedSource is the watcher's source of values for one read: the watched
+// name, once resolved, is read by the secret's id, once.
+type pinnedSource struct {
+	lazySource
+	w   *watcher
+	got *secret.Secret
+}
+
+func (s *pinnedSource) LookupSecret(ctx context.Context, name string, withValues bool) (*secret.Secret, error) {
+	if name != s.w.sel.name || s.w.id == "" {
+		return s.lazySource.LookupSecret(ctx, name, withValues)
+	}
+	if s.got != nil {
+		return s.got, nil
+	}
+	s.once.Do(func() { s.c, s.err = s.a.client(ctx) })
+	if s.err != nil {
+		return nil, s.err
+	}
+	got, err := s.c.GetSecret(ctx, s.w.id)
+	if err == nil {
+		s.got = got
+	}
+	return got, err
 }
 
 // change is a new version of the watched secret, or its deletion.
@@ -152,8 +190,9 @@ func (w *watcher) run(cmd *cobra.Command) error {
 		return err
 	}
 	actx, acancel := w.a.apiContext(cmd)
-	env, id, version, err := w.env(actx)
+	env, version, err := w.env(actx)
 	acancel()
+	id := w.id
 	if err != nil {
 		return err
 	}
@@ -182,7 +221,7 @@ func (w *watcher) run(cmd *cobra.Command) error {
 				return childStatus(err, w.args[0])
 			case ch := <-changes:
 				if ch.gone {
-					fmt.Fprintf(w.a.stderr, "lockwell watch: %s was deleted; %s keeps its values\n", w.sel.name, w.args[0])
+					fmt.Fprintf(w.a.stderr, "lockwell watch: %s was deleted; %s keeps its values\n", w.name, w.args[0])
 					continue
 				}
 				if ch.version <= version {
@@ -190,18 +229,27 @@ func (w *watcher) run(cmd *cobra.Command) error {
 				}
 				version = ch.version
 				if w.signal != nil {
-					fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed (version %d%s); sending %s\n", w.sel.name, ch.version, byWhom(ch.by), signalName(w.signal))
+					fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed (version %d%s); sending %s\n", w.name, ch.version, byWhom(ch.by), signalName(w.signal))
 					_ = signalGroup(child.Process, w.signal)
 					continue
 				}
+				was := w.name
 				rctx, rcancel := context.WithTimeout(ctx, time.Minute)
-				next, _, nv, err := w.env(rctx)
+				next, nv, err := w.env(rctx)
 				rcancel()
 				if err != nil {
-					fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed but cannot be read (%s); %s keeps running\n", w.sel.name, errcode.Message(err), w.args[0])
+					fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed but cannot be read (%s); %s keeps running\n", was, errcode.Message(err), w.args[0])
 					continue
 				}
-				fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed (version %d%s); restarting %s\n", w.sel.name, nv, byWhom(ch.by), w.args[0])
+				if w.name != was {
+					fmt.Fprintf(w.a.stderr, "lockwell watch: %s was renamed to %s; following it\n", was, w.name)
+				}
+				if slices.Equal(next, env) {
+					version = max(version, nv)
+					fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed (version %d%s) but its values did not; %s keeps running\n", w.name, nv, byWhom(ch.by), w.args[0])
+					continue
+				}
+				fmt.Fprintf(w.a.stderr, "lockwell watch: %s changed (version %d%s); restarting %s\n", w.name, nv, byWhom(ch.by), w.args[0])
 				env, version = next, max(version, nv)
 				if err := w.stop(child, exited); err != nil {
 					return err

@@ -101,6 +101,29 @@ func TestWatchRestartsTheChildWithTheNewValues(t *testing.T) {
 	assert.Equal(t, 0, exitCode(t, w.cmd))
 }
 
+// The watch follows the secret it started with, by id: a rename or a
+// change that leaves the values as they were does not restart the child,
+// and another secret that takes the old name is not the watched one.
+func TestWatchFollowsTheSecretThroughARename(t *testing.T) {
+	srv := startServer(t)
+	c, id := watchedSecret(t, srv)
+	w := startWatch(t, srv.url, srv.adminToken)
+	w.expect(t, "start v1")
+	ctx := context.Background()
+	renamed := "app-renamed"
+	_, err := c.UpdateSecret(ctx, id, client.Update{Name: &renamed})
+	require.NoError(t, err)
+	setPassword(t, c, id, "v1") // a new version, the same values
+	_, err = c.CreateSecret(ctx, client.NewSecret{Name: "app", Values: map[string]string{"password": "not-the-watched-one"}})
+	require.NoError(t, err)
+	setPassword(t, c, id, "v2")
+	w.expect(t, "got terminated") // the first restart is for v2, read by id
+	w.expect(t, "start v2")
+	require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
+	w.expect(t, "got terminated")
+	assert.Equal(t, 0, exitCode(t, w.cmd))
+}
+
 func TestWatchSignalsTheChildInsteadOfRestarting(t *testing.T) {
 	srv := startServer(t)
 	c, id := watchedSecret(t, srv)
