@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -101,7 +102,7 @@ NAME N".`,
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERSION\tCREATED\tPRINCIPAL\tOPERATION\tADDED\tREMOVED\tCHANGED")
-			for _, h := range items {
+			for i, h := range items {
 				version := strconv.FormatInt(h.Version, 10)
 				if h.Current {
 					version += " (current)"
@@ -109,6 +110,12 @@ NAME N".`,
 				op := h.Operation
 				if h.From != 0 {
 					op += " of " + strconv.FormatInt(h.From, 10)
+				}
+				// What the key columns cannot show: a rename or a change of
+				// visibility from the version before (the next item: the
+				// list is newest first).
+				if i+1 < len(items) && items[i+1].Version < h.Version {
+					op += nameAndVisibility(items[i+1].Name, items[i+1].Private, h.Name, h.Private)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", version, h.Created, h.Principal, op,
 					keyNames(h.Added), keyNames(h.Removed), keyNames(h.Changed))
@@ -119,6 +126,38 @@ NAME N".`,
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	vis.bind(cmd, "p")
 	return cmd
+}
+
+// nameAndVisibility says how a version's name and visibility differ from
+// the one before it, as an addition to its operation ("" when they do not).
+func nameAndVisibility(oldName string, oldPrivate bool, name string, private bool) string {
+	var out []string
+	if oldName != name {
+		out = append(out, "renamed from "+oldName)
+	}
+	if oldPrivate != private {
+		out = append(out, "made "+visibility(private))
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(out, ", ") + ")"
+}
+
+// missingVersion explains why secret s has no version: it was pruned (the
+// deployment keeps a number of versions) or it never existed.
+func missingVersion(ctx context.Context, c *client.Client, s *secret.Secret, version int64) error {
+	if version > s.Version {
+		return errcode.New(errcode.NotFound, "the secret %s has no version %d: its current version is %d", s.Name, version, s.Version)
+	}
+	oldest := s.Version
+	if versions, err := c.SecretVersions(ctx, s.ID); err == nil {
+		for _, v := range versions {
+			oldest = min(oldest, v.Version)
+		}
+	}
+	return errcode.New(errcode.NotFound, "version %d of the secret %s is no longer kept: the deployment keeps its last versions (LOCKWELL_KEEP_VERSIONS), here %d to %d (see lockwell secret history %s)",
+		version, s.Name, oldest, s.Version, s.ID)
 }
 
 func orEmpty(l []string) []string {
@@ -175,7 +214,14 @@ meanwhile.`,
 			case errcode.Is(err, errcode.FailedPrecondition):
 				return errcode.New(errcode.FailedPrecondition, "the secret %s changed while it was being rolled back; run the command again", s.Name)
 			case errcode.Is(err, errcode.NotFound):
-				return errcode.New(errcode.NotFound, "the secret %s has no version %d (see lockwell secret history %s)", s.Name, version, s.ID)
+				return missingVersion(ctx, c, s, version)
+			case errcode.Is(err, errcode.AlreadyExists):
+				old, gerr := c.GetSecretVersion(ctx, s.ID, version)
+				if gerr != nil || old.Name == s.Name {
+					return err
+				}
+				return errcode.New(errcode.AlreadyExists, "version %d of %s was named %s, and another secret has that name now: rename that one first, or change %s's values with lockwell secret update",
+					version, s.Name, old.Name, s.Name)
 			case err != nil:
 				return err
 			}
@@ -198,6 +244,15 @@ type diffView struct {
 	Removed []string             `json:"removed" yaml:"removed"`
 	Changed []string             `json:"changed" yaml:"changed"`
 	Values  map[string]valueDiff `json:"values,omitempty" yaml:"values,omitempty"`
+	// Name and Visibility are set when they differ.
+	Name       *nameDiff `json:"name,omitempty" yaml:"name,omitempty"`
+	Visibility *nameDiff `json:"visibility,omitempty" yaml:"visibility,omitempty"`
+}
+
+// nameDiff is a secret's name (or visibility) in both versions.
+type nameDiff struct {
+	From string `json:"from" yaml:"from"`
+	To   string `json:"to" yaml:"to"`
 }
 
 // valueDiff is one key's value in both versions; a side is absent when the
@@ -260,7 +315,7 @@ they are masked (only their length shows) unless --show-values=plain.`,
 			get := func(version int64) (*secret.Secret, error) {
 				got, err := c.GetSecretVersion(ctx, s.ID, version)
 				if errcode.Is(err, errcode.NotFound) {
-					return nil, errcode.New(errcode.NotFound, "the secret %s has no version %d (see lockwell secret history %s)", s.Name, version, s.ID)
+					return nil, missingVersion(ctx, c, s, version)
 				}
 				return got, err
 			}
@@ -278,6 +333,12 @@ they are masked (only their length shows) unless --show-values=plain.`,
 				return err
 			}
 			d := diffView{ID: s.ID, From: from, To: b1.Version, Added: []string{}, Removed: []string{}, Changed: []string{}}
+			if a1.Name != b1.Name {
+				d.Name = &nameDiff{From: a1.Name, To: b1.Name}
+			}
+			if a1.Private != b1.Private {
+				d.Visibility = &nameDiff{From: visibility(a1.Private), To: visibility(b1.Private)}
+			}
 			for _, k := range secret.KeysOf(b1.Values) {
 				old, ok := a1.Values[k]
 				switch {
@@ -324,8 +385,18 @@ they are masked (only their length shows) unless --show-values=plain.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: version %d → version %d\n", s.Name, d.From, d.To)
+			if d.Name != nil {
+				fmt.Fprintf(a.stdout, "name: %s → %s\n", d.Name.From, d.Name.To)
+			}
+			if d.Visibility != nil {
+				fmt.Fprintf(a.stdout, "visibility: %s → %s\n", d.Visibility.From, d.Visibility.To)
+			}
 			if len(d.Added)+len(d.Removed)+len(d.Changed) == 0 {
-				fmt.Fprintln(a.stdout, "no differences")
+				if d.Name == nil && d.Visibility == nil {
+					fmt.Fprintln(a.stdout, "no differences")
+				} else {
+					fmt.Fprintln(a.stdout, "the same keys and values")
+				}
 				return nil
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)

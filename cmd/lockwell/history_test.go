@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,7 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	deploy "github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/secret/secrettest"
+	"github.com/lockwell/lockwell/shared/server"
+	"github.com/lockwell/lockwell/shared/server/servertest"
 )
 
 // TestSecretHistoryDiffAndRollback: history after several updates, get
@@ -203,4 +208,43 @@ func TestSecretHistoryHelp(t *testing.T) {
 	assert.Contains(t, r.stdout, "--show-values")
 	r = ok(t, inv.run("admin", "--help"))
 	assert.Contains(t, r.stdout, "purge")
+}
+
+// TestHistoryShowsRenamesAndPrunedVersions: what the key columns cannot
+// show (a rename, a change of visibility) is in history and diff; a
+// rollback onto a name taken meanwhile says which name; a pruned version
+// is reported as no longer kept, not as never made.
+func TestHistoryShowsRenamesAndPrunedVersions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := servertest.Run(t, server.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler), History: deploy.History{KeepVersions: 3}})
+	srv := &localServer{url: s.URL, adminToken: servertest.AdminToken(t, dir), dataDir: dir}
+	admin := srv.as(t, srv.adminToken)
+	ok(t, admin.run("secret", "create", "db", "password=pw-1"))
+	ok(t, admin.run("secret", "rename", "db", "database"))
+	ok(t, admin.run("secret", "update", "database", "--visibility", "private"))
+
+	r := ok(t, admin.run("secret", "history", "database"))
+	assert.Regexp(t, `3 \(current\)\s+\S+\s+admin\s+update \(made private\)`, r.stdout)
+	assert.Regexp(t, `2\s+\S+\s+admin\s+update \(renamed from db\)`, r.stdout)
+	r = ok(t, admin.run("secret", "diff", "database", "1"))
+	assert.Contains(t, r.stdout, "name: db → database")
+	assert.Contains(t, r.stdout, "visibility: public → private")
+	assert.Contains(t, r.stdout, "the same keys and values")
+	assert.NotContains(t, r.stdout, "no differences")
+	r = ok(t, admin.run("secret", "diff", "database", "1", "-o", "json"))
+	var d diffView
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &d))
+	assert.Equal(t, &nameDiff{From: "db", To: "database"}, d.Name)
+	assert.Equal(t, &nameDiff{From: "public", To: "private"}, d.Visibility)
+
+	// Version 1 was called db, which another secret has now.
+	ok(t, admin.run("secret", "create", "db", "password=other"))
+	fails(t, admin.run("secret", "rollback", "database", "1"), exitConflict, "version 1 of database was named db, and another secret has that name now")
+
+	// With three versions kept, the first ones are pruned.
+	ok(t, admin.run("secret", "update", "database", "password=pw-2"))
+	ok(t, admin.run("secret", "update", "database", "password=pw-3"))
+	fails(t, admin.run("secret", "rollback", "database", "1"), exitNotFound, "version 1 of the secret database is no longer kept")
+	fails(t, admin.run("secret", "diff", "database", "2"), exitNotFound, "here 3 to 5")
+	fails(t, admin.run("secret", "rollback", "database", "9"), exitNotFound, "has no version 9: its current version is 5")
 }
