@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -501,7 +502,10 @@ restored ("lockwell secret restore ID"; the deployment's recovery window,
 default 7 days), and says when a secret of the other visibility keeps the
 name. The name is free again at once. --purge destroys the secret and its
 history at once instead (its owner or an admin only); it cannot be
-restored.`,
+restored. --purge also destroys a secret deleted before, during its
+recovery window: give its id, or the name it had when no live secret has
+that name and only one deleted secret of yours had it (see "lockwell secret
+list --deleted").`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeSecretNames(&vis, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -516,6 +520,12 @@ restored.`,
 				return err
 			}
 			s, err := c.FindSecretIn(ctx, args[0], v)
+			wasDeleted := false
+			if errcode.Is(err, errcode.NotFound) && purge {
+				if d, derr := findDeletedToPurge(ctx, c, args[0], v); d != nil || !errcode.Is(derr, errcode.NotFound) {
+					s, err, wasDeleted = d, derr, true
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -523,7 +533,9 @@ restored.`,
 				if !a.isTerminal() {
 					return errcode.New(errcode.InvalidArgument, "not deleting without confirmation: pass -y")
 				}
-				if purge {
+				if wasDeleted {
+					fmt.Fprintf(a.stderr, "Destroy the deleted %s secret %s (id %s) for good? It cannot be restored. [y/N] ", visibility(s.Private), s.Name, s.ID)
+				} else if purge {
 					fmt.Fprintf(a.stderr, "Destroy the %s secret %s (id %s) for good? It cannot be restored. [y/N] ", visibility(s.Private), s.Name, s.ID)
 				} else {
 					fmt.Fprintf(a.stderr, "Delete the %s secret %s (id %s)? [y/N] ", visibility(s.Private), s.Name, s.ID)
@@ -538,6 +550,9 @@ restored.`,
 				return err
 			}
 			switch {
+			case wasDeleted:
+				fmt.Fprintf(a.stdout, "Purged the deleted %s secret %s (id %s): it cannot be restored.\n", visibility(s.Private), s.Name, s.ID)
+				return nil
 			case deleted != nil:
 				fmt.Fprintf(a.stdout, "Deleted %s secret %s (id %s). %s\n", visibility(s.Private), s.Name, s.ID, restoreHint(deleted))
 			case purge:
@@ -559,6 +574,25 @@ restored.`,
 	cmd.Flags().BoolVar(&purge, "purge", false, "destroy the secret and its history at once: no restore")
 	vis.bind(cmd, "")
 	return cmd
+}
+
+// findDeletedToPurge finds the deleted secret that delete --purge means by
+// arg, when no live secret has that id or name: by id, or by the name it
+// had when exactly one deleted secret the caller may restore had it. vis,
+// when not PrivateFirst, must match its visibility. Errors: not_found (with
+// the secret too when only its visibility differs); failed_precondition
+// when several deleted secrets had the name.
+func findDeletedToPurge(ctx context.Context, c *client.Client, arg string, vis client.Visibility) (*secret.Secret, error) {
+	s, err := c.FindDeletedSecret(ctx, arg)
+	switch {
+	case errcode.Is(err, errcode.FailedPrecondition):
+		return nil, errcode.New(errcode.FailedPrecondition, "several deleted secrets were named %s; purge one by its id (see lockwell secret list --deleted)", arg)
+	case err != nil:
+		return nil, err
+	case vis == client.OnlyPrivate && !s.Private, vis == client.OnlyPublic && s.Private:
+		return s, errcode.New(errcode.NotFound, "the deleted secret %s is %s, not %s", arg, visibility(s.Private), visibility(!s.Private))
+	}
+	return s, nil
 }
 
 func secretExportCommand(a *app) *cobra.Command {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,7 +93,7 @@ func TestSecretLifecycle(t *testing.T) {
 	// delete needs -y without a terminal
 	oneLineError(t, admin.run("secret", "delete", "database"), "pass -y")
 	ok(t, admin.run("secret", "delete", "database", "-y"))
-	oneLineError(t, admin.run("secret", "get", g.ID), "no secret has the id "+g.ID)
+	oneLineError(t, admin.run("secret", "get", g.ID), "the secret with id "+g.ID+" (database) is deleted; it can be restored until ")
 
 	// clashes and bad input are one-line errors
 	oneLineError(t, admin.run("secret", "create", "other", "k=v"), "already exists")
@@ -256,4 +257,60 @@ func TestLoginAndConfigPrecedence(t *testing.T) {
 	require.NoError(t, os.Chmod(cfgPath, 0o644))
 	r = ok(t, base.run("secret", "list"))
 	assert.Contains(t, r.stderr, "readable by others")
+}
+
+// TestDeletedSecretMessagesAndPurge: get and history on the id of a
+// deleted secret say it is deleted and until when it can be restored;
+// delete --purge destroys a deleted secret by id, or by the name it had
+// when no live secret has the name and only one deleted secret had it.
+func TestDeletedSecretMessagesAndPurge(t *testing.T) {
+	srv := startServer(t)
+	admin := srv.as(t, srv.adminToken)
+	ok(t, admin.run("secret", "create", "db", "k=v"))
+	id := getSecret(t, admin, "db").ID
+	r := ok(t, admin.run("secret", "delete", "db", "-y"))
+	m := regexp.MustCompile(`restored until (\S+):`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, m, r.stdout)
+	until := m[1]
+	want := "the secret with id " + id + " (db) is deleted; it can be restored until " + until + " with: lockwell secret restore " + id
+	fails(t, admin.run("secret", "get", id), exitNotFound, want)
+	fails(t, admin.run("secret", "get", id, "--version", "1"), exitNotFound, want)
+	fails(t, admin.run("secret", "history", id), exitNotFound, want)
+	fails(t, admin.run("secret", "get", "9c6f3c2e-1111-4222-8333-444455556666"), exitNotFound, "no secret has the id 9c6f3c2e-1111-4222-8333-444455556666")
+
+	// by id; --private does not pick a public one
+	fails(t, admin.run("secret", "delete", id, "--purge", "--private", "-y"), exitNotFound, "the deleted secret "+id+" is public, not private")
+	fails(t, admin.run("secret", "delete", id, "--purge"), exitError, "pass -y")
+	r = ok(t, admin.run("secret", "delete", id, "--purge", "-y"))
+	assert.Equal(t, "Purged the deleted public secret db (id "+id+"): it cannot be restored.\n", r.stdout)
+	assert.Empty(t, r.stderr)
+	fails(t, admin.run("secret", "restore", id), exitNotFound, "no deleted secret")
+	fails(t, admin.run("secret", "get", id), exitNotFound, "no secret has the id "+id)
+
+	// by name, when only one deleted secret had it and no live one has it
+	ok(t, admin.run("secret", "create", "cache", "k=v", "--private"))
+	cache := getSecret(t, admin, "cache").ID
+	ok(t, admin.run("secret", "delete", "cache", "-y"))
+	r = ok(t, admin.run("secret", "delete", "cache", "--purge", "-y"))
+	assert.Equal(t, "Purged the deleted private secret cache (id "+cache+"): it cannot be restored.\n", r.stdout)
+	r = ok(t, admin.run("secret", "list", "--deleted", "-o", "json"))
+	assert.NotContains(t, r.stdout, cache)
+
+	// a live secret of the name comes first
+	ok(t, admin.run("secret", "create", "x", "k=v"))
+	oldX := getSecret(t, admin, "x").ID
+	ok(t, admin.run("secret", "delete", "x", "-y"))
+	ok(t, admin.run("secret", "create", "x", "k=v"))
+	liveX := getSecret(t, admin, "x").ID
+	r = ok(t, admin.run("secret", "delete", "x", "--purge", "-y"))
+	assert.Contains(t, r.stdout, "Deleted public secret x (id "+liveX+") for good")
+	r = ok(t, admin.run("secret", "list", "--deleted", "-o", "json"))
+	assert.Contains(t, r.stdout, oldX, "the deleted one is left alone")
+
+	// two deleted secrets had the name: purge asks for the id
+	ok(t, admin.run("secret", "create", "x", "k=v"))
+	ok(t, admin.run("secret", "delete", "x", "-y"))
+	fails(t, admin.run("secret", "delete", "x", "--purge", "-y"), exitConflict, "several deleted secrets were named x; purge one by its id")
+	// without --purge a deleted secret's name is not found, as before
+	fails(t, admin.run("secret", "delete", "x", "-y"), exitNotFound, "no secret named x")
 }

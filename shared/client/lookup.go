@@ -30,7 +30,8 @@ const (
 //     name first, then the public one.
 //
 // Errors: not_found saying that neither a private nor a public secret has
-// the name; invalid_argument for a string that is neither an id nor a
+// the name, or, for the id of a deleted secret the caller may restore, that
+// it is deleted and until when it can be restored; invalid_argument for a string that is neither an id nor a
 // valid name; failed_precondition listing the ids when the server returns
 // more than one secret of one name and visibility (which its uniqueness
 // rules forbid).
@@ -55,6 +56,10 @@ func (c *Client) FindSecretIn(ctx context.Context, nameOrID string, vis Visibili
 		}
 		if s, nerr := c.FindSecretByName(ctx, nameOrID, vis); nerr == nil {
 			return s, nil
+		}
+		if d, derr := c.FindDeletedSecret(ctx, nameOrID); derr == nil {
+			return nil, errcode.New(errcode.NotFound, "the secret with id %s (%s) is deleted; it can be restored until %s with: lockwell secret restore %s",
+				nameOrID, d.Name, d.PurgeAfter.UTC().Format(time.RFC3339), nameOrID)
 		}
 		return nil, errcode.New(errcode.NotFound, "no secret has the id %s (or that name)", nameOrID)
 	}
