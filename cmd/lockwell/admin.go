@@ -5,12 +5,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	deployconfig "github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/server"
+	"github.com/lockwell/lockwell/shared/store"
 	"github.com/lockwell/lockwell/shared/valuestore"
 
 	// Admin commands open the deployment's storage directly, so the CLI
@@ -58,31 +61,52 @@ func (a *app) openDeployment(ctx context.Context) (*deployconfig.Deployment, err
 }
 
 func adminPurgeCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "purge",
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "purge [--data-dir DIR]",
 		Short: "Destroy the deleted secrets whose recovery window has ended",
 		Long: `Purge destroys, with their history, the deleted secrets of every owner whose
 recovery window (LOCKWELL_RECOVERY_DAYS when they were deleted) has ended,
 and prints how many. Secrets still in their window are left alone. The
 store also purges after writes, and deployments run it on a schedule; this
 command does it now. It needs LOCKWELL_STORE and LOCKWELL_KEY (or
-LOCKWELL_VALUES and LOCKWELL_DEPLOYMENT), as the deployment has them.`,
+LOCKWELL_VALUES and LOCKWELL_DEPLOYMENT), as the deployment has them, or,
+with --data-dir, the local server's data directory (lockwell serve, make dev).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := deployconfig.Config{
-				StoreURL: a.getenv("LOCKWELL_STORE"), ValuesURL: a.getenv("LOCKWELL_VALUES"),
-				Deployment: a.getenv("LOCKWELL_DEPLOYMENT"), KeyURL: a.getenv("LOCKWELL_KEY"),
+			ctx := cmd.Context()
+			var st *store.Store
+			var closeStore func() error
+			switch {
+			case dataDir != "":
+				abs, err := filepath.Abs(dataDir)
+				if err != nil {
+					return err
+				}
+				if st, closeStore, err = server.OpenStore(ctx, abs); err != nil {
+					return err
+				}
+			case a.getenv("LOCKWELL_STORE") == "":
+				return errcode.New(errcode.InvalidArgument, "LOCKWELL_STORE is not set: name the deployment's store (with LOCKWELL_KEY), or give --data-dir DIR for the local server's data directory")
+			default:
+				c := deployconfig.Config{
+					StoreURL: a.getenv("LOCKWELL_STORE"), ValuesURL: a.getenv("LOCKWELL_VALUES"),
+					Deployment: a.getenv("LOCKWELL_DEPLOYMENT"), KeyURL: a.getenv("LOCKWELL_KEY"),
+				}
+				d, err := c.Open(ctx, nil)
+				if err != nil {
+					return err
+				}
+				st, closeStore = d.Store, d.Close
 			}
-			d, err := c.Open(cmd.Context(), nil)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			n, err := d.Store.PurgeExpired(cmd.Context())
+			defer closeStore()
+			n, err := st.PurgeExpired(ctx)
 			fmt.Fprintf(a.stdout, "purged %d expired deleted secrets\n", n)
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the local server's data directory (default: the deployment from LOCKWELL_STORE)")
+	return cmd
 }
 
 func adminSweepCommand(a *app) *cobra.Command {

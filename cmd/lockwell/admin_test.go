@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,11 +12,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lockwell/lockwell/shared/audit"
 	"github.com/lockwell/lockwell/shared/backend/backendtest"
 	deployconfig "github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/identity"
 	"github.com/lockwell/lockwell/shared/secret"
+	"github.com/lockwell/lockwell/shared/server"
 	"github.com/lockwell/lockwell/shared/store"
 )
 
@@ -130,4 +133,50 @@ func TestAdminPurge(t *testing.T) {
 	r = invocation{env: map[string]string{}}.run("admin", "purge")
 	assert.NotEqual(t, 0, r.code)
 	assert.Contains(t, r.stderr, "LOCKWELL_STORE")
+}
+
+// TestAdminPurgeDataDir: admin purge --data-dir purges the local server's
+// data directory, recording the purge in its audit log; it never creates
+// a store where there is none.
+func TestAdminPurgeDataDir(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	b, err := server.OpenBackend(ctx, dir)
+	require.NoError(t, err)
+	alice := identity.Principal{Name: "alice"}
+	st := store.New(b)
+	kept, err := st.Create(ctx, alice, store.CreateRequest{Name: "kept", Values: map[string]string{"k": "v"}})
+	require.NoError(t, err)
+	_, err = st.Delete(ctx, alice, kept.ID, store.DeleteRequest{})
+	require.NoError(t, err)
+	short := store.New(b, store.WithRecoveryWindow(time.Nanosecond))
+	gone, err := short.Create(ctx, alice, store.CreateRequest{Name: "gone", Values: map[string]string{"k": "v"}})
+	require.NoError(t, err)
+	_, err = short.Delete(ctx, alice, gone.ID, store.DeleteRequest{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		batch, err := b.Expired(ctx, time.Now(), 10)
+		return err == nil && len(batch) == 1
+	}, 30*time.Second, 10*time.Millisecond, "the delete expires")
+	require.NoError(t, b.Close())
+
+	inv := invocation{env: map[string]string{}}
+	r := ok(t, inv.run("admin", "purge", "--data-dir", dir))
+	assert.Equal(t, "purged 1 expired deleted secrets\n", r.stdout)
+	l, ab, err := server.OpenAuditLog(ctx, dir)
+	require.NoError(t, err)
+	recs, err := l.Read(ctx, audit.Query{Limit: 100, Filter: audit.Filter{Operation: "purge_expired", Secret: gone.ID}})
+	require.NoError(t, err)
+	assert.NotEmpty(t, recs, "the purge is in the data directory's audit log")
+	require.NoError(t, ab.Close())
+	r = ok(t, inv.run("admin", "purge", "--data-dir", dir))
+	assert.Equal(t, "purged 0 expired deleted secrets\n", r.stdout)
+
+	empty := t.TempDir()
+	fails(t, inv.run("admin", "purge", "--data-dir", empty), exitNotFound, "is not a lockwell data directory: it has no lockwell.db")
+	entries, err := os.ReadDir(empty)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "no store or key created")
+	fails(t, inv.run("admin", "purge"), exitError, "LOCKWELL_STORE is not set: name the deployment's store (with LOCKWELL_KEY), or give --data-dir DIR for the local server's data directory")
 }

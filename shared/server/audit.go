@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"github.com/lockwell/lockwell/shared/backend"
 	"github.com/lockwell/lockwell/shared/config"
 	"github.com/lockwell/lockwell/shared/envelope"
+	"github.com/lockwell/lockwell/shared/errcode"
+	"github.com/lockwell/lockwell/shared/store"
 )
 
 // openAuditLog opens the audit log of the SQLite store in dir: its chain
@@ -49,4 +52,28 @@ func OpenAuditLog(ctx context.Context, dir string) (*audit.Log, backend.Backend,
 		return nil, nil, err
 	}
 	return l, b, nil
+}
+
+// OpenStore opens the store of the data directory dir for admin tools
+// (lockwell admin purge) as Run serves it, with its audit log, but without
+// events or API tokens; the caller closes it with the returned function.
+// Unlike Run it never creates a store: a dir without the database and the
+// store key is not_found.
+func OpenStore(ctx context.Context, dir string) (*store.Store, func() error, error) {
+	for _, f := range []string{DatabaseFile, KeyFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return nil, nil, errcode.New(errcode.NotFound, "%s is not a lockwell data directory: it has no %s", dir, f)
+		}
+	}
+	b, err := OpenBackend(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, closeAudit, err := openAuditLog(ctx, dir, b, nil)
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	st := store.New(b, store.WithAuditLog(l))
+	return st, func() error { return errors.Join(st.Close(), closeAudit()) }, nil
 }
