@@ -190,6 +190,7 @@ func TestBinaryWhoamiVersionLogin(t *testing.T) {
 	lw := newBinary(t)
 	r := ok(t, lw.input(srv.adminToken+"\n").run(t, "login", "--url", srv.url, "--token-stdin"))
 	assert.Contains(t, r.stdout, "Logged in to "+srv.url+" as admin (role admin); settings saved in ")
+	assert.True(t, strings.HasSuffix(r.stdout, " (mode 0600).\n"), "%q", r.stdout)
 
 	r = ok(t, lw.run(t, "whoami"))
 	assert.Equal(t, "admin (role admin) on "+srv.url+", profile default\n", r.stdout)
@@ -224,8 +225,8 @@ func TestBinaryProfiles(t *testing.T) {
 	lw := newBinary(t)
 	ok(t, lw.input(dev.adminToken+"\n").run(t, "login", "--url", dev.url, "--token-stdin"))
 	r := ok(t, lw.input(prod.adminToken+"\n").run(t, "login", "--profile", "prod", "--url", prod.url, "--token-stdin"))
-	assert.Contains(t, r.stdout, "profile prod saved in ")
-	assert.Contains(t, r.stdout, "--profile prod or LOCKWELL_PROFILE=prod")
+	assert.Regexp(t, `^Logged in to \S+ as admin \(role admin\); profile prod saved in \S+ \(mode 0600\)\. Use it with --profile prod or LOCKWELL_PROFILE=prod\.\n$`, r.stdout,
+		"one sentence per statement, none ending in a dangling parenthesis")
 
 	ok(t, lw.run(t, "secret", "create", "where", "is=dev"))
 	ok(t, lw.run(t, "--profile", "prod", "secret", "create", "where", "is=prod"))

@@ -109,11 +109,11 @@ token and says who the server takes you for.`,
 			if who != "" {
 				who = " as " + who
 			}
-			where := "settings saved in " + path
+			where := "settings saved in " + path + " (mode 0600)."
 			if name != defaultProfile {
-				where = "profile " + name + " saved in " + path + "; use it with --profile " + name + " or LOCKWELL_PROFILE=" + name
+				where = "profile " + name + " saved in " + path + " (mode 0600). Use it with --profile " + name + " or LOCKWELL_PROFILE=" + name + "."
 			}
-			fmt.Fprintf(a.stdout, "Logged in to %s%s; %s (mode 0600).\n", s.URL, who, where)
+			fmt.Fprintf(a.stdout, "Logged in to %s%s; %s\n", s.URL, who, where)
 			return nil
 		},
 	}
