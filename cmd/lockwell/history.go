@@ -468,13 +468,12 @@ meanwhile, restore under a new one with --name.`,
 			}
 			out, err := c.RestoreSecret(ctx, id, client.RestoreOptions{Name: newName})
 			switch {
+			case errcode.Is(err, errcode.AlreadyExists) && newName != "":
+				return errcode.New(errcode.AlreadyExists, "%s is taken too: another secret has that name; give --name a name no secret has", newName)
 			case errcode.Is(err, errcode.AlreadyExists):
-				taken := newName
-				if taken == "" {
-					taken = name
-					if client.IsValidID(name) {
-						taken = "its name"
-					}
+				taken := name
+				if client.IsValidID(name) {
+					taken = "its name"
 				}
 				return errcode.New(errcode.AlreadyExists, "%s is taken by another secret now: restore under a new name with --name NEW_NAME", taken)
 			case errcode.Is(err, errcode.NotFound) && client.IsValidID(args[0]):

@@ -150,6 +150,9 @@ func TestSecretDeleteRestorePurge(t *testing.T) {
 	// the name is free: another secret takes it, and restore asks for --name
 	ok(t, admin.run("secret", "create", "db", "password=pw-2"))
 	fails(t, admin.run("secret", "restore", "db"), exitConflict, "restore under a new name with --name NEW_NAME")
+	ok(t, admin.run("secret", "create", "db-taken", "k=v"))
+	r = fails(t, admin.run("secret", "restore", "db", "--name", "db-taken"), exitConflict, "db-taken is taken too: another secret has that name; give --name a name no secret has")
+	assert.NotContains(t, r.stderr, "NEW_NAME", "--name was given")
 	r = ok(t, admin.run("secret", "restore", "db", "--name", "db-old"))
 	assert.Contains(t, r.stdout, "Restored public secret db-old (id "+id)
 	r = ok(t, admin.run("secret", "get", "db-old", "--key", "password"))
