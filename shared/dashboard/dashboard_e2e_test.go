@@ -438,23 +438,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.Equal(t, light, evalJS[string](admin, bg))
 	})
 
-	t.Run("commands in empty states wrap at 360 px", func(t *testing.T) {
-		narrow := newTab(t, browser, "narrow", srv.URL, 360, 740).in(t)
-		narrow.open("/")
-		narrow.waitPage("signInPage")
-		require.True(t, evalJS[bool](narrow, `(() => {
-			const box = document.createElement('div');
-			box.className = 'empty';
-			const pre = document.createElement('pre');
-			pre.textContent = "lockwell migrate start --source 'zenml-aws://?region=eu-west-1' --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/lockwell-migrate";
-			box.append(pre);
-			document.getElementById('main').append(box);
-			const fits = pre.scrollWidth <= pre.clientWidth && box.getBoundingClientRect().right <= innerWidth;
-			box.remove();
-			return fits;
-		})()`), "a long command runs off a 360 px screen")
-	})
-
 	t.Run("paste parser", func(t *testing.T) {
 		admin := admin.in(t)
 		// paste.js runs in the page; each case is a block and the pairs (or
