@@ -51,7 +51,7 @@ function h(tag, props, ...children) {
 }
 
 let toastTimer;
-// toast shows message at the bottom of the window for 5 s. render() clears
+// toast shows message at the top of the window for 5 s. render() clears
 // it, so a toast never outlives its page: code that shows a toast about a
 // change and then navigates calls go() first and toast() after.
 function toast(message, kind = 'ok') {
@@ -955,7 +955,7 @@ async function detailPage() {
 }
 
 // historySection lists a secret's kept versions (who, when, how, which keys
-// changed) and loads them after the page shows. An old version's keys show
+// changed, renames and changes of visibility). An old version's keys show
 // masked; its values are fetched only when revealed and dropped after
 // remaskDelay() or when the tab is hidden. Rolling back asks for a
 // confirmation and sends If-Match with the version the page loaded, so a
@@ -963,7 +963,7 @@ async function detailPage() {
 // as GET .../versions answered them, newest first.
 function historySection(meta, items) {
   const box = errorBox('history-error');
-  const holder = h('div', { id: 'history-list' }, h('p', { class: 'muted' }, 'Loading the versions…'));
+  const holder = h('div', { id: 'history-list' });
   const section = h('section', { 'aria-labelledby': 'history-heading', class: 'card', id: 'history' },
     h('h2', { id: 'history-heading' }, 'History'), holder, box);
   // changes says what version v changed; before is the version it followed
