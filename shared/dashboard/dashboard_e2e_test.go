@@ -170,6 +170,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		admin.waitPage("createPage")
 		admin.typeInto("#name", "db-prod")
 		admin.click("#vis-private")
+		// No key at all: refused on the row, nothing created.
+		admin.click("#create-submit")
+		admin.waitContains("#rows .kv-row:nth-child(1) .field-error", "A secret needs at least one key")
+		var none struct{ Items []secretBody }
+		status, _ := srv.call(t, srv.admin, http.MethodGet, "/api/v1/secrets?name=db-prod", nil, "", &none)
+		require.Equal(t, http.StatusOK, status)
+		require.Empty(t, none.Items, "a secret without keys was created")
 		admin.typeInto("#rows .kv-row:nth-child(1) .key", "9user")
 		admin.typeInto("#rows .kv-row:nth-child(1) .value", userValue)
 		admin.click("#create-submit")
@@ -189,7 +196,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.Equal(t, 3, evalJS[int](admin, `document.querySelectorAll('#keys tbody tr').length`))
 
 		var list struct{ Items []secretBody }
-		status, _ := srv.call(t, srv.admin, http.MethodGet, "/api/v1/secrets?name=db-prod", nil, "", &list)
+		status, _ = srv.call(t, srv.admin, http.MethodGet, "/api/v1/secrets?name=db-prod", nil, "", &list)
 		require.Equal(t, http.StatusOK, status)
 		require.Len(t, list.Items, 1)
 		dbProd = list.Items[0]
@@ -363,6 +370,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		bob.waitPage("listPage")
 		bob.waitText("#secrets .secret-name", "db-production")
 		require.Equal(t, "admin", evalJS[string](bob, `document.querySelector('#secrets td[data-label="Owner"]').textContent`))
+
+		// Only the owner may make it private again (the API refuses anyone
+		// else, admins too): bob is not offered it.
+		bob.open(detail())
+		bob.waitPage("detailPage")
+		bob.waitContains("#visibility-status", "only its owner, admin, can make it private")
+		require.False(t, evalJS[bool](bob, `!!document.getElementById('toggle-visibility')`), "a member is offered to change another's visibility")
+		admin.waitContains("#visibility-status", "only you can make it private")
+		require.True(t, evalJS[bool](admin, `!!document.getElementById('toggle-visibility')`), "the owner is not offered to change visibility")
 	})
 
 	t.Run("revoke a token", func(t *testing.T) {
@@ -376,6 +392,16 @@ func TestDashboardInBrowser(t *testing.T) {
 		// Bob's session ended with his token.
 		bob.open("/")
 		bob.waitPage("signInPage")
+
+		// The admin's own token is marked; revoking it says what it does.
+		admin.waitText("#tokens tr.this-session #this-session", "this session")
+		require.Equal(t, "admin", evalJS[string](admin, `document.querySelector('#tokens tr.this-session').dataset.user`))
+		admin.click("#tokens tr.this-session .revoke")
+		admin.waitContains("#tokens tr.this-session .revoke-warning", "revoking it signs you out")
+		admin.waitContains("#tokens tr.this-session .revoke-warning", "It is the last admin token")
+		require.Equal(t, "Confirm: revoke and sign out", evalJS[string](admin, `document.querySelector('#tokens tr.this-session .confirm-revoke').textContent`))
+		admin.click("#tokens tr.this-session .confirm-revoke + button")
+		admin.waitFor("the revoke button back", `!!document.querySelector('#tokens tr.this-session .revoke')`)
 	})
 
 	t.Run("delete", func(t *testing.T) {
@@ -397,12 +423,19 @@ func TestDashboardInBrowser(t *testing.T) {
 		admin := admin.in(t)
 		bg := `getComputedStyle(document.body).backgroundColor`
 		light := evalJS[string](admin, bg)
+		// System (light in the test's browser), then light, dark and the system again.
+		require.Contains(t, evalJS[string](admin, `document.getElementById('theme').title`), "follows the system setting")
+		admin.waitText("#theme", "◐ System")
+		admin.click("#theme")
+		admin.waitFor("light theme", `document.documentElement.dataset.theme === 'light'`)
+		admin.waitText("#theme", "☀ Light")
 		admin.click("#theme")
 		admin.waitFor("dark theme", `document.documentElement.dataset.theme === 'dark'`)
 		require.NotEqual(t, light, evalJS[string](admin, bg))
-		require.Equal(t, "true", evalJS[string](admin, `document.getElementById('theme').getAttribute('aria-pressed')`))
+		require.Contains(t, evalJS[string](admin, `document.getElementById('theme').title`), "Theme: dark")
 		admin.click("#theme")
-		admin.waitFor("light theme", `document.documentElement.dataset.theme === 'light'`)
+		admin.waitFor("the system's theme", `!('theme' in document.documentElement.dataset) && localStorage.getItem('lockwell-theme') === null`)
+		require.Equal(t, light, evalJS[string](admin, bg))
 	})
 
 	t.Run("paste parser", func(t *testing.T) {
@@ -432,6 +465,27 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.Empty(t, admin.cookies())
 		admin.open("/")
 		admin.waitPage("signInPage")
+	})
+
+	t.Run("revoke the token of this session", func(t *testing.T) {
+		admin := admin.in(t)
+		var minted struct{ Token string }
+		status, _ := srv.call(t, srv.admin, http.MethodPost, "/api/v1/tokens", map[string]string{"user": "carol", "role": "admin"}, "", &minted)
+		require.Equal(t, http.StatusCreated, status)
+		admin.signIn(minted.Token, "carol", "admin")
+		admin.open("/tokens")
+		admin.waitPage("tokensPage")
+		admin.waitFor("carol's token marked", `document.querySelector('#tokens tr.this-session')?.dataset.user === 'carol'`)
+		require.Equal(t, 1, evalJS[int](admin, `document.querySelectorAll('#tokens .this-session').length`))
+		admin.click("#tokens tr.this-session .revoke")
+		admin.waitContains("#tokens tr.this-session .revoke-warning", "revoking it signs you out")
+		require.NotContains(t, evalJS[string](admin, `document.querySelector('#tokens tr.this-session .revoke-warning').textContent`), "last admin token", "two admin tokens remain")
+		admin.click("#tokens tr.this-session .confirm-revoke")
+		admin.waitPage("signInPage")
+		admin.waitContains("#toast", "you are signed out")
+		require.Empty(t, admin.cookies())
+		status, _ = srv.call(t, minted.Token, http.MethodGet, "/api/v1/whoami", nil, "", nil)
+		require.Equal(t, http.StatusUnauthorized, status)
 	})
 	if bobToken != "" {
 		require.False(t, strings.Contains(srv.log.String(), bobToken), "a minted token is in the server log")

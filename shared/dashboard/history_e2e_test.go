@@ -56,8 +56,8 @@ func TestHistoryInBrowser(t *testing.T) {
 	admin.click(`#versions tr[data-version="1"] .rollback`)
 	admin.waitFor("the confirmation", `document.activeElement?.classList.contains('confirm-rollback')`)
 	admin.click(`#versions tr[data-version="1"] .confirm-rollback`)
-	admin.waitContains("#history-error", "This secret changed since you loaded it")
-	admin.click("#history-error #reload")
+	admin.waitContains(`#versions tr[data-version="1"] .rollback-error`, "This secret changed since you loaded it")
+	admin.click(`#versions tr[data-version="1"] .reload-rollback`)
 	admin.waitPage("detailPage")
 	admin.waitText("#meta-version", "3")
 	admin.waitFor("three versions", `document.querySelectorAll('#versions tbody tr[data-version]').length === 3`)
@@ -72,6 +72,44 @@ func TestHistoryInBrowser(t *testing.T) {
 	require.Equal(t, int64(4), got.Version)
 	require.ElementsMatch(t, []string{"password", "user"}, got.Keys)
 	require.True(t, got.Values["password"] == "hist-old-value", "the rollback restores version 1's values")
+	// A toast (shown here for good, not for its 5 s) covers no button of the page.
+	require.True(t, evalJS[bool](admin, `(() => {
+		const el = document.getElementById('toast');
+		el.textContent = 'Rolled back to version 1: saved as version 4.';
+		el.className = 'toast show';
+		const t = el.getBoundingClientRect();
+		return t.height > 0 && [...document.querySelectorAll('main button')].every((b) => { const r = b.getBoundingClientRect();
+			return r.bottom <= t.top || r.top >= t.bottom || r.right <= t.left || r.left >= t.right; });
+	})()`), "the toast covers a button of the page")
+
+	// Renamed and made private (versions 5 and 6): the history says so, the
+	// id alone (or with the old name) still finds the page, and a rollback
+	// to version 4 says it renames the secret back and makes it public.
+	status, _ = srv.call(t, srv.admin, http.MethodPatch, "/api/v1/secrets/"+sec.ID, map[string]any{"name": "hist-db-renamed"}, `"4"`, nil)
+	require.Equal(t, http.StatusOK, status)
+	status, _ = srv.call(t, srv.admin, http.MethodPatch, "/api/v1/secrets/"+sec.ID, map[string]any{"private": true}, `"5"`, nil)
+	require.Equal(t, http.StatusOK, status)
+	for _, link := range []string{"/secret?id=" + sec.ID, "/secret?id=" + sec.ID + "&name=hist-db"} {
+		admin.open(link)
+		admin.waitPage("detailPage")
+		admin.waitText("#secret-name", "hist-db-renamed")
+	}
+	admin.waitFor("the name in the URL again", `new URLSearchParams(location.search).get('name') === 'hist-db-renamed'`)
+	admin.waitFor("six versions", `document.querySelectorAll('#versions tbody tr[data-version]').length === 6`)
+	require.Equal(t, "renamed from hist-db", evalJS[string](admin, `document.querySelector('#versions tr[data-version="5"] .changes').textContent`))
+	require.Equal(t, "made private", evalJS[string](admin, `document.querySelector('#versions tr[data-version="6"] .changes').textContent`))
+	admin.click(`#versions tr[data-version="4"] .rollback`)
+	admin.waitContains(`#versions tr[data-version="4"] .rollback-note`, "Rolls back to version 4: renames it to hist-db and makes it public.")
+	// The name is another secret's now: the error is on the row, in words.
+	blocker := srv.create(t, srv.admin, "hist-db", false, map[string]string{"k": "v"})
+	admin.click(`#versions tr[data-version="4"] .confirm-rollback`)
+	admin.waitContains(`#versions tr[data-version="4"] .rollback-error`, "Version 4 was named hist-db, which another secret has now")
+	status, _ = srv.call(t, srv.admin, http.MethodDelete, "/api/v1/secrets/"+blocker.ID+"?purge=true", nil, `"1"`, nil)
+	require.Equal(t, http.StatusNoContent, status)
+	admin.click(`#versions tr[data-version="4"] .rollback`)
+	admin.click(`#versions tr[data-version="4"] .confirm-rollback`)
+	admin.waitText("#meta-version", "7")
+	admin.waitText("#secret-name", "hist-db")
 
 	// Delete: the message says until when it can be restored.
 	admin.typeInto("#confirm-name", "hist-db")
@@ -79,6 +117,9 @@ func TestHistoryInBrowser(t *testing.T) {
 	admin.waitPage("listPage")
 	admin.waitContains("#toast", "Deleted hist-db. It can be restored until")
 	admin.waitContains("#toast", "on the Deleted page")
+	// The toast stays with its page.
+	admin.click("#nav-secrets")
+	admin.waitFor("no toast on the next page", `document.getElementById('toast').textContent === ''`)
 
 	// Its name is taken meanwhile: restoring asks for a new one.
 	srv.create(t, srv.admin, "hist-db", false, map[string]string{"k": "v"})
@@ -102,7 +143,9 @@ func TestHistoryInBrowser(t *testing.T) {
 	}
 	admin.click("#nav-audit")
 	admin.waitPage("auditPage")
-	admin.typeInto("#audit-operation", "create")
+	// The operation is picked from a list with readable labels.
+	require.Equal(t, "Mint a token (create_token)", evalJS[string](admin, `document.querySelector('#audit-operation option[value=create_token]').textContent`))
+	evalJS[string](admin, `document.getElementById('audit-operation').value = 'create'`)
 	admin.click("#audit-apply")
 	admin.waitFor("a first page of creates", `location.search === '?operation=create' && document.getElementById('next-page')?.disabled === false &&
 		document.querySelectorAll('#audit tbody tr').length === 25 &&

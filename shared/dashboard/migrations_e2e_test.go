@@ -49,6 +49,12 @@ func seedJobs(t *testing.T, js migrate.JobStore) {
 // its own database, as lockwell serve keeps them, seeded by seedJobs.
 func startServerWithJobs(t *testing.T) *lockwell {
 	t.Helper()
+	return startServerWithJobStore(t, seedJobs)
+}
+
+// startServerWithJobStore is startServerWithJobs with its seed (none: no jobs).
+func startServerWithJobStore(t *testing.T, seed func(*testing.T, migrate.JobStore)) *lockwell {
+	t.Helper()
 	dir := t.TempDir()
 	var openedAt string
 	r := servertest.Run(t, server.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler),
@@ -58,7 +64,9 @@ func startServerWithJobs(t *testing.T) *lockwell {
 			if err != nil {
 				return nil, nil, err
 			}
-			seedJobs(t, js)
+			if seed != nil {
+				seed(t, js)
+			}
 			return jobsapi.Jobs{Store: js}, js.Close, nil
 		}})
 	require.Equal(t, "sqlite://"+filepath.Join(dir, server.DatabaseFile), openedAt, "the jobs are opened in the served database")
@@ -145,5 +153,16 @@ func TestMigrationsPageInBrowser(t *testing.T) {
 		tb.open("/migrations")
 		tb.waitPage("migrationsPage")
 		tb.waitContains("#no-jobs", "This deployment serves no migration jobs.")
+	})
+
+	t.Run("no jobs yet: the command, quoted for shells, wraps at 360 px", func(t *testing.T) {
+		empty := startServerWithJobStore(t, nil)
+		tb := newTab(t, browser, "empty", empty.URL, 360, 740)
+		tb.signIn(empty.admin, "admin", "admin")
+		tb.open("/migrations")
+		tb.waitPage("migrationsPage")
+		tb.waitContains("#empty pre", "--source 'zenml-aws://?region=eu-west-1'")
+		require.True(t, evalJS[bool](tb, `(() => { const pre = document.querySelector('#empty pre');
+			return pre.scrollWidth <= pre.clientWidth && pre.getBoundingClientRect().right <= innerWidth; })()`), "the command runs off a 360 px screen")
 	})
 }

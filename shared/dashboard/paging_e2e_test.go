@@ -128,7 +128,8 @@ func TestAuditTimeRangeInBrowser(t *testing.T) {
 			return i.tabIndex >= 0 && !i.disabled && i.labels.length === 1 && i.labels[0].textContent.length > 0 })()`, id)), id)
 	}
 	require.Equal(t, []string{"Since", "Until"}, evalJS[[]string](admin, `['audit-since', 'audit-until'].map((id) => document.getElementById(id).labels[0].textContent)`))
-	admin.click("#audit-operation")
+	// Operation is a select (clicking would open its list): focus it.
+	evalJS[bool](admin, `(document.getElementById('audit-operation').focus(), true)`)
 	admin.do(chromedp.KeyEvent("\t"))
 	require.Equal(t, "audit-since", evalJS[string](admin, `document.activeElement.id`), "Tab moves from Operation to Since")
 

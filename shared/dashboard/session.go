@@ -13,6 +13,7 @@ import (
 
 	"github.com/lockwell/lockwell/shared/errcode"
 	"github.com/lockwell/lockwell/shared/httpapi"
+	"github.com/lockwell/lockwell/shared/identity"
 )
 
 // The session's names and lifetime.
@@ -29,6 +30,12 @@ const (
 	// cross-site form cannot set a header, and a cross-site script cannot
 	// send one without a CORS preflight, which the API never grants.
 	CSRFHeader = "X-Lockwell-CSRF"
+	// SessionTokenHeader is set on the answers to sign-in and to whoami
+	// authenticated by the session cookie: the id (tok_...) of the token the
+	// session holds, as GET /api/v1/tokens lists it, so the tokens page can
+	// mark the token revoking which signs this browser out. The id is not
+	// the token and cannot be turned back into it.
+	SessionTokenHeader = "X-Lockwell-Session-Token-Id"
 	// SessionMaxAge is how long the browser keeps the cookie.
 	SessionMaxAge = 12 * time.Hour
 	// maxSessionBody bounds a sign-in body.
@@ -42,7 +49,8 @@ const pathWhoAmI = "/api/v1/whoami"
 //   - POST SessionPath with {"token": "..."} checks the token by asking api
 //     GET /api/v1/whoami with it; on 200 it sets the session cookie and
 //     answers whoami's body ({"user", "role"}), otherwise it answers what
-//     whoami answered (401 for a bad token). DELETE SessionPath clears the
+//     whoami answered (401 for a bad token). Its answer, and that of every
+//     whoami the cookie authenticates, carries SessionTokenHeader. DELETE SessionPath clears the
 //     cookie (204); the token itself stays valid (it may be the one in
 //     admin.token): revoke it on the tokens page to end it everywhere.
 //   - A request without an Authorization header that carries the cookie is
@@ -80,6 +88,9 @@ func Sessions(api http.Handler) http.Handler {
 			inner.Header.Del("Cookie")
 			if err == nil && !hasAuth && c.Value != "" {
 				inner.Header.Set("Authorization", "Bearer "+c.Value)
+				if r.URL.Path == pathWhoAmI {
+					w.Header().Set(SessionTokenHeader, identity.TokenIDOf(c.Value))
+				}
 			}
 		}
 		api.ServeHTTP(w, inner)
@@ -167,6 +178,7 @@ func signIn(api http.Handler, w http.ResponseWriter, r *http.Request) {
 	}
 	if rec.status == http.StatusOK {
 		setCookie(w, r, token, int(SessionMaxAge/time.Second))
+		w.Header().Set(SessionTokenHeader, identity.TokenIDOf(token))
 	}
 	for k, v := range rec.header {
 		if k != "Www-Authenticate" {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lockwell/lockwell/shared/dashboard"
+	"github.com/lockwell/lockwell/shared/identity"
 )
 
 // rawRequest sends a request to the server with the given headers and
@@ -173,4 +174,34 @@ func TestSessionSignInUseAndSignOut(t *testing.T) {
 	require.Equal(t, "POST, DELETE", res.Header.Get("Allow"))
 
 	require.NotContains(t, srv.log.String(), srv.admin, "the token is in the server log")
+}
+
+// TestSessionTokenID checks that sign-in and a whoami authenticated by the
+// session cookie name the session's token by its id (what the tokens list
+// shows), never the token, and that other requests do not carry it.
+func TestSessionTokenID(t *testing.T) {
+	srv := startServer(t)
+	want := identity.TokenIDOf(srv.admin)
+	res, body := srv.rawRequest(t, http.MethodPost, dashboard.SessionPath, `{"token":"`+srv.admin+`"}`,
+		map[string]string{"Content-Type": "application/json", dashboard.CSRFHeader: "1"})
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	require.Equal(t, want, res.Header.Get(dashboard.SessionTokenHeader))
+	cookie := res.Cookies()[0]
+
+	res, _ = srv.rawRequest(t, http.MethodGet, "/api/v1/whoami", "", map[string]string{"Cookie": cookie.Name + "=" + cookie.Value})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, want, res.Header.Get(dashboard.SessionTokenHeader))
+
+	res, _ = srv.rawRequest(t, http.MethodGet, "/api/v1/whoami", "", map[string]string{"Authorization": "Bearer " + srv.admin})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Empty(t, res.Header.Get(dashboard.SessionTokenHeader), "a bearer caller knows its token already")
+
+	res, _ = srv.rawRequest(t, http.MethodGet, "/api/v1/secrets", "", map[string]string{"Cookie": cookie.Name + "=" + cookie.Value})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Empty(t, res.Header.Get(dashboard.SessionTokenHeader), "only whoami and sign-in carry it")
+
+	res, _ = srv.rawRequest(t, http.MethodPost, dashboard.SessionPath, `{"token":"lw_not-a-real-token"}`,
+		map[string]string{"Content-Type": "application/json", dashboard.CSRFHeader: "1"})
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	require.Empty(t, res.Header.Get(dashboard.SessionTokenHeader), "a refused sign-in names no token")
 }

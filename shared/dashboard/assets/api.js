@@ -20,7 +20,9 @@ export function onUnauthenticated(fn) {
 
 /**
  * call sends one request. opts: body (JSON-encoded), query (object; empty
- * values dropped), ifMatch (a version number). Returns {data, etag}.
+ * values dropped), ifMatch (a version number). Returns {data, version,
+ * sessionTokenId}: sessionTokenId is the id of the token the session cookie
+ * holds, which sign-in and whoami answer in X-Lockwell-Session-Token-Id.
  */
 export async function call(method, path, opts = {}) {
   const headers = { Accept: 'application/json' };
@@ -60,7 +62,11 @@ export async function call(method, path, opts = {}) {
     throw err;
   }
   const etag = res.headers.get('ETag');
-  return { data, version: etag ? Number(etag.replaceAll('"', '')) : undefined };
+  return {
+    data,
+    version: etag ? Number(etag.replaceAll('"', '')) : undefined,
+    sessionTokenId: res.headers.get('X-Lockwell-Session-Token-Id') ?? undefined,
+  };
 }
 
 export const api = {

@@ -24,7 +24,10 @@ const PAGE_SIZE = 25;
 const MASK = '••••••••';
 
 const main = document.getElementById('main');
-const state = { me: null, first: true };
+// state: who is signed in (whoami), the id of the token the session cookie
+// holds (undefined when the platform signs the caller in), and whether the
+// first page is rendering.
+const state = { me: null, tokenId: undefined, first: true };
 let cleanups = [];
 
 // ---------- DOM helpers ----------
@@ -48,6 +51,9 @@ function h(tag, props, ...children) {
 }
 
 let toastTimer;
+// toast shows message at the top of the window for 5 s. render() clears
+// it, so a toast never outlives its page: code that shows a toast about a
+// change and then navigates calls go() first and toast() after.
 function toast(message, kind = 'ok') {
   const t = document.getElementById('toast');
   t.textContent = message;
@@ -57,6 +63,21 @@ function toast(message, kind = 'ok') {
     t.className = 'toast';
     t.textContent = '';
   }, 5000);
+}
+
+function clearToast() {
+  clearTimeout(toastTimer);
+  const t = document.getElementById('toast');
+  t.className = 'toast';
+  t.textContent = '';
+}
+
+// about returns err with the secret's id in its message replaced by its
+// name: the API's messages name secrets by id, a reader of the page knows
+// them by name.
+function about(meta, err) {
+  if (!(err instanceof ApiError) || !err.message.includes(meta.id)) return err;
+  return new ApiError(err.status, err.code, err.message.replaceAll(`secret ${meta.id}`, meta.name).replaceAll(meta.id, meta.name));
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -157,19 +178,36 @@ function markCurrentNav() {
   }
 }
 
+// THEMES is the theme button's cycle: follow the system setting, then
+// light, then dark, then the system again.
+const THEMES = [
+  ['system', '◐ System', 'follows the system setting'],
+  ['light', '☀ Light', 'light'],
+  ['dark', '☾ Dark', 'dark'],
+];
+
 function initTheme() {
   const btn = document.getElementById('theme');
   const media = matchMedia('(prefers-color-scheme: dark)');
   const apply = () => {
-    const chosen = localStorage.getItem('lockwell-theme');
-    if (chosen === 'light' || chosen === 'dark') document.documentElement.dataset.theme = chosen;
-    else delete document.documentElement.dataset.theme;
-    const dark = chosen ? chosen === 'dark' : media.matches;
-    btn.setAttribute('aria-pressed', String(dark));
+    let chosen = localStorage.getItem('lockwell-theme');
+    if (chosen !== 'light' && chosen !== 'dark') chosen = 'system';
+    if (chosen === 'system') delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = chosen;
+    const i = THEMES.findIndex(([v]) => v === chosen);
+    const [, label, says] = THEMES[i];
+    const [, , nextSays] = THEMES[(i + 1) % THEMES.length];
+    btn.textContent = label;
+    btn.dataset.theme = chosen;
+    const tip = `Theme: ${says}${chosen === 'system' ? ` (now ${media.matches ? 'dark' : 'light'})` : ''}. Click for ${nextSays}.`;
+    btn.title = tip;
+    btn.setAttribute('aria-label', tip);
   };
   btn.addEventListener('click', () => {
-    const dark = btn.getAttribute('aria-pressed') === 'true';
-    localStorage.setItem('lockwell-theme', dark ? 'light' : 'dark');
+    const i = THEMES.findIndex(([v]) => v === btn.dataset.theme);
+    const next = THEMES[(i + 1) % THEMES.length][0];
+    if (next === 'system') localStorage.removeItem('lockwell-theme');
+    else localStorage.setItem('lockwell-theme', next);
     apply();
   });
   media.addEventListener('change', apply);
@@ -184,15 +222,18 @@ async function signOut() {
     return;
   }
   state.me = null;
+  state.tokenId = undefined;
+  let message = ['Signed out.'];
   try {
     // Behind a platform identity (IAP, IAM) the platform still says who we are.
     state.me = (await api.whoami()).data;
-    toast('You are signed in by the platform; sign out there.', 'error');
+    message = ['You are signed in by the platform; sign out there.', 'error'];
   } catch {
-    toast('Signed out.');
+    // signed out
   }
   renderHeader();
   go('/', { replace: true });
+  toast(...message);
 }
 
 document.addEventListener('click', (e) => {
@@ -206,12 +247,14 @@ window.addEventListener('popstate', () => render());
 onUnauthenticated(() => {
   if (!state.me) return;
   state.me = null;
+  state.tokenId = undefined;
   renderHeader();
   render();
   toast('Your session has ended; sign in again.', 'error');
 });
 
 async function render() {
+  clearToast();
   cleanups.forEach((fn) => fn());
   cleanups = [];
   markCurrentNav();
@@ -262,7 +305,9 @@ function route(path) {
 async function boot() {
   initTheme();
   try {
-    state.me = (await api.whoami()).data;
+    const who = await api.whoami();
+    state.me = who.data;
+    state.tokenId = who.sessionTokenId;
   } catch (err) {
     if (err.status !== 401) {
       main.replaceChildren(h('h1', {}, 'Lockwell is unavailable'), h('p', { class: 'form-error', role: 'alert' }, err.message));
@@ -297,9 +342,10 @@ async function signInPage() {
       return;
     }
     try {
-      const { data } = await api.signIn(token);
+      const { data, sessionTokenId } = await api.signIn(token);
       input.value = '';
       state.me = data;
+      state.tokenId = sessionTokenId;
     } catch (err) {
       fieldError('token', err.status === 401 ? 'This token is not valid (or was revoked).' : err.message);
       input.focus();
@@ -569,8 +615,8 @@ async function createPage() {
       h('p', { id: 'name-hint', class: 'hint' }, 'Letters, digits and _ . @ + = - (up to 255).'),
       h('p', { id: 'name-error', class: 'field-error' })),
     h('fieldset', {}, h('legend', {}, 'Visibility'),
-      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'public', id: 'vis-public', checked: true }), ' Public: everyone signed in can read it'),
-      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'private', id: 'vis-private' }), ' Private: only you can see it, not even admins')),
+      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'public', id: 'vis-public', checked: true }), ' Public: everyone signed in can read and change it (values, name, deletion); only you can make it private'),
+      h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'visibility', value: 'private', id: 'vis-private' }), ' Private: only you can see and change it, not even admins')),
     h('fieldset', {}, h('legend', {}, 'Keys and values'), rows,
       h('button', { type: 'button', id: 'add-row', class: 'small', onclick: () => rows.append(kvRow()) }, 'Add key')),
     h('details', { class: 'paste' }, h('summary', {}, 'Paste a .env, YAML or JSON block'),
@@ -602,8 +648,16 @@ async function createPage() {
     showError(box, null);
     fieldError('name', null);
     const name = document.getElementById('name').value.trim();
-    const list = rowsOf(rows).filter((r) => r.key !== '' || r.value !== '');
+    const all = rowsOf(rows);
+    const list = all.filter((r) => r.key !== '' || r.value !== '');
     let ok = checkRows(list);
+    for (const r of all) if (!list.includes(r)) fieldError(r.keyId, null);
+    if (list.length === 0) {
+      // A secret needs at least one key (README); say so on the first row.
+      const first = all[0] ?? rowsOf(rows.appendChild(kvRow()).parentElement)[0];
+      fieldError(first.keyId, 'A secret needs at least one key: give this row a key and a value.');
+      ok = false;
+    }
     if (!name) {
       fieldError('name', 'A secret needs a name.');
       ok = false;
@@ -616,8 +670,8 @@ async function createPage() {
     const isPrivate = document.getElementById('vis-private').checked;
     try {
       const { data } = await api.create({ name, private: isPrivate, values });
-      toast(`Created ${data.name}.`);
       go(detailURL(data));
+      toast(`Created ${data.name}.`);
     } catch (err) {
       if (err.status === 401) return;
       placeApiError(err, list, box);
@@ -629,22 +683,39 @@ async function createPage() {
 
 // ---------- detail ----------
 
-async function findSecret(id, name) {
-  if (!id || !name) return null;
-  const { data } = await api.list({ name, page_size: 10 });
-  return data.items.find((s) => s.id === id) ?? null;
+// findSecret returns the metadata of the secret with this id (null if the
+// caller cannot see it) and its kept versions, without reading a value: the
+// versions name the secret's current name, and the list by that name gives
+// its metadata. The id alone is enough, so links survive renames and
+// rollbacks; the name in a detail URL is only for people reading it.
+async function findSecret(id) {
+  if (!id) return null;
+  let versions;
+  try {
+    versions = (await api.versions(id)).data.items;
+  } catch (err) {
+    if (err.status === 404 || err.status === 403 || err.code === 'invalid_argument') return null;
+    throw err;
+  }
+  const current = versions.find((v) => v.current);
+  if (!current) return null;
+  const { data } = await api.list({ name: current.name, page_size: 10 });
+  const meta = data.items.find((s) => s.id === id);
+  return meta ? { meta, versions } : null;
 }
 
 async function detailPage() {
   const p = new URLSearchParams(location.search);
   const id = p.get('id');
-  const meta = await findSecret(id, p.get('name'));
+  const found = await findSecret(id);
+  const meta = found?.meta;
   if (!meta) {
     document.title = 'Not found · Lockwell';
     main.append(h('h1', {}, 'Secret not found'), h('p', {}, 'It does not exist, was deleted or renamed, or is private to someone else. ', h('a', { href: '/', 'data-link': true }, 'Back to the secrets')));
     return;
   }
   document.title = `${meta.name} · Lockwell`;
+  if (p.get('name') !== meta.name) history.replaceState(history.state, '', detailURL(meta));
 
   // Values live here only while revealed.
   let values = null;
@@ -789,11 +860,11 @@ async function detailPage() {
       }
       try {
         const { data } = await api.update(meta.id, { values: changes }, meta.version);
-        toast(`Saved version ${data.version}.`);
         go(detailURL(data), { replace: true });
+        toast(`Saved version ${data.version}.`);
       } catch (err) {
         if (err.status === 401) return;
-        placeApiError(err, newRows, editBox);
+        placeApiError(about(meta, err), newRows, editBox);
       }
     });
     keysSection.querySelector('.table-wrap, p.muted')?.replaceWith(form);
@@ -803,22 +874,24 @@ async function detailPage() {
 
   // Settings: rename, visibility, delete.
   const settingsBox = errorBox('settings-error');
-  const renameInput = h('input', { id: 'rename', value: meta.name, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'rename-error' });
+  const renameInput = h('input', { id: 'rename', value: meta.name, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'rename-hint rename-error' });
   const patch = async (body, done) => {
     showError(settingsBox, null);
     fieldError('rename', null);
     try {
       const { data } = await api.update(meta.id, body, meta.version);
-      toast(done(data));
       go(detailURL(data), { replace: true });
+      toast(done(data));
     } catch (err) {
       if (err.status === 401) return;
       if ('name' in body && (err.code === 'already_exists' || /^secret name\b/.test(err.message))) fieldError('rename', err.code === 'already_exists' ? 'A secret with this name and visibility already exists.' : err.message);
-      else showError(settingsBox, err);
+      else showError(settingsBox, about(meta, err));
     }
   };
   const renameForm = h('form', { id: 'rename-form', class: 'inline-form', novalidate: true },
-    h('div', { class: 'field grow' }, h('label', { for: 'rename' }, 'Name'), renameInput, h('p', { id: 'rename-error', class: 'field-error' })),
+    h('div', { class: 'field grow' }, h('label', { for: 'rename' }, 'Name'), renameInput,
+      h('p', { id: 'rename-hint', class: 'hint' }, `References such as {{${meta.name}.key}} stop resolving after a rename: update them to the new name.`),
+      h('p', { id: 'rename-error', class: 'field-error' })),
     h('button', { type: 'submit' }, 'Rename'));
   renameForm.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -834,7 +907,7 @@ async function detailPage() {
   confirmInput.addEventListener('input', () => (deleteBtn.disabled = confirmInput.value !== meta.name));
   const deleteForm = h('form', { id: 'delete-form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'confirm-name' }, 'Type the name to confirm deletion'), confirmInput,
-      h('p', { id: 'confirm-hint', class: 'hint' }, `Type ${meta.name} exactly. The secret and all its values are deleted.`)),
+      h('p', { id: 'confirm-hint', class: 'hint' }, `Type ${meta.name} exactly. The secret moves to the Deleted page, where it can be restored with its values and history until its recovery window ends; then it is destroyed.`)),
     deleteBtn);
   deleteForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -842,12 +915,12 @@ async function detailPage() {
     showError(settingsBox, null);
     try {
       const { data } = await api.remove(meta.id, meta.version);
+      go('/');
       toast(data?.purge_after
         ? `Deleted ${meta.name}. It can be restored until ${dateFormat.format(new Date(data.purge_after))} on the Deleted page.`
         : `Deleted ${meta.name}.`);
-      go('/');
     } catch (err) {
-      if (err.status !== 401) showError(settingsBox, err);
+      if (err.status !== 401) showError(settingsBox, about(meta, err));
     }
   });
 
@@ -867,27 +940,39 @@ async function detailPage() {
       h('h2', { id: 'settings-heading' }, 'Settings'),
       renameForm,
       h('div', { class: 'inline-form' },
-        h('p', { id: 'visibility-status' }, meta.private ? 'Private: only you can see this secret.' : 'Public: everyone signed in can read this secret.'),
-        h('button', { type: 'button', id: 'toggle-visibility', onclick: () => patch({ private: !meta.private }, (d) => `${d.name} is now ${d.private ? 'private' : 'public'}.`) }, meta.private ? 'Make public' : 'Make private')),
+        h('p', { id: 'visibility-status' }, meta.private ? 'Private: only you can see and change this secret.'
+          : meta.owner === state.me.user ? 'Public: everyone signed in can read and change this secret; only you can make it private.'
+            : `Public: everyone signed in can read and change this secret; only its owner, ${meta.owner}, can make it private.`),
+        // Only the owner may change whether a secret is private (admins too
+        // are refused), so nobody else is offered the button.
+        meta.owner === state.me.user
+          ? h('button', { type: 'button', id: 'toggle-visibility', onclick: () => patch({ private: !meta.private }, (d) => `${d.name} is now ${d.private ? 'private' : 'public'}.`) }, meta.private ? 'Make public' : 'Make private')
+          : null),
       settingsBox),
-    historySection(meta),
+    historySection(meta, found.versions),
     h('section', { 'aria-labelledby': 'danger-heading', class: 'card danger-zone' }, h('h2', { id: 'danger-heading' }, 'Delete'), deleteForm),
   );
 }
 
 // historySection lists a secret's kept versions (who, when, how, which keys
-// changed) and loads them after the page shows. An old version's keys show
+// changed, renames and changes of visibility). An old version's keys show
 // masked; its values are fetched only when revealed and dropped after
 // remaskDelay() or when the tab is hidden. Rolling back asks for a
 // confirmation and sends If-Match with the version the page loaded, so a
-// concurrent change gives the reload message (412).
-function historySection(meta) {
+// concurrent change gives the reload message (412). items are the versions
+// as GET .../versions answered them, newest first.
+function historySection(meta, items) {
   const box = errorBox('history-error');
-  const holder = h('div', { id: 'history-list' }, h('p', { class: 'muted' }, 'Loading the versions…'));
+  const holder = h('div', { id: 'history-list' });
   const section = h('section', { 'aria-labelledby': 'history-heading', class: 'card', id: 'history' },
     h('h2', { id: 'history-heading' }, 'History'), holder, box);
-  const changes = (v) => {
+  // changes says what version v changed; before is the version it followed
+  // when that is kept (undefined otherwise): a rename or a change of
+  // visibility shows only by comparing the two.
+  const changes = (v, before) => {
     const parts = [];
+    if (before && before.name !== v.name) parts.push(`renamed from ${before.name}`);
+    if (before && before.private !== v.private) parts.push(`made ${v.private ? 'private' : 'public'}`);
     if (v.added?.length) parts.push(`added ${v.added.join(', ')}`);
     if (v.changed?.length) parts.push(`changed ${v.changed.join(', ')}`);
     if (v.removed?.length) parts.push(`removed ${v.removed.join(', ')}`);
@@ -937,28 +1022,48 @@ function historySection(meta) {
     hide();
     return h('div', { class: 'version-panel' }, list, btn);
   };
+  // rollbackError says why rolling back to v failed, naming the secret and
+  // the version rather than ids.
+  const rollbackError = (v, err) => {
+    if (err.code === 'already_exists' || err.status === 409) return `Version ${v.version} was named ${v.name}, which another secret has now: rename or delete that secret first, then roll back.`;
+    if (err.code === 'failed_precondition') return 'This secret changed since you loaded it: reload, then roll back again.';
+    return about(meta, err).message;
+  };
   const rollbackCell = (v) => {
-    const cell = h('div', { class: 'row-actions' });
+    const cell = h('div', { class: 'row-actions rollback-cell' });
+    // What a rollback does besides the values: it restores the version's
+    // name and visibility too.
+    const also = [];
+    if (v.name !== meta.name) also.push(`renames it to ${v.name}`);
+    if (v.private !== meta.private) also.push(`makes it ${v.private ? 'private' : 'public'}`);
     const ask = () => {
       cell.replaceChildren(
+        also.length ? h('p', { class: 'rollback-note hint' }, `Rolls back to version ${v.version}: ${also.join(' and ')}.`) : null,
         h('button', {
           type: 'button', class: 'danger small confirm-rollback', 'aria-label': `Confirm rolling back to version ${v.version}`,
           onclick: async () => {
             showError(box, null);
             try {
               const { data } = await api.rollback(meta.id, v.version, meta.version);
-              toast(`Rolled back to version ${v.version}: saved as version ${data.version}.`);
               go(detailURL(data), { replace: true });
+              toast(`Rolled back to version ${v.version}: saved as version ${data.version}.`);
             } catch (err) {
-              if (err.status !== 401) showError(box, err);
-              offer();
+              if (err.status === 401) return;
+              offer(rollbackError(v, err));
+              cell.querySelector('button').focus();
             }
           },
         }, `Confirm roll back to version ${v.version}`),
         h('button', { type: 'button', class: 'ghost small', onclick: () => { offer(); cell.querySelector('button').focus(); } }, 'Cancel'));
       cell.querySelector('button').focus();
     };
-    const offer = () => cell.replaceChildren(h('button', { type: 'button', class: 'small rollback', 'aria-label': `Roll back to version ${v.version}`, onclick: ask }, 'Roll back to this version'));
+    const offer = (error) => {
+      const id = `rollback-${v.version}-error`;
+      cell.replaceChildren(
+        h('button', { type: 'button', class: 'small rollback', 'aria-label': `Roll back to version ${v.version}`, 'aria-describedby': error ? id : null, onclick: ask }, 'Roll back to this version'),
+        error ? h('p', { class: 'field-error rollback-error', id, role: 'alert' }, error) : null,
+        error && /reload/.test(error) ? h('button', { type: 'button', class: 'small reload-rollback', onclick: () => render() }, 'Reload') : null);
+    };
     offer();
     return cell;
   };
@@ -978,24 +1083,17 @@ function historySection(meta) {
     });
     return btn;
   };
-  (async () => {
-    let items;
-    try {
-      items = (await api.versions(meta.id)).data.items;
-    } catch (err) {
-      holder.replaceChildren();
-      if (err.status !== 401) showError(box, err);
-      return;
-    }
+  {
     const tbody = h('tbody', {});
-    for (const v of items) {
+    for (const [i, v] of items.entries()) {
+      const before = items[i + 1]?.version === v.version - 1 ? items[i + 1] : undefined;
       const actions = h('div', { class: 'row-actions' });
       const row = h('tr', { 'data-version': v.version },
         h('th', { scope: 'row', 'data-label': 'Version' }, String(v.version), v.current ? ' (current)' : ''),
         h('td', { 'data-label': 'When' }, when(v.created)),
         h('td', { 'data-label': 'Who', class: 'principal' }, v.principal ?? ''),
         h('td', { 'data-label': 'Operation', class: 'operation' }, v.operation ?? ''),
-        h('td', { 'data-label': 'Changes', class: 'changes' }, changes(v)),
+        h('td', { 'data-label': 'Changes', class: 'changes' }, changes(v, before)),
         h('td', { class: 'actions-cell' }, actions));
       if (!v.current) actions.append(viewCell(v, row), rollbackCell(v));
       tbody.append(row);
@@ -1004,7 +1102,7 @@ function historySection(meta) {
       h('caption', { class: 'visually-hidden' }, 'Versions of this secret, newest first'),
       h('thead', {}, h('tr', {}, ['Version', 'When', 'Who', 'Operation', 'Changes', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
       tbody)));
-  })();
+  }
   return section;
 }
 
@@ -1039,8 +1137,8 @@ async function deletedPage() {
       showError(box, null);
       try {
         const { data: d } = await api.restore(s.id, name, s.version);
-        toast(`Restored ${d.name}.`);
         go(detailURL(d));
+        toast(`Restored ${d.name}.`);
       } catch (err) {
         if (err.status === 401) return;
         if (err.status === 409) askName(name ? err.message : null);
@@ -1094,6 +1192,38 @@ const AUDIT_FILTERS = [
   ['principal', 'Principal'],
   ['operation', 'Operation'],
 ];
+
+// AUDIT_OPERATIONS are the operations the audit log records (shared/store
+// and shared/httpapi name them), with what they mean to a reader.
+const AUDIT_OPERATIONS = [
+  ['get', 'Read values'],
+  ['get_version', 'Read an old version'],
+  ['lookup', 'Read values by name'],
+  ['get_by_name', 'Read by name (API)'],
+  ['create', 'Create'],
+  ['update', 'Update (values, name, visibility)'],
+  ['delete', 'Delete'],
+  ['restore', 'Restore'],
+  ['rollback', 'Roll back'],
+  ['purge', 'Destroy a deleted secret'],
+  ['purge_expired', 'Destroy expired deleted secrets'],
+  ['list', 'List secrets'],
+  ['versions', 'List versions'],
+  ['create_token', 'Mint a token'],
+  ['list_tokens', 'List tokens'],
+  ['revoke_token', 'Revoke a token'],
+  ['revoke_own_token', 'Revoke own token (log out)'],
+  ['whoami', 'Who am I'],
+  ['events', 'Watch change events'],
+  ['audit', 'Read the audit log'],
+  ['list_migrations', 'List migration jobs'],
+  ['get_migration', 'Read a migration job'],
+];
+
+function operationLabel(op) {
+  const label = AUDIT_OPERATIONS.find(([v]) => v === op)?.[1];
+  return label ? `${label} (${op})` : op;
+}
 // AUDIT_TIMES are the time-range filters: since (included) and until (not
 // included). The URL holds them in RFC 3339 UTC, as the API takes them, so
 // a shared view means the same range in every time zone; the inputs show
@@ -1142,7 +1272,14 @@ async function auditPage() {
   const view = Object.fromEntries([...AUDIT_FILTERS, ...AUDIT_TIMES].map(([k]) => [k, p.get(k) ?? '']));
   const oldest = p.get('order') === 'oldest';
   const page = p.get('page') ?? '';
-  const inputs = AUDIT_FILTERS.map(([k, label]) => h('input', { id: `audit-${k}`, name: k, value: view[k], autocomplete: 'off', spellcheck: 'false', 'data-label': label }));
+  // The operation is picked from the names the log uses, with readable
+  // labels; one in the URL that is not among them is kept as an option.
+  const operations = AUDIT_OPERATIONS.some(([v]) => v === view.operation) || !view.operation ? AUDIT_OPERATIONS : [...AUDIT_OPERATIONS, [view.operation, view.operation]];
+  const inputs = AUDIT_FILTERS.map(([k, label]) => k === 'operation'
+    ? h('select', { id: `audit-${k}`, name: k, 'data-label': label },
+      h('option', { value: '', selected: !view[k] }, 'Any'),
+      operations.map(([v]) => h('option', { value: v, selected: v === view[k] }, operationLabel(v))))
+    : h('input', { id: `audit-${k}`, name: k, value: view[k], autocomplete: 'off', spellcheck: 'false', 'data-label': label }));
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const times = AUDIT_TIMES.map(([k, label]) => h('input', {
     id: `audit-${k}`, name: k, type: 'datetime-local', step: '1', value: localInputValue(view[k]),
@@ -1219,7 +1356,7 @@ async function auditPage() {
       h('tbody', {}, data.items.map((r) => h('tr', { 'data-seq': r.seq, 'data-operation': r.operation, 'data-time': r.time },
         h('th', { scope: 'row', 'data-label': 'Time' }, when(r.time, secondsFormat)),
         h('td', { 'data-label': 'Principal', class: 'principal' }, r.principal ? (r.role ? `${r.principal} (${r.role})` : r.principal) : '(not signed in)'),
-        h('td', { 'data-label': 'Operation', class: 'operation' }, r.phase && r.phase !== 'response' ? `${r.operation} (${r.phase})` : r.operation),
+        h('td', { 'data-label': 'Operation', class: 'operation', title: r.operation }, r.phase && r.phase !== 'response' ? `${operationLabel(r.operation)}, ${r.phase}` : operationLabel(r.operation)),
         h('td', { 'data-label': 'Secret', class: 'secret' }, r.secret_name || r.secret_id || (r.token_user ? `token of ${r.token_user}` : '')),
         h('td', { 'data-label': 'Version', class: 'num' }, r.version ? String(r.version) : ''),
         h('td', { 'data-label': 'Outcome', class: 'outcome' }, r.outcome ?? ''),
@@ -1298,25 +1435,45 @@ async function tokensPage() {
     listHolder.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'tokens' },
       h('thead', {}, h('tr', {}, ['ID', 'User', 'Role', 'Created', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'visually-hidden' }, 'Actions'))))),
       h('tbody', {}, items.map((t) => {
+        // The token this session holds: revoking it signs this browser out,
+        // and when it is the only admin token, no admin can sign in after.
+        const mine = t.id === state.tokenId;
+        const lastAdmin = t.role === 'admin' && items.filter((x) => x.role === 'admin').length === 1;
+        const warning = mine
+          ? `This is the token you are signed in with: revoking it signs you out.${lastAdmin ? ' It is the last admin token: no admin can sign in afterwards (see the README on recovering admin access).' : ''}`
+          : lastAdmin ? 'This is the last admin token: no admin can sign in afterwards (see the README on recovering admin access).' : null;
         const cell = h('div', { class: 'row-actions' });
         const ask = () => cell.replaceChildren(
+          warning ? h('p', { class: 'revoke-warning', id: `revoke-warning-${t.id}` }, warning) : null,
           h('button', {
             type: 'button', class: 'danger small confirm-revoke', 'aria-label': `Confirm revoking ${t.id} of ${t.user}`,
+            'aria-describedby': warning ? `revoke-warning-${t.id}` : null,
             onclick: async () => {
               try {
                 await api.revokeToken(t.id);
-                toast(`Revoked the token of ${t.user}.`);
               } catch (err) {
                 if (err.status !== 401) showError(box, err);
+                await loadList();
+                return;
               }
+              if (mine) {
+                await api.signOut().catch(() => {});
+                state.me = null;
+                state.tokenId = undefined;
+                renderHeader();
+                go('/', { replace: true });
+                toast('Revoked the token you were signed in with: you are signed out.');
+                return;
+              }
+              toast(`Revoked the token of ${t.user}.`);
               await loadList();
             },
-          }, 'Confirm revoke'),
+          }, mine ? 'Confirm: revoke and sign out' : 'Confirm revoke'),
           h('button', { type: 'button', class: 'ghost small', onclick: () => { showRevoke(); cell.querySelector('button').focus(); } }, 'Cancel'));
         const showRevoke = () => cell.replaceChildren(h('button', { type: 'button', class: 'small revoke', 'aria-label': `Revoke ${t.id} of ${t.user}`, onclick: () => { ask(); cell.querySelector('button').focus(); } }, 'Revoke'));
         showRevoke();
-        return h('tr', { 'data-token-id': t.id, 'data-user': t.user },
-          h('th', { scope: 'row', 'data-label': 'ID' }, h('code', {}, t.id)),
+        return h('tr', { 'data-token-id': t.id, 'data-user': t.user, class: mine ? 'this-session' : null },
+          h('th', { scope: 'row', 'data-label': 'ID' }, h('code', {}, t.id), mine ? [' ', h('span', { class: 'badge session', id: 'this-session' }, 'this session')] : null),
           h('td', { 'data-label': 'User' }, t.user),
           h('td', { 'data-label': 'Role' }, t.role),
           h('td', { 'data-label': 'Created' }, when(t.created)),
@@ -1381,7 +1538,7 @@ async function migrationsPage() {
     main.append(h('div', { class: 'empty', id: 'empty' },
       h('h2', {}, 'No migration jobs yet'),
       h('p', {}, 'Start one from a terminal; each job then shows here with the outcome of every entry:'),
-      h('pre', {}, h('code', {}, 'lockwell migrate start --source zenml-aws://?region=eu-west-1 --queue-url URL'))));
+      h('pre', {}, h('code', {}, "lockwell migrate start --source 'zenml-aws://?region=eu-west-1' --queue-url URL"))));
     return;
   }
   main.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'jobs' },
