@@ -180,10 +180,10 @@ type auditPrinter struct {
 	recs   []audit.Record
 	head   bool  // the header was written
 	widths []int // the column widths used so far
-	// names are the secret names the records printed so far gave, by
-	// secret id, and by request id and secret id: a change's request record
-	// holds only the id, its response record the name too.
-	names, requestNames map[string]string
+	// requestNames are the secret names the records printed so far gave,
+	// by request id and secret id: a change's request record holds only the
+	// id, its response record the name too.
+	requestNames map[string]string
 }
 
 func (p *auditPrinter) add(recs []audit.Record) { p.recs = append(p.recs, recs...) }
@@ -279,11 +279,13 @@ func (p *auditPrinter) writeTable(rows [][]string) error {
 	return err
 }
 
-// shortID is the ID column: a secret id's first 8 characters, enough to
-// tell secrets apart in a table (JSON has the full ids).
+// shortID is the ID column: a secret id's last 8 characters, enough to
+// tell secrets apart in a table (JSON has the full ids). Not the first
+// ones: ids begin with their creation time (UUIDv7), so secrets created
+// close together share them; the end is random.
 func shortID(id string) string {
 	if len(id) > 8 {
-		return id[:8]
+		return id[len(id)-8:]
 	}
 	return orDash(id)
 }
@@ -297,20 +299,19 @@ func orDash(s string) string {
 
 // learnNames notes the secret names of the records to print.
 func (p *auditPrinter) learnNames() {
-	if p.names == nil {
-		p.names, p.requestNames = map[string]string{}, map[string]string{}
+	if p.requestNames == nil {
+		p.requestNames = map[string]string{}
 	}
 	for _, r := range p.recs {
 		if r.SecretID != "" && r.SecretName != "" {
-			p.names[r.SecretID] = r.SecretName
 			p.requestNames[r.RequestID+"\x00"+r.SecretID] = r.SecretName
 		}
 	}
 }
 
 // target is what the SECRET column shows for r: the secret's name when
-// known (from r, or from the records of the same request or the same
-// secret), else its id; "token ID" for a token operation.
+// known (from r, or from the records of the same request), else "-";
+// "token ID" for a token operation.
 func (p *auditPrinter) target(r *audit.Record) string {
 	switch {
 	case r.TokenID != "":
@@ -325,8 +326,7 @@ func (p *auditPrinter) target(r *audit.Record) string {
 			return name // the name this request's response gave
 		}
 	}
-	if name, ok := p.names[r.SecretID]; ok {
-		return name
-	}
-	return r.SecretID
+	// Not a name from another request: the secret may have been called
+	// otherwise then. The ID column says which secret it is.
+	return "-"
 }

@@ -216,17 +216,31 @@ meanwhile.`,
 			case errcode.Is(err, errcode.NotFound):
 				return missingVersion(ctx, c, s, version)
 			case errcode.Is(err, errcode.AlreadyExists):
-				old, gerr := c.GetSecretVersion(ctx, s.ID, version)
-				if gerr != nil || old.Name == s.Name {
+				// The versions list has each version's name, and no values
+				// (so this explanation reads none).
+				versions, verr := c.SecretVersions(ctx, s.ID)
+				if verr != nil {
 					return err
 				}
-				return errcode.New(errcode.AlreadyExists, "version %d of %s was named %s, and another secret has that name now: rename that one first, or change %s's values with lockwell secret update",
-					version, s.Name, old.Name, s.Name)
+				for _, old := range versions {
+					if old.Version == version && old.Name != s.Name {
+						return errcode.New(errcode.AlreadyExists, "version %d of %s was named %s, and another secret has that name now: rename that one first, or change %s's values with lockwell secret update",
+							version, s.Name, old.Name, s.Name)
+					}
+				}
+				return err
 			case err != nil:
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Rolled back %s secret %s to version %d (now version %d, %s).\n",
 				visibility(out.Private), out.Name, version, out.Version, countKeys(len(out.Keys)))
+			if out.Name != s.Name {
+				fmt.Fprintf(a.stdout, "Its name is version %d's again: %s (it was %s), so {{%s.KEY}} references no longer find it.\n",
+					version, out.Name, s.Name, s.Name)
+			}
+			if out.Private != s.Private {
+				fmt.Fprintf(a.stdout, "It is %s again, as version %d was.\n", visibility(out.Private), version)
+			}
 			return nil
 		},
 	}

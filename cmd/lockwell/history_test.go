@@ -240,9 +240,16 @@ func TestHistoryShowsRenamesAndPrunedVersions(t *testing.T) {
 	assert.Equal(t, &nameDiff{From: "db", To: "database"}, d.Name)
 	assert.Equal(t, &nameDiff{From: "public", To: "private"}, d.Visibility)
 
-	// Version 1 was called db, which another secret has now.
+	// Version 1 was called db, which another secret has now. Explaining
+	// that reads no version's values: no new get_version record.
 	ok(t, admin.run("secret", "create", "db", "password=other"))
+	valueReads := func() int {
+		r := ok(t, admin.run("audit", "--operation", "get_version", "-o", "json"))
+		return strings.Count(r.stdout, `"get_version"`)
+	}
+	before := valueReads()
 	fails(t, admin.run("secret", "rollback", "database", "1"), exitConflict, "version 1 of database was named db, and another secret has that name now")
+	assert.Equal(t, before, valueReads(), "the rollback's explanation read no version's values")
 
 	// With three versions kept, the first ones are pruned.
 	ok(t, admin.run("secret", "update", "database", "password=pw-2"))
@@ -250,4 +257,11 @@ func TestHistoryShowsRenamesAndPrunedVersions(t *testing.T) {
 	fails(t, admin.run("secret", "rollback", "database", "1"), exitNotFound, "version 1 of the secret database is no longer kept")
 	fails(t, admin.run("secret", "diff", "database", "2"), exitNotFound, "here 3 to 5")
 	fails(t, admin.run("secret", "rollback", "database", "9"), exitNotFound, "has no version 9: its current version is 5")
+
+	// A rollback that renames says so.
+	ok(t, admin.run("secret", "update", "database", "--visibility", "public"))
+	ok(t, admin.run("secret", "rename", "database", "database-2"))
+	r = ok(t, admin.run("secret", "rollback", "database-2", "5"))
+	assert.Contains(t, r.stdout, "Its name is version 5's again: database (it was database-2), so {{database-2.KEY}} references no longer find it.")
+	assert.Contains(t, r.stdout, "It is private again, as version 5 was.")
 }

@@ -31,6 +31,7 @@ func TestHistoryInBrowser(t *testing.T) {
 	admin.open("/secret?id=" + sec.ID + "&name=hist-db")
 	admin.waitPage("detailPage")
 	admin.waitFor("two versions", `document.querySelectorAll('#versions tbody tr[data-version]').length === 2`)
+	require.NotContains(t, evalJS[string](admin, `document.getElementById('versions').textContent`), "null", "no stray null from an absent child")
 	rows := evalJS[[][]string](admin, `[...document.querySelectorAll('#versions tbody tr[data-version]')].map((tr) =>
 		[tr.dataset.version, tr.querySelector('.principal').textContent, tr.querySelector('.operation').textContent, tr.querySelector('.changes').textContent])`)
 	require.Equal(t, "2", rows[0][0])
@@ -57,6 +58,7 @@ func TestHistoryInBrowser(t *testing.T) {
 	admin.waitFor("the confirmation", `document.activeElement?.classList.contains('confirm-rollback')`)
 	admin.click(`#versions tr[data-version="1"] .confirm-rollback`)
 	admin.waitContains(`#versions tr[data-version="1"] .rollback-error`, "This secret changed since you loaded it")
+	require.NotContains(t, evalJS[string](admin, `document.querySelector('#versions tr[data-version="1"]').textContent`), "null")
 	admin.click(`#versions tr[data-version="1"] .reload-rollback`)
 	admin.waitPage("detailPage")
 	admin.waitText("#meta-version", "3")

@@ -50,6 +50,13 @@ function h(tag, props, ...children) {
   return el;
 }
 
+// setChildren replaces el's children with kids, leaving out the null,
+// undefined and false that conditional children give (replaceChildren
+// would write them as text).
+function setChildren(el, ...kids) {
+  el.replaceChildren(...kids.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 let toastTimer;
 // toast shows message at the top of the window for 5 s. render() clears
 // it, so a toast never outlives its page: code that shows a toast about a
@@ -711,7 +718,8 @@ async function detailPage() {
   const meta = found?.meta;
   if (!meta) {
     document.title = 'Not found · Lockwell';
-    main.append(h('h1', {}, 'Secret not found'), h('p', {}, 'It does not exist, was deleted or renamed, or is private to someone else. ', h('a', { href: '/', 'data-link': true }, 'Back to the secrets')));
+    main.append(h('h1', {}, 'Secret not found'), h('p', {}, 'It does not exist, is private to someone else, or was deleted: a deleted secret can be restored from ',
+      h('a', { href: '/deleted', 'data-link': true }, 'Deleted'), ' during its recovery window. ', h('a', { href: '/', 'data-link': true }, 'Back to the secrets')));
     return;
   }
   document.title = `${meta.name} · Lockwell`;
@@ -1037,7 +1045,7 @@ function historySection(meta, items) {
     if (v.name !== meta.name) also.push(`renames it to ${v.name}`);
     if (v.private !== meta.private) also.push(`makes it ${v.private ? 'private' : 'public'}`);
     const ask = () => {
-      cell.replaceChildren(
+      setChildren(cell,
         also.length ? h('p', { class: 'rollback-note hint' }, `Rolls back to version ${v.version}: ${also.join(' and ')}.`) : null,
         h('button', {
           type: 'button', class: 'danger small confirm-rollback', 'aria-label': `Confirm rolling back to version ${v.version}`,
@@ -1059,7 +1067,7 @@ function historySection(meta, items) {
     };
     const offer = (error) => {
       const id = `rollback-${v.version}-error`;
-      cell.replaceChildren(
+      setChildren(cell,
         h('button', { type: 'button', class: 'small rollback', 'aria-label': `Roll back to version ${v.version}`, 'aria-describedby': error ? id : null, onclick: ask }, 'Roll back to this version'),
         error ? h('p', { class: 'field-error rollback-error', id, role: 'alert' }, error) : null,
         error && /reload/.test(error) ? h('button', { type: 'button', class: 'small reload-rollback', onclick: () => render() }, 'Reload') : null);
@@ -1443,7 +1451,7 @@ async function tokensPage() {
           ? `This is the token you are signed in with: revoking it signs you out.${lastAdmin ? ' It is the last admin token: no admin can sign in afterwards (see the README on recovering admin access).' : ''}`
           : lastAdmin ? 'This is the last admin token: no admin can sign in afterwards (see the README on recovering admin access).' : null;
         const cell = h('div', { class: 'row-actions' });
-        const ask = () => cell.replaceChildren(
+        const ask = () => setChildren(cell,
           warning ? h('p', { class: 'revoke-warning', id: `revoke-warning-${t.id}` }, warning) : null,
           h('button', {
             type: 'button', class: 'danger small confirm-revoke', 'aria-label': `Confirm revoking ${t.id} of ${t.user}`,
